@@ -1,0 +1,59 @@
+# bosun: every entry point. `make demo` (the README's first command) and `make test` (its second).
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CACHE        ?= $(HOME)/.cache/bosun
+CLUSTER_DIR  ?= $(CACHE)/cluster
+export KUBECONFIG ?= $(CLUSTER_DIR)/kubeconfig
+export PATH := $(CACHE)/bin:$(HOME)/.cargo/bin:$(PATH)
+# Two cores: keep cargo from starving the cluster while tests run.
+E2E_THREADS  ?= 4
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: ## install what the project needs from the registries (apt, Go module proxy, crates.io)
+	hack/deps.sh
+
+.PHONY: binaries
+binaries: ## build the pinned upstream binaries into ~/.cache/bosun/bin (once per version)
+	hack/cluster/build.sh
+
+.PHONY: cluster-up
+cluster-up: deps ## start the local real control plane with kwok nodes (idempotent)
+	hack/cluster/up.sh
+
+.PHONY: cluster-down
+cluster-down: ## stop the local cluster and remove its state
+	hack/cluster/down.sh
+
+.PHONY: crds
+crds: ## regenerate crds/ from the Rust types
+	cargo run -q -p bosun -- crds --out-dir crds
+
+.PHONY: build
+build: ## build bosun
+	cargo build --workspace --bins
+
+.PHONY: demo
+demo: deps ## bring up the cluster, install bosun's CRDs and show an example (README's first command)
+	hack/demo.sh
+
+.PHONY: lint
+lint: ## cargo fmt --check and clippy with warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+.PHONY: unit
+unit: ## unit tests (no cluster needed), including the CRD drift check
+	cargo test --workspace --exclude bosun-e2e
+
+.PHONY: e2e
+e2e: ## end-to-end tests against the cluster KUBECONFIG names (starts the local one if needed)
+	hack/e2e.sh
+
+.PHONY: test
+test: deps lint unit e2e ## everything: lint, unit tests, CRD drift, end-to-end on the local cluster

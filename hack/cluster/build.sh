@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Build (or reuse) the pinned upstream binaries, cached by version under ~/.cache/bosun/.
+# Prints nothing but progress on stderr; a second run builds nothing.
+#
+#   hack/cluster/build.sh            # all of them
+#   hack/cluster/build.sh coredns    # also CoreDNS (only the benchmark needs it)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+. "$here/versions.env"
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+cache=${BOSUN_CACHE:-$HOME/.cache/bosun}
+bin=$cache/bin
+mkdir -p "$bin"
+log() { printf '[build] %s\n' "$*" >&2; }
+need_go() {
+  command -v go >/dev/null || { echo "go is not installed (need Go >= 1.25)" >&2; exit 1; }
+}
+
+kube_ldflags() {
+  local minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
+  local f=""
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    f+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    f+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  echo "-s -w$f"
+}
+
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubectl from k8s.io/kubernetes,
+# built as a dependency of a module of ours that replaces every staging module.
+build_kube() {
+  local want=(kube-apiserver kube-controller-manager kube-scheduler kubectl) missing=()
+  for b in "${want[@]}"; do [ -x "$bin/$b-$KUBE_VERSION" ] || missing+=("$b"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  need_go
+  local work=$cache/src/kube-$KUBE_VERSION
+  mkdir -p "$work"
+  if [ ! -f "$work/go.sum" ]; then
+    log "preparing the k8s.io/kubernetes@$KUBE_VERSION module (replacing staging modules)"
+    local modfile
+    modfile=$(cd "$work" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+    {
+      echo "module bosun.dev/upstream-kube"
+      echo
+      echo "go 1.25.0"
+      echo
+      echo "require k8s.io/kubernetes $KUBE_VERSION"
+      echo
+      grep -E '=> \./staging/src/' "$modfile" | awk -v v="$KUBE_STAGING_VERSION" '{print "replace " $1 " => " $1 " " v}'
+    } > "$work/go.mod"
+    cat > "$work/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
+GO
+    (cd "$work" && go mod tidy -e >/dev/null)
+  fi
+  local ld; ld=$(kube_ldflags)
+  for b in "${missing[@]}"; do
+    log "building $b $KUBE_VERSION (minutes on a cold cache)"
+    (cd "$work" && go build -trimpath -ldflags "$ld" -o "$bin/$b-$KUBE_VERSION.tmp" "k8s.io/kubernetes/cmd/$b")
+    mv "$bin/$b-$KUBE_VERSION.tmp" "$bin/$b-$KUBE_VERSION"
+  done
+}
+
+build_etcd() {
+  [ -x "$bin/etcd-$ETCD_VERSION" ] && return 0
+  need_go
+  local work=$cache/src/etcd-$ETCD_VERSION
+  mkdir -p "$work"
+  if [ ! -f "$work/go.sum" ]; then
+    log "preparing etcd $ETCD_VERSION"
+    cat > "$work/go.mod" <<MOD
+module bosun.dev/upstream-etcd
+
+go 1.25.0
+
+require go.etcd.io/etcd/server/v3 $ETCD_VERSION
+MOD
+    cat > "$work/main.go" <<'GO'
+// Command etcd runs etcd's own main, built from its Go module.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+GO
+    (cd "$work" && go mod tidy -e >/dev/null)
+  fi
+  log "building etcd $ETCD_VERSION"
+  (cd "$work" && go build -trimpath -ldflags "-s -w" -o "$bin/etcd-$ETCD_VERSION.tmp" .)
+  mv "$bin/etcd-$ETCD_VERSION.tmp" "$bin/etcd-$ETCD_VERSION"
+}
+
+# go install into a per-version GOBIN, then move into the cache.
+go_install() { # name pkg version [ldflags]
+  local name=$1 pkg=$2 ver=$3 ld=${4:-}
+  [ -x "$bin/$name-$ver" ] && return 0
+  need_go
+  log "building $name $ver"
+  local gobin=$cache/src/gobin-$name-$ver
+  mkdir -p "$gobin"
+  GOBIN=$gobin go install -trimpath -ldflags "-s -w $ld" "$pkg@$ver"
+  mv "$gobin/$(basename "${pkg%/v[0-9]*}")" "$bin/$name-$ver" 2>/dev/null || mv "$gobin"/* "$bin/$name-$ver"
+  rm -rf "$gobin"
+}
+
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(etcd kube kwok helm)
+for t in "${targets[@]}"; do
+  case $t in
+    etcd) build_etcd ;;
+    kube) build_kube ;;
+    kwok) go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" ;;
+    helm) go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" ;;
+    coredns) go_install coredns github.com/coredns/coredns "$COREDNS_VERSION" ;;
+    *) echo "unknown target $t" >&2; exit 2 ;;
+  esac
+done
+# Stable names without the version, for the other scripts and the user's PATH.
+for f in "$bin"/*-v[0-9]*; do
+  [ -e "$f" ] || continue
+  base=$(basename "$f"); name=${base%-v[0-9]*}
+  case $base in *.tmp) continue ;; esac
+  ver=${base#"$name"-}
+  case $name in
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl) [ "$ver" = "$KUBE_VERSION" ] || continue ;;
+    etcd) [ "$ver" = "$ETCD_VERSION" ] || continue ;;
+    kwok) [ "$ver" = "$KWOK_VERSION" ] || continue ;;
+    helm) [ "$ver" = "$HELM_VERSION" ] || continue ;;
+    coredns) [ "$ver" = "$COREDNS_VERSION" ] || continue ;;
+  esac
+  ln -sfn "$base" "$bin/$name"
+done
+log "binaries ready in $bin"

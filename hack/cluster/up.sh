@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Start the local cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok
+# with fake Ready nodes, all on 127.0.0.1, built from the pinned upstream release.
+#
+# Idempotent: when the cluster is already up and healthy it does nothing. On any failure it
+# prints the failing component's log tail, stops what it started and exits non-zero.
+#
+# Environment:
+#   BOSUN_CLUSTER_DIR  state, logs, certificates and the kubeconfig (default ~/.cache/bosun/cluster)
+#   BOSUN_NODES        number of fake nodes (default 3)
+#   KCM_QPS / KCM_BURST  kube-controller-manager's client rate limits (default upstream's 20/30)
+#   KCM_CONTROLLERS    kube-controller-manager's --controllers (default '*')
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+"$here/build.sh" etcd kube kwok
+
+if cluster_healthy; then
+  log "cluster already up: export KUBECONFIG=$KUBECONFIG_PATH"
+  exit 0
+fi
+# Half-started or stale: clean up first, keeping the certificates.
+"$here/down.sh" --keep-pki >/dev/null 2>&1 || true
+
+mkdir -p "$DIR/logs" "$DIR/pki" "$DIR/run"
+trap 'fail "cluster-up failed"' ERR
+
+make_pki
+write_kubeconfigs
+
+# --- etcd -------------------------------------------------------------------------------------
+start etcd "$BIN/etcd" \
+  --name bosun --data-dir "$DIR/etcd-data" \
+  --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+  --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster "bosun=http://127.0.0.1:$ETCD_PEER_PORT" \
+  --listen-metrics-urls "http://127.0.0.1:$ETCD_METRICS_PORT" \
+  --quota-backend-bytes 8589934592 --log-level warn
+wait_for etcd 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+
+# --- kube-apiserver ---------------------------------------------------------------------------
+start kube-apiserver "$BIN/kube-apiserver" \
+  --bind-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+  --advertise-address "$ADVERTISE_ADDRESS" \
+  --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+  --tls-cert-file "$DIR/pki/apiserver.crt" --tls-private-key-file "$DIR/pki/apiserver.key" \
+  --client-ca-file "$DIR/pki/ca.crt" \
+  --authorization-mode Node,RBAC \
+  --service-account-issuer https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file "$DIR/pki/sa.pub" \
+  --service-account-signing-key-file "$DIR/pki/sa.key" \
+  --service-cluster-ip-range 10.96.0.0/16 \
+  --requestheader-client-ca-file "$DIR/pki/front-proxy-ca.crt" \
+  --requestheader-allowed-names front-proxy-client \
+  --requestheader-extra-headers-prefix X-Remote-Extra- \
+  --requestheader-group-headers X-Remote-Group \
+  --requestheader-username-headers X-Remote-User \
+  --proxy-client-cert-file "$DIR/pki/front-proxy-client.crt" \
+  --proxy-client-key-file "$DIR/pki/front-proxy-client.key" \
+  --enable-priority-and-fairness=false \
+  --max-requests-inflight 2000 --max-mutating-requests-inflight 1000 \
+  --profiling=false --v=1
+wait_for kube-apiserver 120 kubectl_admin get --raw /readyz
+
+# --- kube-controller-manager --------------------------------------------------------------------
+start kube-controller-manager "$BIN/kube-controller-manager" \
+  --bind-address 127.0.0.1 --secure-port "$KCM_PORT" \
+  --kubeconfig "$DIR/controller-manager.kubeconfig" \
+  --authentication-kubeconfig "$DIR/controller-manager.kubeconfig" \
+  --authorization-kubeconfig "$DIR/controller-manager.kubeconfig" \
+  --controllers "${KCM_CONTROLLERS:-*}" \
+  --use-service-account-credentials \
+  --root-ca-file "$DIR/pki/ca.crt" \
+  --service-account-private-key-file "$DIR/pki/sa.key" \
+  --cluster-signing-cert-file "$DIR/pki/ca.crt" --cluster-signing-key-file "$DIR/pki/ca.key" \
+  --cluster-cidr 10.244.0.0/16 --service-cluster-ip-range 10.96.0.0/16 \
+  --kube-api-qps "${KCM_QPS:-20}" --kube-api-burst "${KCM_BURST:-30}" \
+  --leader-elect=false --v=1
+wait_for kube-controller-manager 60 curl -skf "https://127.0.0.1:$KCM_PORT/healthz"
+
+# --- kube-scheduler ---------------------------------------------------------------------------
+cat > "$DIR/scheduler.yaml" <<EOF
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+clientConnection:
+  kubeconfig: $DIR/scheduler.kubeconfig
+  qps: 500
+  burst: 1000
+leaderElection:
+  leaderElect: false
+EOF
+start kube-scheduler "$BIN/kube-scheduler" \
+  --config "$DIR/scheduler.yaml" \
+  --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" \
+  --authentication-kubeconfig "$DIR/scheduler.kubeconfig" \
+  --authorization-kubeconfig "$DIR/scheduler.kubeconfig" --v=1
+wait_for kube-scheduler 60 curl -skf "https://127.0.0.1:$SCHEDULER_PORT/healthz"
+
+# --- kwok and its nodes -----------------------------------------------------------------------
+# A restarted kwok ignores nodes whose leases it did not write until they expire.
+kubectl_admin -n kube-node-lease delete lease -l bosun.dev/kwok-node=true --ignore-not-found >/dev/null 2>&1 || true
+cat > "$DIR/kwok.yaml" <<EOF
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  podPlayStageParallelism: 16
+  nodePlayStageParallelism: 4
+EOF
+start kwok "$BIN/kwok" \
+  --config "$DIR/kwok.yaml" \
+  --kubeconfig "$KUBECONFIG_PATH" \
+  --manage-all-nodes=false \
+  --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+  --cidr=10.244.0.1/16 \
+  --node-ip=10.240.0.1 \
+  --server-address "127.0.0.1:$KWOK_PORT" \
+  -v=WARN
+create_nodes "${BOSUN_NODES:-3}"
+wait_for "kwok nodes Ready" 60 nodes_ready "${BOSUN_NODES:-3}"
+wait_for "default ServiceAccount" 60 kubectl_admin -n default get serviceaccount default
+
+trap - ERR
+log "cluster up in ${SECONDS}s: export KUBECONFIG=$KUBECONFIG_PATH"

@@ -1,0 +1,262 @@
+//! The harness of bosun's end-to-end tests.
+//!
+//! The tests run against whatever cluster `KUBECONFIG` names: the project's local cluster
+//! (`make e2e` starts it), or kind in CI. Nothing here fakes the API server. Every wait polls for
+//! a condition with a deadline.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+/// The field manager the tests write with.
+pub const MANAGER: &str = "bosun-e2e";
+
+/// A client for the cluster `KUBECONFIG` names; fails loudly when it is unset.
+pub async fn client() -> anyhow::Result<Client> {
+    if std::env::var_os("KUBECONFIG").is_none() {
+        bail!("KUBECONFIG is not set: the end-to-end tests need a cluster (run `make e2e`)");
+    }
+    Client::try_default()
+        .await
+        .context("connecting to the cluster KUBECONFIG names")
+}
+
+/// The repository's top directory.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// Read a YAML file of the repository (a multi-document stream) as JSON values.
+pub fn read_yaml(relative: &str) -> anyhow::Result<Vec<Value>> {
+    let path = repo_root().join(relative);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
+        .with_context(|| format!("parsing {}", path.display()))?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+static CRDS: tokio::sync::Mutex<bool> = tokio::sync::Mutex::const_new(false);
+
+/// Install the CRDs under `crds/` with server-side apply (once per test process) and wait until
+/// every one is Established.
+pub async fn ensure_crds(client: &Client) -> anyhow::Result<()> {
+    let mut done = CRDS.lock().await;
+    if *done {
+        return Ok(());
+    }
+    install_crds(client).await?;
+    *done = true;
+    Ok(())
+}
+
+/// Server-side apply every CRD under `crds/` and wait for Established; returns their names.
+pub async fn install_crds(client: &Client) -> anyhow::Result<Vec<String>> {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let dir = repo_root().join("crds");
+    let mut names = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let rel = file
+            .strip_prefix(repo_root())
+            .unwrap_or(&file)
+            .to_string_lossy()
+            .into_owned();
+        for doc in read_yaml(&rel)? {
+            let crd: CustomResourceDefinition = serde_json::from_value(doc)?;
+            let name = crd.metadata.name.clone().context("a CRD without a name")?;
+            api.patch(
+                &name,
+                &PatchParams::apply(MANAGER).force(),
+                &Patch::Apply(&crd),
+            )
+            .await
+            .with_context(|| format!("applying CRD {name}"))?;
+            names.push(name);
+        }
+    }
+    for name in &names {
+        let api = api.clone();
+        poll(
+            &format!("CRD {name} Established"),
+            Duration::from_secs(60),
+            || {
+                let api = api.clone();
+                let name = name.clone();
+                async move {
+                    let crd = api.get(&name).await?;
+                    let established = crd
+                        .status
+                        .and_then(|s| s.conditions)
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|c| c.type_ == "Established" && c.status == "True");
+                    Ok(established.then_some(()))
+                }
+            },
+        )
+        .await?;
+    }
+    Ok(names)
+}
+
+/// Poll `check` every 100 ms until it yields `Some`, or fail after `timeout` naming `what`.
+pub async fn poll<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = Instant::now() + timeout;
+    let mut last_err = None;
+    loop {
+        match check().await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => {}
+            Err(e) => last_err = Some(e),
+        }
+        if Instant::now() >= deadline {
+            let why = last_err
+                .map(|e| format!(" (last error: {e:#})"))
+                .unwrap_or_default();
+            bail!("timed out after {timeout:?} waiting for {what}{why}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A namespace of one test, deleted (without waiting) when dropped.
+pub struct TestNamespace {
+    /// The namespace's name.
+    pub name: String,
+}
+
+impl TestNamespace {
+    /// Create `e2e-<prefix>-<unique>` and wait until its default ServiceAccount exists.
+    pub async fn new(client: &Client, prefix: &str) -> anyhow::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let name = format!(
+            "e2e-{prefix}-{:x}{:05x}",
+            std::process::id() & 0xfff,
+            nanos >> 12
+        );
+        let api: Api<Namespace> = Api::all(client.clone());
+        let ns: Namespace = serde_json::from_value(json!({
+            "metadata": {"name": name, "labels": {"bosun.dev/e2e": "true"}}
+        }))?;
+        api.create(&PostParams::default(), &ns)
+            .await
+            .with_context(|| format!("creating namespace {name}"))?;
+        Ok(Self { name })
+    }
+}
+
+impl Drop for TestNamespace {
+    fn drop(&mut self) {
+        let _ = Command::new("kubectl")
+            .args([
+                "delete",
+                "namespace",
+                &self.name,
+                "--wait=false",
+                "--ignore-not-found",
+            ])
+            .output();
+    }
+}
+
+/// Delete an object and ignore NotFound.
+pub async fn delete_ignoring_missing<K>(api: &Api<K>, name: &str) -> anyhow::Result<()>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The output of a finished command.
+#[derive(Debug)]
+pub struct Output {
+    /// Exit code (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Run `kubectl` with `args` (the `KUBECONFIG` of the tests) and collect its output.
+pub fn kubectl(args: &[&str]) -> anyhow::Result<Output> {
+    run("kubectl", args)
+}
+
+/// Run a program and collect its output.
+pub fn run(program: &str, args: &[&str]) -> anyhow::Result<Output> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .with_context(|| format!("running {program}"))?;
+    Ok(Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// The message of an API error, or a description of the unexpected outcome.
+pub fn api_error_message<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> String {
+    match result {
+        Err(kube::Error::Api(e)) => e.message,
+        Err(other) => format!("not an API error: {other}"),
+        Ok(v) => format!("the API server accepted the object: {v:?}"),
+    }
+}
+
+/// Set the value at a JSON pointer, creating objects on the way.
+pub fn set(v: &mut Value, pointer: &str, value: Value) {
+    let mut cur = v;
+    let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        let Some(map) = cur.as_object_mut() else {
+            return;
+        };
+        if i + 1 == parts.len() {
+            map.insert((*part).to_string(), value);
+            return;
+        }
+        cur = map.entry((*part).to_string()).or_insert_with(|| json!({}));
+    }
+}
+
+/// Remove the value at a JSON pointer, if any.
+pub fn remove(v: &mut Value, pointer: &str) {
+    let (parent, key) = pointer.rsplit_once('/').unwrap_or(("", pointer));
+    if let Some(Value::Object(map)) = v.pointer_mut(parent) {
+        map.remove(key);
+    }
+}
