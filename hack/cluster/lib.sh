@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Shared by up.sh, down.sh and the other scripts under hack/: paths, ports and helpers.
-here=${here:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
+CLUSTER_SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
-. "$here/versions.env"
+. "$CLUSTER_SCRIPTS/versions.env"
 
 CACHE=${BOSUN_CACHE:-$HOME/.cache/bosun}
 BIN=$CACHE/bin
@@ -38,7 +38,7 @@ fail() {
       tail -n 25 "$DIR/logs/$c.log" >&2
     fi
   done
-  "$here/down.sh" --keep-pki >/dev/null 2>&1 || true
+  "$CLUSTER_SCRIPTS/down.sh" --keep-pki >/dev/null 2>&1 || true
   exit 1
 }
 

@@ -1,4 +1,6 @@
 //! `apps.bosun.dev/v1`: Deployment and ReplicaSet, mirroring `apps/v1`.
+// kube-derive's repeated `printcolumn(type_ = ..)` and `category` look duplicated to clippy.
+#![allow(clippy::duplicated_attributes)]
 
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, Time};

@@ -2,6 +2,8 @@
 //!
 //! The object has no `spec`: like upstream's, its `addressType`, `endpoints` and `ports` sit at
 //! the top level, so a core EndpointSlice manifest converts by changing `apiVersion`.
+// kube-derive's repeated `printcolumn(type_ = ..)` and `category` look duplicated to clippy.
+#![allow(clippy::duplicated_attributes)]
 
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointPort};
 use kube::{CustomResource, KubeSchema};

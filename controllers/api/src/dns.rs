@@ -1,5 +1,7 @@
 //! `dns.bosun.dev/v1`: DNSRecordSet, the records the Kubernetes DNS-Based Service Discovery
 //! specification requires for one Service.
+// kube-derive's repeated `printcolumn(type_ = ..)` and `category` look duplicated to clippy.
+#![allow(clippy::duplicated_attributes)]
 
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,282 @@
+//! What a user sees through plain kubectl: the CRDs install, examples apply, `kubectl scale`,
+//! `kubectl get` columns, `kubectl explain`, and the `bosun`/`all` categories.
+
+use bosun_e2e::{MANAGER, TestNamespace, client, ensure_crds, install_crds, kubectl, repo_root};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::json;
+
+fn ok(args: &[&str]) -> anyhow::Result<String> {
+    let out = kubectl(args)?;
+    anyhow::ensure!(
+        out.code == 0,
+        "kubectl {} exited {}: {}",
+        args.join(" "),
+        out.code,
+        out.stderr
+    );
+    Ok(out.stdout)
+}
+
+fn columns(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+#[tokio::test]
+async fn crds_install_with_server_side_apply_and_plain_apply() -> anyhow::Result<()> {
+    let client = client().await?;
+    let mut names = install_crds(&client).await?;
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "deployments.apps.bosun.dev",
+            "dnsrecordsets.dns.bosun.dev",
+            "endpointslices.discovery.bosun.dev",
+            "replicasets.apps.bosun.dev",
+        ]
+    );
+    // Plain (client-side) apply stores the whole object in an annotation limited to 262144 bytes.
+    let crds = repo_root().join("crds");
+    let crds = crds.to_string_lossy();
+    let out = ok(&["apply", "--dry-run=server", "-f", &crds])?;
+    assert_eq!(out.lines().count(), 4, "{out}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn examples_in_manifests_are_accepted() -> anyhow::Result<()> {
+    let client = client().await?;
+    ensure_crds(&client).await?;
+    let ns = TestNamespace::new(&client, "examples").await?;
+    let dir = repo_root().join("manifests");
+    for example in ["deployment.yaml", "replicaset.yaml"] {
+        let path = dir.join(example);
+        let out = ok(&["apply", "-n", &ns.name, "-f", &path.to_string_lossy()])?;
+        assert!(out.contains("created"), "{example}: {out}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn kubectl_scale_changes_replicas_through_the_scale_subresource() -> anyhow::Result<()> {
+    let client = client().await?;
+    ensure_crds(&client).await?;
+    let ns = TestNamespace::new(&client, "scale").await?;
+    let path = repo_root().join("manifests/deployment.yaml");
+    ok(&["apply", "-n", &ns.name, "-f", &path.to_string_lossy()])?;
+    let out = ok(&["scale", "-n", &ns.name, "bdeploy/web", "--replicas=7"])?;
+    assert!(
+        out.contains("deployment.apps.bosun.dev/web scaled"),
+        "{out}"
+    );
+    let replicas = ok(&[
+        "get",
+        "-n",
+        &ns.name,
+        "bdeploy",
+        "web",
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ])?;
+    assert_eq!(replicas, "7");
+    let scale = ok(&[
+        "get",
+        "-n",
+        &ns.name,
+        "bdeploy",
+        "web",
+        "--subresource=scale",
+        "-o",
+        "jsonpath={.kind} {.spec.replicas}",
+    ])?;
+    assert_eq!(scale, "Scale 7");
+    // To zero, as upstream's TestDeploymentScaleSubresource does.
+    ok(&["scale", "-n", &ns.name, "bdeploy/web", "--replicas=0"])?;
+    let replicas = ok(&[
+        "get",
+        "-n",
+        &ns.name,
+        "bdeploy",
+        "web",
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ])?;
+    assert_eq!(replicas, "0");
+
+    let rs = repo_root().join("manifests/replicaset.yaml");
+    ok(&["apply", "-n", &ns.name, "-f", &rs.to_string_lossy()])?;
+    ok(&["scale", "-n", &ns.name, "brs/frontend", "--replicas=6"])?;
+    let replicas = ok(&[
+        "get",
+        "-n",
+        &ns.name,
+        "brs",
+        "frontend",
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ])?;
+    assert_eq!(replicas, "6");
+    Ok(())
+}
+
+#[tokio::test]
+async fn kubectl_get_prints_upstream_columns() -> anyhow::Result<()> {
+    let client = client().await?;
+    ensure_crds(&client).await?;
+    let ns = TestNamespace::new(&client, "columns").await?;
+    let dir = repo_root().join("manifests");
+    ok(&[
+        "apply",
+        "-n",
+        &ns.name,
+        "-f",
+        &dir.join("deployment.yaml").to_string_lossy(),
+    ])?;
+    ok(&[
+        "apply",
+        "-n",
+        &ns.name,
+        "-f",
+        &dir.join("replicaset.yaml").to_string_lossy(),
+    ])?;
+
+    // Write a status as a controller would, so the columns have values to show.
+    let gvk = |kind| GroupVersionKind::gvk("apps.bosun.dev", "v1", kind);
+    let deploy: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &ns.name,
+        &ApiResource::from_gvk_with_plural(&gvk("Deployment"), "deployments"),
+    );
+    let status = json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment", "status": {
+        "replicas": 3, "updatedReplicas": 3, "readyReplicas": 2, "availableReplicas": 2,
+        "unavailableReplicas": 1, "readyRatio": "2/3", "selector": "app=web"}});
+    deploy
+        .patch_status("web", &PatchParams::apply(MANAGER), &Patch::Apply(&status))
+        .await?;
+    let rs: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &ns.name,
+        &ApiResource::from_gvk_with_plural(&gvk("ReplicaSet"), "replicasets"),
+    );
+    let status = json!({"apiVersion": "apps.bosun.dev/v1", "kind": "ReplicaSet", "status": {
+        "replicas": 3, "fullyLabeledReplicas": 3, "readyReplicas": 1, "availableReplicas": 1, "selector": "tier=frontend"}});
+    rs.patch_status(
+        "frontend",
+        &PatchParams::apply(MANAGER),
+        &Patch::Apply(&status),
+    )
+    .await?;
+
+    let out = ok(&["get", "-n", &ns.name, "bdeploy"])?;
+    let lines: Vec<_> = out.lines().collect();
+    assert_eq!(
+        columns(lines[0]),
+        ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+        "{out}"
+    );
+    assert_eq!(columns(lines[1])[..4], ["web", "2/3", "3", "2"], "{out}");
+
+    let out = ok(&["get", "-n", &ns.name, "bdeploy", "-o", "wide"])?;
+    let lines: Vec<_> = out.lines().collect();
+    assert_eq!(
+        columns(lines[0]),
+        [
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR"
+        ],
+        "{out}"
+    );
+    assert_eq!(
+        columns(lines[1])[5..],
+        ["nginx", "nginx:1.27", "app=web"],
+        "{out}"
+    );
+
+    let out = ok(&["get", "-n", &ns.name, "brs"])?;
+    let lines: Vec<_> = out.lines().collect();
+    assert_eq!(
+        columns(lines[0]),
+        ["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
+        "{out}"
+    );
+    assert_eq!(columns(lines[1])[..4], ["frontend", "3", "3", "1"], "{out}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn kubectl_explain_shows_descriptions() -> anyhow::Result<()> {
+    let client = client().await?;
+    ensure_crds(&client).await?;
+    let cases = [
+        (
+            "bdeploy.spec.strategy",
+            "The deployment strategy to use to replace existing pods with new ones.",
+        ),
+        (
+            "bdeploy.spec.strategy.rollingUpdate.maxSurge",
+            "Absolute number is calculated from percentage by rounding",
+        ),
+        (
+            "bdeploy.spec.progressDeadlineSeconds",
+            "ProgressDeadlineExceeded",
+        ),
+        (
+            "brs.spec.replicas",
+            "Replicas is the number of desired pods.",
+        ),
+        (
+            "brs.status.availableReplicas",
+            "ready for at least minReadySeconds",
+        ),
+        (
+            "beps.endpoints",
+            "endpoints is a list of unique endpoints in this slice.",
+        ),
+        ("bdns.spec.records", "fully qualified name"),
+    ];
+    for (field, text) in cases {
+        let out = ok(&["explain", field])?;
+        let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains(text),
+            "kubectl explain {field} lacks `{text}`:\n{out}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn bosun_kinds_are_in_the_bosun_and_all_categories() -> anyhow::Result<()> {
+    let client = client().await?;
+    ensure_crds(&client).await?;
+    let ns = TestNamespace::new(&client, "categories").await?;
+    let path = repo_root().join("manifests/deployment.yaml");
+    ok(&["apply", "-n", &ns.name, "-f", &path.to_string_lossy()])?;
+    for category in ["all", "bosun"] {
+        let out = ok(&["get", category, "-n", &ns.name, "-o", "name"])?;
+        assert!(
+            out.lines().any(|l| l == "deployment.apps.bosun.dev/web"),
+            "get {category}: {out}"
+        );
+    }
+    let out = ok(&["api-resources", "--categories=bosun", "-o", "name"])?;
+    let mut kinds: Vec<_> = out.lines().collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "deployments.apps.bosun.dev",
+            "dnsrecordsets.dns.bosun.dev",
+            "endpointslices.discovery.bosun.dev",
+            "replicasets.apps.bosun.dev",
+        ]
+    );
+    Ok(())
+}
