@@ -3,10 +3,10 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-CACHE        ?= $(HOME)/.cache/bosun
-CLUSTER_DIR  ?= $(CACHE)/cluster
-export KUBECONFIG ?= $(CLUSTER_DIR)/kubeconfig
-export PATH := $(CACHE)/bin:$(HOME)/.cargo/bin:$(PATH)
+export BOSUN_CACHE ?= $(HOME)/.cache/bosun
+export BOSUN_CLUSTER_DIR ?= $(BOSUN_CACHE)/cluster
+export KUBECONFIG ?= $(BOSUN_CLUSTER_DIR)/kubeconfig
+export PATH := $(BOSUN_CACHE)/bin:$(HOME)/.cargo/bin:$(PATH)
 # Two cores: keep cargo from starving the cluster while tests run.
 E2E_THREADS  ?= 4
 

@@ -10,13 +10,15 @@ DIR=${BOSUN_CLUSTER_DIR:-$CACHE/cluster}
 KUBECONFIG_PATH=$DIR/kubeconfig
 export PATH="$BIN:$PATH"
 
-ETCD_PORT=23790
-ETCD_PEER_PORT=23800
-ETCD_METRICS_PORT=23810
-APISERVER_PORT=16443
-KCM_PORT=10357
-SCHEDULER_PORT=10359
-KWOK_PORT=10347
+# BOSUN_PORT_OFFSET moves every port, so two clusters (two clones) can run side by side.
+off=${BOSUN_PORT_OFFSET:-0}
+ETCD_PORT=$((23790 + off))
+ETCD_PEER_PORT=$((23800 + off))
+ETCD_METRICS_PORT=$((23810 + off))
+APISERVER_PORT=$((16443 + off))
+KCM_PORT=$((10357 + off))
+SCHEDULER_PORT=$((10359 + off))
+KWOK_PORT=$((10347 + off))
 # A non-loopback address of this machine: the apiserver refuses to publish a loopback one in the
 # default/kubernetes Endpoints. Nothing connects to it; everything binds to 127.0.0.1.
 ADVERTISE_ADDRESS=${BOSUN_ADVERTISE_ADDRESS:-$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -n1)}
