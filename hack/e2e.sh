@@ -31,5 +31,8 @@ tails_all() {
 }
 trap cleanup EXIT
 
+# The tests start `bosun run` themselves unless BOSUN_E2E_CONTROLLER=external.
+cargo build -p bosun
+export BOSUN_BIN=${BOSUN_BIN:-$(cd "$here/.." && pwd)/target/debug/bosun}
 log "end-to-end tests against $(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')"
 cargo test -p bosun-e2e -- --test-threads="${E2E_THREADS:-4}"

@@ -260,3 +260,104 @@ pub fn remove(v: &mut Value, pointer: &str) {
         map.remove(key);
     }
 }
+
+/// A `bosun run` process of the tests, killed when dropped and when the test process exits.
+pub struct ControllerProcess {
+    child: Option<std::process::Child>,
+}
+
+/// The `bosun` binary the tests run: `$BOSUN_BIN`, or the workspace's debug build.
+pub fn bosun_bin() -> PathBuf {
+    std::env::var_os("BOSUN_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/debug/bosun"))
+}
+
+/// Whether the controllers run elsewhere (in the cluster, installed by the chart), so the
+/// tests must not start their own: `BOSUN_E2E_CONTROLLER=external`.
+pub fn external_controller() -> bool {
+    std::env::var("BOSUN_E2E_CONTROLLER").is_ok_and(|v| v == "external")
+}
+
+impl ControllerProcess {
+    /// Start `bosun run <args>` with the tests' KUBECONFIG, logging to
+    /// `target/e2e-logs/<log_name>.log` (appending, so restarts keep one log).
+    pub fn start(log_name: &str, args: &[&str]) -> anyhow::Result<Self> {
+        let dir = repo_root().join("target/e2e-logs");
+        std::fs::create_dir_all(&dir)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{log_name}.log")))?;
+        let mut cmd = Command::new(bosun_bin());
+        cmd.arg("run")
+            .args(args)
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the child when
+        // the test process dies, so no controller outlives its tests.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        // PR_SET_PDEATHSIG fires when the *thread* that spawned the child exits, and each test
+        // runs on a thread of its own: spawn from a thread that lives as long as the process.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(cmd.spawn());
+            loop {
+                std::thread::park();
+            }
+        });
+        let child = rx
+            .recv()
+            .context("the spawning thread died")?
+            .with_context(|| format!("starting {}", bosun_bin().display()))?;
+        Ok(Self { child: Some(child) })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or_default()
+    }
+
+    /// Send a signal and wait for the process to exit; its exit status.
+    pub fn signal_and_wait(&mut self, signal: i32) -> anyhow::Result<std::process::ExitStatus> {
+        let mut child = self
+            .child
+            .take()
+            .context("the controller was already stopped")?;
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(child.id() as i32, signal);
+        }
+        Ok(child.wait()?)
+    }
+}
+
+impl Drop for ControllerProcess {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+static SHARED_CONTROLLER: std::sync::Mutex<Option<ControllerProcess>> = std::sync::Mutex::new(None);
+
+/// Make sure a `bosun run` serves this test process (one per test binary; none when the
+/// controllers are external). It lives until the test process exits.
+pub fn ensure_controller(log_name: &str) -> anyhow::Result<()> {
+    if external_controller() {
+        return Ok(());
+    }
+    let mut guard = SHARED_CONTROLLER.lock().unwrap_or_else(|e| e.into_inner());
+    if guard.is_none() {
+        *guard = Some(ControllerProcess::start(log_name, &[])?);
+    }
+    Ok(())
+}

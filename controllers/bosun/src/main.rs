@@ -1,10 +1,14 @@
 //! `bosun`: the controllers (`bosun run`), the DNS server (`bosun dns`) and the CRDs
 //! (`bosun crds`) in one binary.
 
+mod replicaset;
+mod runtime;
+
 use std::io::Write;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use tracing::info;
 
 /// Kubernetes' core controllers as custom resources, and a DNS server.
 #[derive(Parser, Debug)]
@@ -16,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the controllers.
+    Run(RunArgs),
     /// Print the CustomResourceDefinitions of bosun's kinds as a multi-document YAML stream.
     Crds {
         /// Write one `<plural>.<group>.yaml` file per CRD into this directory instead.
@@ -24,9 +30,110 @@ enum Command {
     },
 }
 
+/// The controllers `bosun run` can run.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ControllerName {
+    /// apps.bosun.dev/v1 ReplicaSet → core Pods.
+    Replicaset,
+}
+
+/// How logs are written.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// The controllers to run.
+    #[arg(long, env = "BOSUN_CONTROLLERS", value_delimiter = ',', default_values = ["replicaset"])]
+    controllers: Vec<ControllerName>,
+    /// Concurrent syncs per controller (upstream's --concurrent-*-syncs default is 5).
+    #[arg(long, env = "BOSUN_WORKERS", default_value_t = 5)]
+    workers: usize,
+    /// Log format.
+    #[arg(long, env = "BOSUN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BOSUN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    info!("shutting down: finishing in-flight syncs");
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to the API server (KUBECONFIG or in-cluster config)")?;
+    let shared = runtime::Shared::new(client);
+    let mut tasks = Vec::new();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    // Handlers first, so they see the first list; workers only once the caches hold it, so no
+    // sync ever acts on a partial view.
+    let rs_controller = args
+        .controllers
+        .contains(&ControllerName::Replicaset)
+        .then(|| replicaset::Controller::new(shared.clone()));
+    shared.start().await;
+    if let Some(c) = rs_controller {
+        let workers = args.workers;
+        let stop = stopped();
+        tasks.push(tokio::spawn(async move { c.run(workers, stop).await }));
+    }
+    info!(controllers = ?args.controllers, workers = args.workers, "caches synced; controllers running");
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    info!("stopped");
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Run(args) => {
+            init_logs(args.log_format);
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?
+                .block_on(run(args))
+        }
         Command::Crds { out_dir: None } => print_crds(),
         Command::Crds { out_dir: Some(dir) } => write_crds(&dir),
     }

@@ -1,0 +1,580 @@
+//! The ReplicaSet controller's `act` side: upstream's event handlers (`replica_set.go` addPod,
+//! updatePod, deletePod, addRS, updateRS, deleteRS), then per key one sync that reads the
+//! caches, calls [`bosun_core::replicaset::plan`] and applies it.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bosun_api::apps::ReplicaSet;
+use bosun_core::expectations::Expectations;
+use bosun_core::pod::{controller_of, is_ready};
+use bosun_core::replicaset::status::{self, ManageOutcome};
+use bosun_core::replicaset::{Manage, Observed, plan, pod_from_template, slow_start_batches};
+use bosun_core::selector::Selector;
+use bosun_core::{Timestamp, key_of};
+use futures::future::join_all;
+use k8s_openapi::api::core::v1::{ObjectReference, Pod};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use crate::runtime::events::Events;
+use crate::runtime::informer::Handler;
+use crate::runtime::queue::WorkQueue;
+use crate::runtime::{Shared, namespace_index, orphan_index, owner_index};
+
+/// The field manager and event reporter of this controller.
+pub const MANAGER: &str = "replicaset-controller.bosun.dev";
+
+/// What can go wrong in one sync. Every variant requeues the ReplicaSet with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An API call failed.
+    #[error("{action}: {source}")]
+    Api {
+        /// What was being done.
+        action: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Adopting or releasing pods failed; the sync stopped before scaling.
+    #[error("claiming pods: {0}")]
+    Claim(String),
+    /// Creating or deleting pods failed (the ReplicaFailure condition says so).
+    #[error("{0}")]
+    Manage(String),
+}
+
+impl Error {
+    /// A short stable label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Error::Api { .. } => "api",
+            Error::Claim(_) => "claim",
+            Error::Manage(_) => "manage",
+        }
+    }
+}
+
+fn api_err(action: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
+    let action = action.into();
+    move |source| Error::Api { action, source }
+}
+
+/// The ReplicaSet controller.
+pub struct Controller {
+    shared: Arc<Shared>,
+    queue: WorkQueue,
+    expectations: Mutex<Expectations>,
+    events: Events,
+}
+
+fn now() -> Timestamp {
+    Timestamp::now()
+}
+
+/// A pod's controller, if it is a bosun ReplicaSet: its `namespace/name` key.
+fn rs_key_of_controller(pod: &Pod) -> Option<(String, String)> {
+    let r = controller_of(&pod.metadata)?;
+    if r.kind != "ReplicaSet" || !r.api_version.starts_with("apps.bosun.dev/") {
+        return None;
+    }
+    let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+    Some((format!("{ns}/{}", r.name), r.uid.clone()))
+}
+
+fn object_ref(rs: &ReplicaSet) -> ObjectReference {
+    rs.object_ref(&())
+}
+
+impl Controller {
+    /// A controller over the shared informers; call [`Controller::run`] to start it.
+    pub fn new(shared: Arc<Shared>) -> Arc<Self> {
+        let events = Events::new(shared.client.clone(), MANAGER);
+        let c = Arc::new(Self {
+            shared: shared.clone(),
+            queue: WorkQueue::default(),
+            expectations: Mutex::new(Expectations::default()),
+            events,
+        });
+        shared.pods.add_handler(Arc::new(PodEvents(c.clone())));
+        shared
+            .replicasets
+            .add_handler(Arc::new(RsEvents(c.clone())));
+        c
+    }
+
+    fn expectations(&self) -> std::sync::MutexGuard<'_, Expectations> {
+        self.expectations.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cached ReplicaSet a pod's controller reference names, if the UID matches.
+    fn resolve(&self, pod: &Pod) -> Option<(String, Arc<ReplicaSet>)> {
+        let (key, uid) = rs_key_of_controller(pod)?;
+        let rs = self.shared.replicasets.get(&key)?;
+        (rs.metadata.uid.as_deref() == Some(uid.as_str())).then_some((key, rs))
+    }
+
+    /// Every ReplicaSet of the pod's namespace whose selector matches it (`GetPodReplicaSets`).
+    fn matching_replicasets(&self, pod: &Pod) -> Vec<String> {
+        let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+        self.shared
+            .replicasets
+            .by_index(&namespace_index(ns))
+            .iter()
+            .filter(|rs| {
+                Selector::new(&rs.spec.selector)
+                    .is_ok_and(|s| !s.is_empty() && s.matches(pod.metadata.labels.as_ref()))
+            })
+            .map(|rs| key_of(&rs.metadata))
+            .collect()
+    }
+
+    fn pod_deleted(&self, pod: &Pod) {
+        if let Some((key, _)) = self.resolve(pod) {
+            self.expectations()
+                .deletion_observed(&key, &key_of(&pod.metadata));
+            self.queue.add(&key);
+        }
+    }
+
+    /// Run `workers` workers until `shutdown` resolves, then finish in-flight syncs.
+    pub async fn run(
+        self: Arc<Self>,
+        workers: usize,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        for rs in self.shared.replicasets.list() {
+            self.queue.add(&key_of(&rs.metadata));
+        }
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let c = self.clone();
+                tokio::spawn(async move { c.worker().await })
+            })
+            .collect();
+        shutdown.await;
+        self.queue.shut_down();
+        join_all(handles).await;
+    }
+
+    async fn worker(&self) {
+        while let Some(key) = self.queue.get().await {
+            let span = info_span!("sync", controller = "replicaset", key = %key);
+            match self.sync(&key).instrument(span.clone()).await {
+                Ok(after) => {
+                    self.queue.forget(&key);
+                    if let Some(d) = after {
+                        span.in_scope(|| debug!(after = ?d, "requeue to notice availability"));
+                        self.queue.add_after(&key, d);
+                    }
+                }
+                Err(e) => {
+                    span.in_scope(|| warn!(error = %e, kind = e.metric_label(), "sync failed; requeued with backoff"));
+                    self.queue.add_rate_limited(&key);
+                }
+            }
+            self.queue.done(&key);
+            debug!(depth = self.queue.len(), "replicaset queue");
+        }
+    }
+
+    /// `syncReplicaSet`. Returns when to sync again to notice availability, if ever.
+    async fn sync(&self, key: &str) -> Result<Option<Duration>, Error> {
+        let Some(rs) = self.shared.replicasets.get(key) else {
+            self.expectations().forget(key);
+            return Ok(None);
+        };
+        let selector = match Selector::new(&rs.spec.selector) {
+            Ok(s) => s,
+            Err(e) => {
+                // The CRD's CEL rules refuse such selectors; an old object may still carry one.
+                self.events
+                    .warning(&object_ref(&rs), None, "InvalidSelector", e.to_string());
+                return Ok(None);
+            }
+        };
+        let ns = rs.metadata.namespace.clone().unwrap_or_default();
+        let uid = rs.metadata.uid.clone().unwrap_or_default();
+        let satisfied = self.expectations().satisfied(key, now());
+        let mut candidates = self.shared.pods.by_index(&owner_index(&uid));
+        candidates.extend(self.shared.pods.by_index(&orphan_index(&ns)));
+        let related = self.related_pods(&rs);
+        let candidate_refs: Vec<&Pod> = candidates.iter().map(|p| p.as_ref()).collect();
+        let related_refs: Vec<&Pod> = related.iter().map(|p| p.as_ref()).collect();
+        let t = now();
+        let p = plan(
+            Observed {
+                rs: &rs,
+                selector: &selector,
+                candidates: candidate_refs,
+                related: related_refs,
+                expectations_satisfied: satisfied,
+            },
+            t,
+        );
+
+        self.claim(&rs, &p.adopt, &p.release).await?;
+
+        let outcome = match &p.manage {
+            Manage::Nothing => Ok(()),
+            Manage::Create(n) => self.create_pods(key, &rs, *n).await,
+            Manage::Delete(victims) => self.delete_pods(key, &rs, victims).await,
+        };
+        let manage_outcome = match &outcome {
+            Ok(()) => ManageOutcome::Ok,
+            Err(message) => ManageOutcome::Failed {
+                message: message.clone(),
+                diff: p.diff,
+            },
+        };
+        let t = now();
+        let new_status = status::calculate(
+            &rs,
+            &p.claimed,
+            p.terminating,
+            &selector.to_string(),
+            &manage_outcome,
+            t,
+        );
+        if status::needs_write(&rs, &new_status) {
+            let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
+            let body = json!({"apiVersion": "apps.bosun.dev/v1", "kind": "ReplicaSet", "status": new_status});
+            api.patch_status(
+                &rs.name_any(),
+                &PatchParams::apply(MANAGER).force(),
+                &Patch::Apply(&body),
+            )
+            .await
+            .map_err(api_err("writing status"))?;
+        }
+        outcome.map_err(Error::Manage)?;
+        let next = bosun_core::replicaset::next_availability_check(
+            &rs,
+            &p.claimed,
+            new_status.ready_replicas,
+            new_status.available_replicas,
+            t,
+        );
+        Ok(next.map(|d| d.unsigned_abs()))
+    }
+
+    /// Active pods selected by every ReplicaSet with this one's controller (`getIndirectlyRelatedPods`).
+    fn related_pods(&self, rs: &ReplicaSet) -> Vec<Arc<Pod>> {
+        let Some(owner) = controller_of(&rs.metadata) else {
+            return Vec::new();
+        };
+        let ns = rs.metadata.namespace.as_deref().unwrap_or_default();
+        let in_ns = self.shared.pods.by_index(&namespace_index(ns));
+        let mut out = Vec::new();
+        for sibling in self.shared.replicasets.by_index(&owner_index(&owner.uid)) {
+            let Ok(sel) = Selector::new(&sibling.spec.selector) else {
+                continue;
+            };
+            out.extend(
+                in_ns
+                    .iter()
+                    .filter(|p| sel.matches(p.metadata.labels.as_ref()))
+                    .cloned(),
+            );
+        }
+        out
+    }
+
+    /// `claimPods`: adopt and release; any failure aborts the sync.
+    async fn claim(&self, rs: &ReplicaSet, adopt: &[&Pod], release: &[&Pod]) -> Result<(), Error> {
+        if adopt.is_empty() && release.is_empty() {
+            return Ok(());
+        }
+        let ns = rs.metadata.namespace.clone().unwrap_or_default();
+        let pods: Api<Pod> = Api::namespaced(self.shared.client.clone(), &ns);
+        let rs_uid = rs.metadata.uid.clone().unwrap_or_default();
+        if !adopt.is_empty() {
+            // RecheckDeletionTimestamp: a live read, so a ReplicaSet being deleted adopts nothing.
+            let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
+            let fresh = api
+                .get(&rs.name_any())
+                .await
+                .map_err(api_err("rechecking the ReplicaSet before adoption"))?;
+            if fresh.metadata.deletion_timestamp.is_some() || fresh.metadata.uid != rs.metadata.uid
+            {
+                return Err(Error::Claim(format!(
+                    "original ReplicaSet {}/{} is gone or being deleted",
+                    ns,
+                    rs.name_any()
+                )));
+            }
+        }
+        let owner = bosun_core::replicaset::controller_ref(rs);
+        let adopt_patches = adopt.iter().map(|p| {
+            let body = json!({"metadata": {"ownerReferences": [owner], "uid": p.metadata.uid}});
+            (p.name_any(), body, "adopting")
+        });
+        let release_patches = release.iter().map(|p| {
+            let body = json!({"metadata": {"ownerReferences": [{"$patch": "delete", "uid": rs_uid}], "uid": p.metadata.uid}});
+            (p.name_any(), body, "releasing")
+        });
+        let results = join_all(
+            adopt_patches
+                .chain(release_patches)
+                .map(|(name, body, what)| {
+                    let pods = pods.clone();
+                    async move {
+                        match pods
+                            .patch(&name, &PatchParams::default(), &Patch::Strategic(&body))
+                            .await
+                        {
+                            Ok(_) => {
+                                debug!(pod = %name, "{what} pod");
+                                Ok(())
+                            }
+                            // Gone, or changed under us (the UID precondition): not ours to claim.
+                            Err(kube::Error::Api(e))
+                                if e.code == 404 || (what == "releasing" && e.code == 422) =>
+                            {
+                                Ok(())
+                            }
+                            Err(e) => Err(format!("{what} pod {name}: {e}")),
+                        }
+                    }
+                }),
+        )
+        .await;
+        let errors: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Claim(errors.join("; ")))
+        }
+    }
+
+    /// Create `n` pods in slow-start batches; the error message of the first failure, if any.
+    async fn create_pods(&self, key: &str, rs: &ReplicaSet, n: usize) -> Result<(), String> {
+        let template = match pod_from_template(rs) {
+            Ok(t) => t,
+            Err(e) => {
+                self.events.warning(
+                    &object_ref(rs),
+                    None,
+                    "FailedCreate",
+                    format!("Error creating: {e}"),
+                );
+                return Err(e.to_string());
+            }
+        };
+        self.expectations().expect_creations(key, n, now());
+        let ns = rs.metadata.namespace.clone().unwrap_or_default();
+        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), &ns);
+        let reference = object_ref(rs);
+        let mut created = 0usize;
+        let mut failure = None;
+        let pp = PostParams::default();
+        for batch in slow_start_batches(n) {
+            let results = join_all((0..batch).map(|_| api.create(&pp, &template))).await;
+            let mut batch_ok = 0;
+            for r in results {
+                match r {
+                    Ok(pod) => {
+                        batch_ok += 1;
+                        let note = format!("Created pod: {}", pod.name_any());
+                        self.events.normal(
+                            &reference,
+                            Some(pod.object_ref(&())),
+                            "SuccessfulCreate",
+                            note,
+                        );
+                    }
+                    // Creations into a terminating namespace are not failures (upstream).
+                    Err(kube::Error::Api(e))
+                        if e.code == 403
+                            && e.message.contains("because it is being terminated") =>
+                    {
+                        batch_ok += 1;
+                    }
+                    Err(e) => {
+                        let message = match &e {
+                            kube::Error::Api(ae) => ae.message.clone(),
+                            other => other.to_string(),
+                        };
+                        self.events.warning(
+                            &reference,
+                            None,
+                            "FailedCreate",
+                            format!("Error creating: {message}"),
+                        );
+                        failure.get_or_insert(message);
+                    }
+                }
+            }
+            created += batch_ok;
+            if failure.is_some() {
+                break;
+            }
+        }
+        // Creations that were skipped or failed will never be observed.
+        let skipped = n - created;
+        if skipped > 0 {
+            let mut e = self.expectations();
+            for _ in 0..skipped {
+                e.creation_observed(key);
+            }
+        }
+        if created > 0 {
+            info!(created, wanted = n, "created pods");
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Delete `victims` in parallel; the error message of the first failure, if any.
+    async fn delete_pods(
+        &self,
+        key: &str,
+        rs: &ReplicaSet,
+        victims: &[&Pod],
+    ) -> Result<(), String> {
+        let keys: Vec<String> = victims.iter().map(|p| key_of(&p.metadata)).collect();
+        self.expectations().expect_deletions(key, &keys, now());
+        let ns = rs.metadata.namespace.clone().unwrap_or_default();
+        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), &ns);
+        let reference = object_ref(rs);
+        let results = join_all(victims.iter().map(|p| {
+            let api = api.clone();
+            let name = p.name_any();
+            async move {
+                (
+                    name.clone(),
+                    api.delete(&name, &DeleteParams::default()).await,
+                )
+            }
+        }))
+        .await;
+        let mut failure = None;
+        for (((name, r), pod_key), victim) in results.into_iter().zip(keys).zip(victims) {
+            match r {
+                Ok(_) => {
+                    let note = format!("Deleted pod: {name}");
+                    self.events.normal(
+                        &reference,
+                        Some(victim.object_ref(&())),
+                        "SuccessfulDelete",
+                        note,
+                    );
+                }
+                Err(e) => {
+                    self.expectations().deletion_observed(key, &pod_key);
+                    if let kube::Error::Api(ae) = &e
+                        && ae.code == 404
+                    {
+                        continue;
+                    }
+                    let message = match &e {
+                        kube::Error::Api(ae) => ae.message.clone(),
+                        other => other.to_string(),
+                    };
+                    self.events.warning(
+                        &reference,
+                        None,
+                        "FailedDelete",
+                        format!("Error deleting: {message}"),
+                    );
+                    failure.get_or_insert(message);
+                }
+            }
+        }
+        info!(deleted = victims.len(), "deleted pods");
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+/// Pod events, as upstream's addPod / updatePod / deletePod.
+struct PodEvents(Arc<Controller>);
+
+impl Handler<Pod> for PodEvents {
+    fn on_add(&self, pod: &Arc<Pod>) {
+        let c = &self.0;
+        if pod.metadata.deletion_timestamp.is_some() {
+            // A pod that shows up already terminating counts as a deletion.
+            return c.pod_deleted(pod);
+        }
+        if controller_of(&pod.metadata).is_some() {
+            if let Some((key, _)) = c.resolve(pod) {
+                c.expectations().creation_observed(&key);
+                c.queue.add(&key);
+            }
+            return;
+        }
+        for key in c.matching_replicasets(pod) {
+            c.queue.add(&key);
+        }
+    }
+
+    fn on_update(&self, old: &Arc<Pod>, cur: &Arc<Pod>) {
+        let c = &self.0;
+        if old.metadata.resource_version == cur.metadata.resource_version {
+            return;
+        }
+        let labels_changed = old.metadata.labels != cur.metadata.labels;
+        if cur.metadata.deletion_timestamp.is_some() {
+            // Replace it now, not when the kubelet is done with it.
+            c.pod_deleted(cur);
+            if labels_changed {
+                c.pod_deleted(old);
+            }
+            return;
+        }
+        let (old_ref, cur_ref) = (controller_of(&old.metadata), controller_of(&cur.metadata));
+        let ref_changed = old_ref.map(|r| &r.uid) != cur_ref.map(|r| &r.uid);
+        if ref_changed
+            && old_ref.is_some()
+            && let Some((key, _)) = c.resolve(old)
+        {
+            c.queue.add(&key);
+        }
+        if cur_ref.is_some() {
+            if let Some((key, rs)) = c.resolve(cur) {
+                c.queue.add(&key);
+                let min_ready = rs.spec.min_ready_seconds.unwrap_or(0);
+                if min_ready > 0 && !is_ready(old) && is_ready(cur) {
+                    c.queue
+                        .add_after(&key, Duration::from_secs(min_ready as u64));
+                }
+            }
+            return;
+        }
+        if labels_changed || ref_changed {
+            for key in c.matching_replicasets(cur) {
+                c.queue.add(&key);
+            }
+        }
+    }
+
+    fn on_delete(&self, pod: &Arc<Pod>) {
+        self.0.pod_deleted(pod);
+    }
+}
+
+/// ReplicaSet events, as upstream's addRS / updateRS / deleteRS.
+struct RsEvents(Arc<Controller>);
+
+impl Handler<ReplicaSet> for RsEvents {
+    fn on_add(&self, rs: &Arc<ReplicaSet>) {
+        self.0.queue.add(&key_of(&rs.metadata));
+    }
+
+    fn on_update(&self, old: &Arc<ReplicaSet>, cur: &Arc<ReplicaSet>) {
+        let key = key_of(&cur.metadata);
+        if old.metadata.uid != cur.metadata.uid {
+            // Deleted and recreated between two observations.
+            self.0.expectations().forget(&key);
+        }
+        self.0.queue.add(&key);
+    }
+
+    fn on_delete(&self, rs: &Arc<ReplicaSet>) {
+        let key = key_of(&rs.metadata);
+        self.0.expectations().forget(&key);
+        self.0.queue.add(&key);
+    }
+}

@@ -1,0 +1,280 @@
+//! A work queue with upstream's semantics (client-go `workqueue`): a key is queued at most once,
+//! is never handed to two workers at once (re-added while processing, it runs again after),
+//! can be added after a delay, and failures back off per key (5 ms doubling to 1000 s).
+//!
+//! kube-runtime's `Controller` hides the watch events, and the expectations need them (a pod's
+//! arrival lowers its owner's expected creations), so the controllers use this queue with their
+//! own event handlers, as upstream does.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+const BASE_DELAY: Duration = Duration::from_millis(5);
+const MAX_DELAY: Duration = Duration::from_secs(1000);
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<String>,
+    dirty: HashSet<String>,
+    processing: HashSet<String>,
+    delayed: BinaryHeap<Reverse<(Instant, String)>>,
+    failures: HashMap<String, u32>,
+    shutting_down: bool,
+}
+
+/// A deduplicating, delaying, rate-limited queue of object keys.
+#[derive(Default)]
+pub struct WorkQueue {
+    state: Mutex<State>,
+    notify: Notify,
+}
+
+impl WorkQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A poisoned lock only means a worker panicked mid-update; the state is still usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queue `key` now (a no-op when it is already queued).
+    pub fn add(&self, key: &str) {
+        let mut s = self.lock();
+        if s.shutting_down || s.dirty.contains(key) {
+            return;
+        }
+        s.dirty.insert(key.to_string());
+        if !s.processing.contains(key) {
+            s.queue.push_back(key.to_string());
+            drop(s);
+            self.notify.notify_one();
+        }
+    }
+
+    /// Queue `key` after `delay`.
+    pub fn add_after(&self, key: &str, delay: Duration) {
+        if delay.is_zero() {
+            return self.add(key);
+        }
+        let mut s = self.lock();
+        if s.shutting_down {
+            return;
+        }
+        s.delayed
+            .push(Reverse((Instant::now() + delay, key.to_string())));
+        drop(s);
+        self.notify.notify_one();
+    }
+
+    /// Queue `key` after its next backoff delay.
+    pub fn add_rate_limited(&self, key: &str) {
+        let delay = {
+            let mut s = self.lock();
+            let n = s.failures.entry(key.to_string()).or_insert(0);
+            *n += 1;
+            let exp = (*n - 1).min(31);
+            BASE_DELAY
+                .saturating_mul(1u32 << exp.min(20))
+                .min(MAX_DELAY)
+        };
+        self.add_after(key, delay);
+    }
+
+    /// Reset `key`'s backoff after a success.
+    pub fn forget(&self, key: &str) {
+        self.lock().failures.remove(key);
+    }
+
+    /// How many keys wait (queued now or later).
+    pub fn len(&self) -> usize {
+        let s = self.lock();
+        s.queue.len() + s.delayed.len()
+    }
+
+    /// The next key to process; `None` once the queue shuts down.
+    pub async fn get(&self) -> Option<String> {
+        loop {
+            let wait_until = {
+                let mut s = self.lock();
+                if s.shutting_down {
+                    return None;
+                }
+                let now = Instant::now();
+                while let Some(Reverse((at, _))) = s.delayed.peek() {
+                    if *at > now {
+                        break;
+                    }
+                    let Some(Reverse((_, key))) = s.delayed.pop() else {
+                        break;
+                    };
+                    if !s.dirty.contains(&key) {
+                        s.dirty.insert(key.clone());
+                        if !s.processing.contains(&key) {
+                            s.queue.push_back(key);
+                        }
+                    }
+                }
+                if let Some(key) = s.queue.pop_front() {
+                    s.dirty.remove(&key);
+                    s.processing.insert(key.clone());
+                    return Some(key);
+                }
+                s.delayed.peek().map(|Reverse((at, _))| *at)
+            };
+            match wait_until {
+                Some(at) => {
+                    tokio::select! {
+                        _ = self.notify.notified() => {}
+                        _ = tokio::time::sleep_until(at) => {}
+                    }
+                }
+                None => self.notify.notified().await,
+            }
+        }
+    }
+
+    /// Mark `key` processed; if it was re-added meanwhile, queue it again.
+    pub fn done(&self, key: &str) {
+        let mut s = self.lock();
+        s.processing.remove(key);
+        if s.dirty.contains(key) {
+            s.queue.push_back(key.to_string());
+            drop(s);
+            self.notify.notify_one();
+        }
+    }
+
+    /// Stop handing out keys; waiting `get`s return `None`.
+    pub fn shut_down(&self) {
+        self.lock().shutting_down = true;
+        self.notify.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_key_is_queued_once() {
+        let q = WorkQueue::default();
+        q.add("a");
+        q.add("a");
+        q.add("b");
+        assert_eq!(q.get().await.as_deref(), Some("a"));
+        assert_eq!(q.get().await.as_deref(), Some("b"));
+        assert_eq!(q.len(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_key_re_added_while_processing_runs_again_after_done() {
+        let q = WorkQueue::default();
+        q.add("a");
+        let k = q.get().await;
+        q.add("a");
+        assert_eq!(q.len(), 0, "not handed out while processing");
+        q.done(k.as_deref().unwrap_or_default());
+        assert_eq!(q.get().await.as_deref(), Some("a"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn delayed_keys_arrive_after_their_delay() {
+        let q = WorkQueue::default();
+        q.add_after("late", Duration::from_secs(5));
+        q.add_after("early", Duration::from_secs(1));
+        let start = Instant::now();
+        assert_eq!(q.get().await.as_deref(), Some("early"));
+        assert!(start.elapsed() >= Duration::from_secs(1));
+        assert_eq!(q.get().await.as_deref(), Some("late"));
+        assert!(start.elapsed() >= Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_back_off_exponentially_until_forgotten() {
+        let q = WorkQueue::default();
+        let start = Instant::now();
+        for expected_ms in [5u64, 10, 20] {
+            q.add_rate_limited("k");
+            let k = q.get().await;
+            q.done(k.as_deref().unwrap_or_default());
+            let _ = expected_ms;
+        }
+        assert!(start.elapsed() >= Duration::from_millis(35));
+        q.forget("k");
+        let t = Instant::now();
+        q.add_rate_limited("k");
+        q.get().await;
+        assert!(t.elapsed() < Duration::from_millis(6));
+    }
+
+    /// Five workers, keys added now, later and with backoff from inside the workers: every
+    /// delayed key is handed out once its delay has passed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn every_delayed_key_is_delivered_to_some_worker() {
+        use std::sync::Arc;
+        let q = Arc::new(WorkQueue::default());
+        let seen = Arc::new(std::sync::Mutex::new(HashMap::<String, u32>::new()));
+        let workers: Vec<_> = (0..5)
+            .map(|_| {
+                let (q, seen) = (q.clone(), seen.clone());
+                tokio::spawn(async move {
+                    while let Some(k) = q.get().await {
+                        let n = {
+                            let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
+                            let n = s.entry(k.clone()).or_insert(0);
+                            *n += 1;
+                            *n
+                        };
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        if n == 1 {
+                            if k.starts_with("fail") {
+                                q.add_rate_limited(&k);
+                            } else {
+                                q.add_after(&k, Duration::from_millis(50));
+                            }
+                        }
+                        q.done(&k);
+                    }
+                })
+            })
+            .collect();
+        for i in 0..200 {
+            q.add(&format!("k{i}"));
+            q.add(&format!("fail{i}"));
+            if i % 7 == 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let done = seen
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .values()
+                .filter(|n| **n >= 2)
+                .count();
+            if done == 400 || Instant::now() > deadline {
+                assert_eq!(done, 400, "some requeued keys were never handed out again");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        q.shut_down();
+        for w in workers {
+            let _ = w.await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shut_down_releases_waiting_workers() {
+        let q = std::sync::Arc::new(WorkQueue::default());
+        let q2 = q.clone();
+        let waiter = tokio::spawn(async move { q2.get().await });
+        tokio::task::yield_now().await;
+        q.shut_down();
+        assert_eq!(waiter.await.ok().flatten(), None);
+    }
+}
