@@ -114,6 +114,20 @@ pub async fn install_crds(client: &Client) -> anyhow::Result<Vec<String>> {
         )
         .await?;
     }
+    // Established is not yet served discovery: wait until kubectl (and its discovery cache)
+    // knows every kind, so that `kubectl get bdeploy` works in the tests that follow.
+    poll(
+        "bosun's kinds in kubectl's discovery",
+        Duration::from_secs(60),
+        || async {
+            let out = kubectl(&["api-resources", "--categories=bosun", "-o", "name"])?;
+            Ok(names
+                .iter()
+                .all(|n| out.stdout.lines().any(|l| l == n))
+                .then_some(()))
+        },
+    )
+    .await?;
     Ok(names)
 }
 
