@@ -12,6 +12,7 @@
 //! ```
 
 pub mod claim;
+pub mod deployment;
 pub mod expectations;
 pub mod pod;
 pub mod replicaset;

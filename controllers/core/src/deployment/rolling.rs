@@ -1,0 +1,130 @@
+//! The RollingUpdate strategy (`rolling.go`): grow the new ReplicaSet within
+//! `replicas + maxSurge`, shrink the old ones while keeping `replicas - maxUnavailable`
+//! available, one direction per sync.
+
+use super::Pass;
+use super::progress::sync_rollout_status;
+use super::util::*;
+
+/// `rolloutRolling`.
+pub(crate) fn rollout(p: &mut Pass<'_>) {
+    let new = p.sync_revision(true);
+    let all: Vec<usize> = (0..p.rss.len()).collect();
+    if let Some(i) = new
+        && reconcile_new(p, i, &all)
+    {
+        return sync_rollout_status(p, new);
+    }
+    let olds = p.old_indexes(new);
+    let active_olds: Vec<usize> = olds
+        .iter()
+        .copied()
+        .filter(|i| rs_replicas(&p.rss[*i]) > 0)
+        .collect();
+    if reconcile_old(p, &all, &active_olds, new) {
+        return sync_rollout_status(p, new);
+    }
+    if deployment_complete(p.d, &p.d.status.clone().unwrap_or_default()) {
+        super::sync::cleanup(p, &olds);
+    }
+    sync_rollout_status(p, new)
+}
+
+/// `reconcileNewReplicaSet`: whether the new ReplicaSet's size changed.
+fn reconcile_new(p: &mut Pass<'_>, new: usize, all: &[usize]) -> bool {
+    let want = replicas(p.d);
+    let cur = rs_replicas(&p.rss[new]);
+    if cur == want {
+        return false;
+    }
+    if cur > want {
+        return p.scale_if_needed(new, want);
+    }
+    let size = new_rs_new_replicas(p.d, p.spec_sum(all), cur);
+    p.scale_if_needed(new, size)
+}
+
+fn available(p: &Pass<'_>, i: usize) -> i32 {
+    p.rss[i]
+        .status
+        .as_ref()
+        .map(|s| s.available_replicas)
+        .unwrap_or(0)
+}
+
+fn oldest_first(p: &Pass<'_>, idx: &[usize]) -> Vec<usize> {
+    let mut v = idx.to_vec();
+    v.sort_by(|a, b| super::by_creation(&p.rss[*a], &p.rss[*b]));
+    v
+}
+
+/// `reconcileOldReplicaSets`: whether any old ReplicaSet was scaled down.
+fn reconcile_old(
+    p: &mut Pass<'_>,
+    all: &[usize],
+    active_olds: &[usize],
+    new: Option<usize>,
+) -> bool {
+    if p.spec_sum(active_olds) == 0 {
+        return false;
+    }
+    let min_available = replicas(p.d) - max_unavailable(p.d);
+    let new_unavailable = new
+        .map(|i| rs_replicas(&p.rss[i]) - available(p, i))
+        .unwrap_or(0);
+    let max_scaled_down = p.spec_sum(all) - min_available - new_unavailable;
+    if max_scaled_down <= 0 {
+        return false;
+    }
+    let cleaned = cleanup_unhealthy(p, active_olds, max_scaled_down);
+    let scaled = scale_down_old(p, active_olds, new, min_available);
+    cleaned + scaled > 0
+}
+
+/// `cleanupUnhealthyReplicas`: scale down the old ReplicaSets' unavailable pods first, oldest
+/// ReplicaSet first, at most `max_scaled_down` in all.
+fn cleanup_unhealthy(p: &mut Pass<'_>, olds: &[usize], max_scaled_down: i32) -> i32 {
+    let mut total = 0;
+    for i in oldest_first(p, olds) {
+        if total >= max_scaled_down {
+            break;
+        }
+        let spec = rs_replicas(&p.rss[i]);
+        let unhealthy = spec - available(p, i);
+        if spec == 0 || unhealthy <= 0 {
+            continue;
+        }
+        let down = (max_scaled_down - total).min(unhealthy);
+        p.scale_if_needed(i, spec - down);
+        total += down;
+    }
+    total
+}
+
+/// `scaleDownOldReplicaSetsForRollingUpdate`: scale old ReplicaSets down, oldest first, by as
+/// many pods as are available above `min_available`.
+fn scale_down_old(p: &mut Pass<'_>, olds: &[usize], new: Option<usize>, min_available: i32) -> i32 {
+    let avail: i32 = olds
+        .iter()
+        .chain(new.iter())
+        .map(|i| available(p, *i))
+        .sum();
+    if avail <= min_available {
+        return 0;
+    }
+    let budget = avail - min_available;
+    let mut total = 0;
+    for i in oldest_first(p, olds) {
+        if total >= budget {
+            break;
+        }
+        let spec = rs_replicas(&p.rss[i]);
+        if spec == 0 {
+            continue;
+        }
+        let down = spec.min(budget - total);
+        p.scale_if_needed(i, spec - down);
+        total += down;
+    }
+    total
+}
