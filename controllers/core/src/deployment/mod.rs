@@ -19,6 +19,9 @@ pub mod rolling;
 pub mod sync;
 pub mod util;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::{BTreeMap, HashMap};
 
 use bosun_api::apps::{
