@@ -1,6 +1,7 @@
 //! `bosun`: the controllers (`bosun run`), the DNS server (`bosun dns`) and the CRDs
 //! (`bosun crds`) in one binary.
 
+mod deployment;
 mod replicaset;
 mod runtime;
 
@@ -35,6 +36,8 @@ enum Command {
 enum ControllerName {
     /// apps.bosun.dev/v1 ReplicaSet → core Pods.
     Replicaset,
+    /// apps.bosun.dev/v1 Deployment → ReplicaSets.
+    Deployment,
 }
 
 /// How logs are written.
@@ -49,7 +52,7 @@ enum LogFormat {
 #[derive(clap::Args, Debug)]
 struct RunArgs {
     /// The controllers to run.
-    #[arg(long, env = "BOSUN_CONTROLLERS", value_delimiter = ',', default_values = ["replicaset"])]
+    #[arg(long, env = "BOSUN_CONTROLLERS", value_delimiter = ',', default_values = ["replicaset", "deployment"])]
     controllers: Vec<ControllerName>,
     /// Concurrent syncs per controller (upstream's --concurrent-*-syncs default is 5).
     #[arg(long, env = "BOSUN_WORKERS", default_value_t = 5)]
@@ -107,11 +110,24 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .controllers
         .contains(&ControllerName::Replicaset)
         .then(|| replicaset::Controller::new(shared.clone()));
+    let deploy_controller = args
+        .controllers
+        .contains(&ControllerName::Deployment)
+        .then(|| deployment::Controller::new(shared.clone()));
     shared.start().await;
     if let Some(c) = rs_controller {
-        let workers = args.workers;
-        let stop = stopped();
-        tasks.push(tokio::spawn(async move { c.run(workers, stop).await }));
+        tasks.push(tokio::spawn(runtime::run_workers(
+            c,
+            args.workers,
+            stopped(),
+        )));
+    }
+    if let Some(c) = deploy_controller {
+        tasks.push(tokio::spawn(runtime::run_workers(
+            c,
+            args.workers,
+            stopped(),
+        )));
     }
     info!(controllers = ?args.controllers, workers = args.workers, "caches synced; controllers running");
     shutdown_signal().await;

@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{debug, info};
 
 use crate::runtime::events::Events;
 use crate::runtime::informer::Handler;
@@ -140,49 +140,8 @@ impl Controller {
         }
     }
 
-    /// Run `workers` workers until `shutdown` resolves, then finish in-flight syncs.
-    pub async fn run(
-        self: Arc<Self>,
-        workers: usize,
-        shutdown: impl std::future::Future<Output = ()>,
-    ) {
-        for rs in self.shared.replicasets.list() {
-            self.queue.add(&key_of(&rs.metadata));
-        }
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                let c = self.clone();
-                tokio::spawn(async move { c.worker().await })
-            })
-            .collect();
-        shutdown.await;
-        self.queue.shut_down();
-        join_all(handles).await;
-    }
-
-    async fn worker(&self) {
-        while let Some(key) = self.queue.get().await {
-            let span = info_span!("sync", controller = "replicaset", key = %key);
-            match self.sync(&key).instrument(span.clone()).await {
-                Ok(after) => {
-                    self.queue.forget(&key);
-                    if let Some(d) = after {
-                        span.in_scope(|| debug!(after = ?d, "requeue to notice availability"));
-                        self.queue.add_after(&key, d);
-                    }
-                }
-                Err(e) => {
-                    span.in_scope(|| warn!(error = %e, kind = e.metric_label(), "sync failed; requeued with backoff"));
-                    self.queue.add_rate_limited(&key);
-                }
-            }
-            self.queue.done(&key);
-            debug!(depth = self.queue.len(), "replicaset queue");
-        }
-    }
-
     /// `syncReplicaSet`. Returns when to sync again to notice availability, if ever.
-    async fn sync(&self, key: &str) -> Result<Option<Duration>, Error> {
+    async fn sync_rs(&self, key: &str) -> Result<Option<Duration>, Error> {
         let Some(rs) = self.shared.replicasets.get(key) else {
             self.expectations().forget(key);
             return Ok(None);
@@ -485,6 +444,35 @@ impl Controller {
         }
         info!(deleted = victims.len(), "deleted pods");
         failure.map_or(Ok(()), Err)
+    }
+}
+
+impl crate::runtime::Reconciler for Controller {
+    const NAME: &'static str = "replicaset";
+    type Error = Error;
+
+    fn queue(&self) -> &WorkQueue {
+        &self.queue
+    }
+
+    fn initial_keys(&self) -> Vec<String> {
+        self.shared
+            .replicasets
+            .list()
+            .iter()
+            .map(|rs| key_of(&rs.metadata))
+            .collect()
+    }
+
+    async fn sync(&self, key: &str) -> Result<crate::runtime::Requeue, Error> {
+        Ok(match self.sync_rs(key).await? {
+            Some(d) => crate::runtime::Requeue::After(d),
+            None => crate::runtime::Requeue::No,
+        })
+    }
+
+    fn error_label(e: &Error) -> &'static str {
+        e.metric_label()
     }
 }
 

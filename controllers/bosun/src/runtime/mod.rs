@@ -6,7 +6,7 @@ pub mod queue;
 
 use std::sync::Arc;
 
-use bosun_api::apps::ReplicaSet;
+use bosun_api::apps::{Deployment, ReplicaSet};
 use bosun_core::pod::controller_of;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Resource;
@@ -45,6 +45,8 @@ pub struct Shared {
     pub pods: Arc<Informer<Pod>>,
     /// Every bosun ReplicaSet.
     pub replicasets: Arc<Informer<ReplicaSet>>,
+    /// Every bosun Deployment.
+    pub deployments: Arc<Informer<Deployment>>,
 }
 
 impl Shared {
@@ -54,6 +56,7 @@ impl Shared {
             client,
             pods: Informer::new(Some(owner_and_namespace::<Pod>)),
             replicasets: Informer::new(Some(owner_and_namespace::<ReplicaSet>)),
+            deployments: Informer::new(Some(owner_and_namespace::<Deployment>)),
         })
     }
 
@@ -68,9 +71,90 @@ impl Shared {
         tokio::spawn(
             self.replicasets
                 .clone()
+                .run(kube::Api::all(self.client.clone()), cfg.clone()),
+        );
+        tokio::spawn(
+            self.deployments
+                .clone()
                 .run(kube::Api::all(self.client.clone()), cfg),
         );
         self.pods.synced().await;
+        self.deployments.synced().await;
         self.replicasets.synced().await;
     }
+}
+
+/// Requeue decision of one sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requeue {
+    /// Wait for the next watch event.
+    No,
+    /// Sync again after this long.
+    After(std::time::Duration),
+    /// Sync again soon, with the key's backoff.
+    RateLimited,
+}
+
+/// A controller's sync, driven by [`run_workers`].
+pub trait Reconciler: Send + Sync + 'static {
+    /// The controller's name in logs.
+    const NAME: &'static str;
+    /// Its error type.
+    type Error: std::fmt::Display + Send;
+    /// Its queue of object keys.
+    fn queue(&self) -> &queue::WorkQueue;
+    /// Every key to sync once at start.
+    fn initial_keys(&self) -> Vec<String>;
+    /// Sync one key.
+    fn sync(
+        &self,
+        key: &str,
+    ) -> impl std::future::Future<Output = Result<Requeue, Self::Error>> + Send;
+    /// A short stable label of an error, for logs and metrics.
+    fn error_label(e: &Self::Error) -> &'static str;
+}
+
+/// Run `workers` workers over the controller's queue until `shutdown` resolves, then let the
+/// in-flight syncs finish: errors requeue with per-key backoff, successes reset it.
+pub async fn run_workers<R: Reconciler>(
+    r: Arc<R>,
+    workers: usize,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use tracing::Instrument;
+    for key in r.initial_keys() {
+        r.queue().add(&key);
+    }
+    let handles: Vec<_> = (0..workers.max(1))
+        .map(|_| {
+            let r = r.clone();
+            tokio::spawn(async move {
+                while let Some(key) = r.queue().get().await {
+                    let span = tracing::info_span!("sync", controller = R::NAME, key = %key);
+                    match r.sync(&key).instrument(span.clone()).await {
+                        Ok(requeue) => {
+                            r.queue().forget(&key);
+                            match requeue {
+                                Requeue::No => {}
+                                Requeue::After(d) => {
+                                    span.in_scope(|| tracing::debug!(after = ?d, "requeue"));
+                                    r.queue().add_after(&key, d);
+                                }
+                                Requeue::RateLimited => r.queue().add_rate_limited(&key),
+                            }
+                        }
+                        Err(e) => {
+                            span.in_scope(|| tracing::warn!(error = %e, kind = R::error_label(&e), "sync failed; requeued with backoff"));
+                            r.queue().add_rate_limited(&key);
+                        }
+                    }
+                    r.queue().done(&key);
+                    tracing::trace!(controller = R::NAME, depth = r.queue().len(), "queue");
+                }
+            })
+        })
+        .collect();
+    shutdown.await;
+    r.queue().shut_down();
+    futures::future::join_all(handles).await;
 }

@@ -1,0 +1,515 @@
+//! The Deployment controller's `act` side: upstream's handlers (`deployment_controller.go`),
+//! then per key one sync that reads the caches, calls [`bosun_core::deployment::plan`] and
+//! applies it: claims, then ReplicaSet writes in order, then the Deployment's revision
+//! annotation and status.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bosun_api::apps::{Deployment, DeploymentStrategyType, ReplicaSet};
+use bosun_core::deployment::util::equal_ignore_hash;
+use bosun_core::deployment::{Action, Observed, Requeue as PlanRequeue, controller_ref, plan};
+use bosun_core::pod::controller_of;
+use bosun_core::selector::Selector;
+use bosun_core::{Timestamp, key_of};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+use tracing::{debug, info};
+
+use crate::runtime::events::Events;
+use crate::runtime::informer::Handler;
+use crate::runtime::queue::WorkQueue;
+use crate::runtime::{Reconciler, Requeue, Shared, namespace_index, orphan_index, owner_index};
+
+/// The field manager and event reporter of this controller.
+pub const MANAGER: &str = "deployment-controller.bosun.dev";
+
+/// What can go wrong in one sync. Every variant requeues the Deployment with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An API call failed.
+    #[error("{action}: {source}")]
+    Api {
+        /// What was being done.
+        action: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Adopting or releasing ReplicaSets failed; the sync stopped.
+    #[error("claiming replica sets: {0}")]
+    Claim(String),
+    /// The new ReplicaSet's name is taken by another template: the collision count went up.
+    #[error("hash collision on replica set {0}; retrying with a new name")]
+    Collision(String),
+}
+
+impl Error {
+    /// A short stable label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Error::Api { .. } => "api",
+            Error::Claim(_) => "claim",
+            Error::Collision(_) => "collision",
+        }
+    }
+}
+
+fn api_err(action: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
+    let action = action.into();
+    move |source| Error::Api { action, source }
+}
+
+/// The Deployment controller.
+pub struct Controller {
+    shared: Arc<Shared>,
+    queue: WorkQueue,
+    events: Events,
+}
+
+impl Controller {
+    /// A controller over the shared informers.
+    pub fn new(shared: Arc<Shared>) -> Arc<Self> {
+        let c = Arc::new(Self {
+            events: Events::new(shared.client.clone(), MANAGER),
+            shared: shared.clone(),
+            queue: WorkQueue::default(),
+        });
+        shared
+            .deployments
+            .add_handler(Arc::new(DeploymentEvents(c.clone())));
+        shared
+            .replicasets
+            .add_handler(Arc::new(RsEvents(c.clone())));
+        shared.pods.add_handler(Arc::new(PodEvents(c.clone())));
+        c
+    }
+
+    /// The cached Deployment an object's controller reference names, if the UID matches.
+    fn resolve(
+        &self,
+        ns: &str,
+        owner: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>,
+    ) -> Option<Arc<Deployment>> {
+        let r = owner?;
+        if r.kind != "Deployment" || !r.api_version.starts_with("apps.bosun.dev/") {
+            return None;
+        }
+        let d = self.shared.deployments.get(&format!("{ns}/{}", r.name))?;
+        (d.metadata.uid.as_deref() == Some(r.uid.as_str())).then_some(d)
+    }
+
+    fn enqueue(&self, d: &Deployment) {
+        self.queue.add(&key_of(&d.metadata));
+    }
+
+    /// Deployments of the ReplicaSet's namespace whose selector matches it
+    /// (`GetDeploymentsForReplicaSet`; a ReplicaSet without labels matches none).
+    fn enqueue_matching(&self, rs: &ReplicaSet) {
+        if rs.metadata.labels.as_ref().is_none_or(|l| l.is_empty()) {
+            return;
+        }
+        let ns = rs.metadata.namespace.as_deref().unwrap_or_default();
+        for d in self.shared.deployments.by_index(&namespace_index(ns)) {
+            if Selector::new(&d.spec.selector)
+                .is_ok_and(|s| !s.is_empty() && s.matches(rs.metadata.labels.as_ref()))
+            {
+                self.enqueue(&d);
+            }
+        }
+    }
+
+    async fn sync_deployment(&self, key: &str) -> Result<Requeue, Error> {
+        let Some(d) = self.shared.deployments.get(key) else {
+            return Ok(Requeue::No);
+        };
+        let reference = d.object_ref(&());
+        let selector = match Selector::new(&d.spec.selector) {
+            Ok(s) if !s.is_empty() => s,
+            _ => {
+                self.events.warning(
+                    &reference,
+                    None,
+                    "SelectingAll",
+                    "This deployment is selecting all pods. A non-empty selector is required."
+                        .into(),
+                );
+                return Ok(Requeue::No);
+            }
+        };
+        let ns = d.metadata.namespace.clone().unwrap_or_default();
+        let uid = d.metadata.uid.clone().unwrap_or_default();
+        let mut candidates = self.shared.replicasets.by_index(&owner_index(&uid));
+        candidates.extend(self.shared.replicasets.by_index(&orphan_index(&ns)));
+        let recreate = d.spec.strategy.as_ref().and_then(|s| s.type_)
+            == Some(DeploymentStrategyType::Recreate);
+        let pods: Vec<(String, Vec<Arc<Pod>>)> = if recreate {
+            candidates
+                .iter()
+                .filter_map(|rs| rs.metadata.uid.clone())
+                .map(|u| {
+                    let pods = self.shared.pods.by_index(&owner_index(&u));
+                    (u, pods)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let pods_by_rs: HashMap<String, Vec<&Pod>> = pods
+            .iter()
+            .map(|(u, ps)| (u.clone(), ps.iter().map(|p| p.as_ref()).collect()))
+            .collect();
+        let p = plan(
+            Observed {
+                deployment: &d,
+                selector: &selector,
+                candidates: candidates.iter().map(|r| r.as_ref()).collect(),
+                pods_by_rs,
+            },
+            Timestamp::now(),
+        );
+
+        self.claim(&d, &p.adopt, &p.release).await?;
+
+        let rs_api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
+        for action in &p.actions {
+            match action {
+                Action::Create(rs) => self.create(&d, &rs_api, rs).await?,
+                Action::Scale {
+                    name,
+                    to,
+                    annotations,
+                    ..
+                } => {
+                    let body =
+                        json!({"metadata": {"annotations": annotations}, "spec": {"replicas": to}});
+                    rs_api
+                        .patch(name, &PatchParams::default(), &Patch::Merge(&body))
+                        .await
+                        .map_err(api_err(format!("scaling replica set {name} to {to}")))?;
+                }
+                Action::Annotate {
+                    name,
+                    annotations,
+                    min_ready_seconds,
+                } => {
+                    let body = json!({"metadata": {"annotations": annotations}, "spec": {"minReadySeconds": min_ready_seconds}});
+                    rs_api
+                        .patch(name, &PatchParams::default(), &Patch::Merge(&body))
+                        .await
+                        .map_err(api_err(format!("updating replica set {name}")))?;
+                }
+                Action::Delete(name) => match rs_api.delete(name, &DeleteParams::default()).await {
+                    Ok(_) => {
+                        info!(replicaset = %name, "deleted old replica set (revisionHistoryLimit)")
+                    }
+                    Err(kube::Error::Api(e)) if e.code == 404 => {}
+                    Err(e) => return Err(api_err(format!("deleting replica set {name}"))(e)),
+                },
+            }
+        }
+        for e in &p.events {
+            if e.warning {
+                self.events
+                    .warning(&reference, None, &e.reason, e.message.clone());
+            } else {
+                self.events
+                    .normal(&reference, None, &e.reason, e.message.clone());
+            }
+        }
+
+        let d_api: Api<Deployment> = Api::namespaced(self.shared.client.clone(), &ns);
+        if let Some(annotations) = &p.annotations {
+            // A CRD's /status ignores metadata, so the revision goes through the object itself.
+            let current = d.metadata.annotations.clone().unwrap_or_default();
+            let changed: serde_json::Map<String, serde_json::Value> = annotations
+                .iter()
+                .filter(|(k, v)| current.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
+            if !changed.is_empty() {
+                let body = json!({"metadata": {"annotations": changed}});
+                d_api
+                    .patch(&d.name_any(), &PatchParams::default(), &Patch::Merge(&body))
+                    .await
+                    .map_err(api_err("writing the revision annotation"))?;
+            }
+        }
+        if let Some(status) = &p.status {
+            let body =
+                json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment", "status": status});
+            d_api
+                .patch_status(
+                    &d.name_any(),
+                    &PatchParams::apply(MANAGER).force(),
+                    &Patch::Apply(&body),
+                )
+                .await
+                .map_err(api_err("writing status"))?;
+        }
+        Ok(match p.requeue {
+            PlanRequeue::No => Requeue::No,
+            PlanRequeue::RateLimited => Requeue::RateLimited,
+            PlanRequeue::After(d) => Requeue::After(d.unsigned_abs()),
+        })
+    }
+
+    /// Create the new ReplicaSet; on a name taken by another template, raise the collision
+    /// count (upstream's hash-collision handling).
+    async fn create(
+        &self,
+        d: &Deployment,
+        api: &Api<ReplicaSet>,
+        rs: &ReplicaSet,
+    ) -> Result<(), Error> {
+        let name = rs.name_any();
+        match api.create(&PostParams::default(), rs).await {
+            Ok(_) => {
+                info!(replicaset = %name, replicas = rs.spec.replicas.unwrap_or(0), "created new replica set");
+                Ok(())
+            }
+            Err(kube::Error::Api(e)) if e.code == 409 => {
+                let existing = api
+                    .get(&name)
+                    .await
+                    .map_err(api_err(format!("reading replica set {name}")))?;
+                let ours = controller_of(&existing.metadata)
+                    .is_some_and(|r| Some(&r.uid) == d.metadata.uid.as_ref());
+                if ours && equal_ignore_hash(&existing.spec.template, &d.spec.template) {
+                    // Our own, not yet in the cache.
+                    return Ok(());
+                }
+                let count = d
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.collision_count)
+                    .unwrap_or(0)
+                    + 1;
+                let body = json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment", "status": {"collisionCount": count}});
+                let d_api: Api<Deployment> = Api::namespaced(
+                    self.shared.client.clone(),
+                    &d.metadata.namespace.clone().unwrap_or_default(),
+                );
+                d_api
+                    .patch_status(
+                        &d.name_any(),
+                        &PatchParams::apply(MANAGER).force(),
+                        &Patch::Apply(&body),
+                    )
+                    .await
+                    .map_err(api_err("raising the collision count"))?;
+                Err(Error::Collision(name))
+            }
+            Err(e) => {
+                let message = match &e {
+                    kube::Error::Api(ae) => ae.message.clone(),
+                    other => other.to_string(),
+                };
+                self.events.warning(
+                    &d.object_ref(&()),
+                    None,
+                    "ReplicaSetCreateError",
+                    format!("Failed to create new replica set {name:?}: {message}"),
+                );
+                Err(api_err(format!("creating replica set {name}"))(e))
+            }
+        }
+    }
+
+    /// Adopt and release ReplicaSets (merge patches of their owner references, the UID as a
+    /// precondition); any failure aborts the sync.
+    async fn claim(
+        &self,
+        d: &Deployment,
+        adopt: &[&ReplicaSet],
+        release: &[&ReplicaSet],
+    ) -> Result<(), Error> {
+        if adopt.is_empty() && release.is_empty() {
+            return Ok(());
+        }
+        let ns = d.metadata.namespace.clone().unwrap_or_default();
+        if !adopt.is_empty() {
+            let d_api: Api<Deployment> = Api::namespaced(self.shared.client.clone(), &ns);
+            let fresh = d_api
+                .get(&d.name_any())
+                .await
+                .map_err(api_err("rechecking the Deployment before adoption"))?;
+            if fresh.metadata.deletion_timestamp.is_some() || fresh.metadata.uid != d.metadata.uid {
+                return Err(Error::Claim(format!(
+                    "original Deployment {ns}/{} is gone or being deleted",
+                    d.name_any()
+                )));
+            }
+        }
+        let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
+        let ours = controller_ref(d);
+        for rs in adopt {
+            let mut refs = rs.metadata.owner_references.clone().unwrap_or_default();
+            refs.push(ours.clone());
+            let body = json!({"metadata": {"ownerReferences": refs, "uid": rs.metadata.uid}});
+            match api
+                .patch(
+                    &rs.name_any(),
+                    &PatchParams::default(),
+                    &Patch::Merge(&body),
+                )
+                .await
+            {
+                Ok(_) => debug!(replicaset = %rs.name_any(), "adopted"),
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(Error::Claim(format!("adopting {}: {e}", rs.name_any()))),
+            }
+        }
+        for rs in release {
+            let refs: Vec<_> = rs
+                .metadata
+                .owner_references
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| r.uid != ours.uid)
+                .collect();
+            let body = json!({"metadata": {"ownerReferences": refs, "uid": rs.metadata.uid}});
+            match api
+                .patch(
+                    &rs.name_any(),
+                    &PatchParams::default(),
+                    &Patch::Merge(&body),
+                )
+                .await
+            {
+                Ok(_) => debug!(replicaset = %rs.name_any(), "released"),
+                Err(kube::Error::Api(e)) if e.code == 404 || e.code == 422 => {}
+                Err(e) => return Err(Error::Claim(format!("releasing {}: {e}", rs.name_any()))),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Reconciler for Controller {
+    const NAME: &'static str = "deployment";
+    type Error = Error;
+
+    fn queue(&self) -> &WorkQueue {
+        &self.queue
+    }
+
+    fn initial_keys(&self) -> Vec<String> {
+        self.shared
+            .deployments
+            .list()
+            .iter()
+            .map(|d| key_of(&d.metadata))
+            .collect()
+    }
+
+    async fn sync(&self, key: &str) -> Result<Requeue, Error> {
+        self.sync_deployment(key).await
+    }
+
+    fn error_label(e: &Error) -> &'static str {
+        e.metric_label()
+    }
+}
+
+struct DeploymentEvents(Arc<Controller>);
+
+impl Handler<Deployment> for DeploymentEvents {
+    fn on_add(&self, d: &Arc<Deployment>) {
+        self.0.enqueue(d);
+    }
+    fn on_update(&self, _: &Arc<Deployment>, d: &Arc<Deployment>) {
+        self.0.enqueue(d);
+    }
+    fn on_delete(&self, d: &Arc<Deployment>) {
+        self.0.enqueue(d);
+    }
+}
+
+/// ReplicaSet events, as upstream's addReplicaSet / updateReplicaSet / deleteReplicaSet.
+struct RsEvents(Arc<Controller>);
+
+impl Handler<ReplicaSet> for RsEvents {
+    fn on_add(&self, rs: &Arc<ReplicaSet>) {
+        let c = &self.0;
+        let ns = rs.metadata.namespace.as_deref().unwrap_or_default();
+        if let Some(d) = c.resolve(ns, controller_of(&rs.metadata)) {
+            return c.enqueue(&d);
+        }
+        if controller_of(&rs.metadata).is_none() && rs.metadata.deletion_timestamp.is_none() {
+            c.enqueue_matching(rs);
+        }
+    }
+
+    fn on_update(&self, old: &Arc<ReplicaSet>, cur: &Arc<ReplicaSet>) {
+        let c = &self.0;
+        if old.metadata.resource_version == cur.metadata.resource_version {
+            return;
+        }
+        let ns = cur.metadata.namespace.as_deref().unwrap_or_default();
+        let (old_ref, cur_ref) = (controller_of(&old.metadata), controller_of(&cur.metadata));
+        let ref_changed = old_ref.map(|r| &r.uid) != cur_ref.map(|r| &r.uid);
+        if ref_changed && let Some(d) = c.resolve(ns, old_ref) {
+            c.enqueue(&d);
+        }
+        if cur_ref.is_some() {
+            if let Some(d) = c.resolve(ns, cur_ref) {
+                c.enqueue(&d);
+            }
+            return;
+        }
+        if ref_changed || old.metadata.labels != cur.metadata.labels {
+            c.enqueue_matching(cur);
+        }
+    }
+
+    fn on_delete(&self, rs: &Arc<ReplicaSet>) {
+        let ns = rs.metadata.namespace.as_deref().unwrap_or_default();
+        if let Some(d) = self.0.resolve(ns, controller_of(&rs.metadata)) {
+            self.0.enqueue(&d);
+        }
+    }
+}
+
+/// Pod deletions unblock Recreate rollouts (upstream's deletePod).
+struct PodEvents(Arc<Controller>);
+
+impl PodEvents {
+    fn owner_deployment(&self, pod: &Pod) -> Option<Arc<Deployment>> {
+        let r = controller_of(&pod.metadata)?;
+        if r.kind != "ReplicaSet" || !r.api_version.starts_with("apps.bosun.dev/") {
+            return None;
+        }
+        let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+        let rs = self.0.shared.replicasets.get(&format!("{ns}/{}", r.name))?;
+        if rs.metadata.uid.as_deref() != Some(r.uid.as_str()) {
+            return None;
+        }
+        let d = self.0.resolve(ns, controller_of(&rs.metadata))?;
+        let recreate = d.spec.strategy.as_ref().and_then(|s| s.type_)
+            == Some(DeploymentStrategyType::Recreate);
+        recreate.then_some(d)
+    }
+}
+
+impl Handler<Pod> for PodEvents {
+    fn on_add(&self, _: &Arc<Pod>) {}
+    fn on_update(&self, old: &Arc<Pod>, cur: &Arc<Pod>) {
+        // A pod that finished no longer blocks a Recreate rollout either.
+        let finished = |p: &Pod| bosun_core::pod::is_finished(p);
+        if !finished(old)
+            && finished(cur)
+            && let Some(d) = self.owner_deployment(cur)
+        {
+            self.0.enqueue(&d);
+        }
+    }
+    fn on_delete(&self, pod: &Arc<Pod>) {
+        if let Some(d) = self.owner_deployment(pod) {
+            self.0.enqueue(&d);
+        }
+    }
+}
