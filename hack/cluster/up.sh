@@ -10,6 +10,9 @@
 #   BOSUN_NODES        number of fake nodes (default 3)
 #   KCM_QPS / KCM_BURST  kube-controller-manager's client rate limits (default upstream's 20/30)
 #   KCM_CONTROLLERS    kube-controller-manager's --controllers (default '*')
+#
+# The node lifecycle controller gets a 1 h grace period: when kwok's heartbeats lag under load it
+# would otherwise mark every pod NotReady, and kwok never marks a pod Ready again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -71,6 +74,7 @@ start kube-controller-manager "$BIN/kube-controller-manager" \
   --authentication-kubeconfig "$DIR/controller-manager.kubeconfig" \
   --authorization-kubeconfig "$DIR/controller-manager.kubeconfig" \
   --controllers "${KCM_CONTROLLERS:-*}" \
+  --node-monitor-grace-period 1h \
   --use-service-account-credentials \
   --root-ca-file "$DIR/pki/ca.crt" \
   --service-account-private-key-file "$DIR/pki/sa.key" \
