@@ -144,12 +144,10 @@ impl BoundsWatch {
 
     fn stop(self) -> Vec<Sample> {
         self.task.abort();
-        let v = self
-            .samples
+        self.samples
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        v
+            .clone()
     }
 }
 
