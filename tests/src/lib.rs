@@ -287,6 +287,12 @@ pub fn bosun_bin() -> PathBuf {
         .unwrap_or_else(|| repo_root().join("target/debug/bosun"))
 }
 
+/// Run the `kubectl-bosun` plugin built beside `bosun` (the tests' KUBECONFIG).
+pub fn kubectl_bosun(args: &[&str]) -> anyhow::Result<Output> {
+    let bin = bosun_bin().with_file_name("kubectl-bosun");
+    run(&bin.to_string_lossy(), args)
+}
+
 /// Whether the controllers run elsewhere (in the cluster, installed by the chart), so the
 /// tests must not start their own: `BOSUN_E2E_CONTROLLER=external`.
 pub fn external_controller() -> bool {
