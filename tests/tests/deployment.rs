@@ -521,3 +521,173 @@ async fn deleting_a_deployment_removes_its_replicasets_and_pods() -> anyhow::Res
     let _ = &e.client;
     Ok(())
 }
+
+#[tokio::test]
+async fn the_rollback_annotation_restores_the_previous_template() -> anyhow::Result<()> {
+    let e = env("d-rollback").await?;
+    e.d.create(
+        &PostParams::default(),
+        &deployment("web", 2, json!({"type": "RollingUpdate"}))?,
+    )
+    .await?;
+    wait_complete(&e, "web").await?;
+    set_image(&e, "web", "registry.example/app:2").await?;
+    wait_complete(&e, "web").await?;
+    let ask = json!({"metadata": {"annotations": {"deprecated.deployment.rollback.to": "0"}}});
+    e.d.patch("web", &PatchParams::default(), &Patch::Merge(&ask))
+        .await?;
+    let d = poll("rolled back", WAIT, || async {
+        let d = e.d.get("web").await?;
+        let image = d
+            .spec
+            .template
+            .spec
+            .as_ref()
+            .and_then(|s| s.containers[0].image.clone());
+        let cleared = !d
+            .annotations()
+            .contains_key("deprecated.deployment.rollback.to");
+        Ok((cleared && image.as_deref() == Some("registry.example/app:1")).then_some(d))
+    })
+    .await?;
+    let _ = d;
+    let d = wait_complete(&e, "web").await?;
+    assert_eq!(
+        d.annotations()
+            .get("bosun.dev/revision")
+            .map(String::as_str),
+        Some("3")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_orphaned_replicaset_is_adopted_by_a_new_deployment() -> anyhow::Result<()> {
+    // Upstream's "test Deployment ReplicaSet orphaning and adoption regarding controllerRef".
+    let e = env("d-orphan").await?;
+    e.d.create(
+        &PostParams::default(),
+        &deployment("web", 2, json!({"type": "RollingUpdate"}))?,
+    )
+    .await?;
+    wait_complete(&e, "web").await?;
+    let rs = e.rs.list(&ListParams::default()).await?.items;
+    assert_eq!(rs.len(), 1);
+    let uid = rs[0].uid();
+    let out = kubectl(&[
+        "delete",
+        "-n",
+        &e.ns.name,
+        "bdeploy/web",
+        "--cascade=orphan",
+    ])?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    poll("the ReplicaSet orphaned", WAIT, || async {
+        let rs = e.rs.list(&ListParams::default()).await?.items;
+        Ok((rs.len() == 1 && rs[0].owner_references().is_empty()).then_some(()))
+    })
+    .await?;
+    e.d.create(
+        &PostParams::default(),
+        &deployment("web", 2, json!({"type": "RollingUpdate"}))?,
+    )
+    .await?;
+    let d = wait_complete(&e, "web").await?;
+    let rs = e.rs.list(&ListParams::default()).await?.items;
+    assert_eq!(rs.len(), 1, "no new ReplicaSet");
+    assert_eq!(rs[0].uid(), uid, "the same ReplicaSet, adopted");
+    assert!(
+        rs[0]
+            .owner_references()
+            .iter()
+            .any(|r| Some(&r.uid) == d.metadata.uid.as_ref() && r.controller == Some(true))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_adopted_replicaset_is_deleted_with_a_history_limit_of_zero() -> anyhow::Result<()> {
+    // Upstream's "deployment should delete old replica sets".
+    let e = env("d-cleanup").await?;
+    let rs: ReplicaSet = serde_json::from_value(json!({
+        "apiVersion": "apps.bosun.dev/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "test-cleanup-controller", "labels": {"app": "web", "pod": "httpd"}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "web", "pod": "httpd"}},
+            "template": {"metadata": {"labels": {"app": "web", "pod": "httpd"}},
+                "spec": {"containers": [{"name": "httpd", "image": "registry.example/httpd:1"}]}}
+        }
+    }))?;
+    e.rs.create(&PostParams::default(), &rs).await?;
+    poll("the pre-existing ReplicaSet's pod", WAIT, || async {
+        Ok((e.pods.list(&ListParams::default()).await?.items.len() == 1).then_some(()))
+    })
+    .await?;
+    let mut d = deployment("web", 1, json!({"type": "RollingUpdate"}))?;
+    d.spec.revision_history_limit = Some(0);
+    e.d.create(&PostParams::default(), &d).await?;
+    wait_complete(&e, "web").await?;
+    poll("the adopted ReplicaSet deleted", WAIT, || async {
+        let names: Vec<String> =
+            e.rs.list(&ListParams::default())
+                .await?
+                .items
+                .iter()
+                .map(|r| r.name_any())
+                .collect();
+        Ok((names.len() == 1 && names[0] != "test-cleanup-controller").then_some(()))
+    })
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn iterative_rollouts_eventually_progress() -> anyhow::Result<()> {
+    // Upstream's "iterative rollouts should eventually progress": 20 steps of new templates,
+    // rollbacks, scaling, pause/resume and pod deletions, with a fixed seed.
+    let e = env("d-iterative").await?;
+    let s = json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 1}});
+    e.d.create(&PostParams::default(), &deployment("web", 5, s)?)
+        .await?;
+    wait_complete(&e, "web").await?;
+    let mut seed: u64 = 0x5eed_b05e;
+    let mut next = |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    for step in 0..20 {
+        match next(5) {
+            0 => set_image(&e, "web", &format!("registry.example/app:{step}")).await?,
+            1 => {
+                let ask = json!({"metadata": {"annotations": {"deprecated.deployment.rollback.to": "0"}}});
+                e.d.patch("web", &PatchParams::default(), &Patch::Merge(&ask))
+                    .await?;
+            }
+            2 => {
+                let patch = json!({"spec": {"replicas": 1 + next(8) as i32}});
+                e.d.patch("web", &PatchParams::default(), &Patch::Merge(&patch))
+                    .await?;
+            }
+            3 => {
+                let paused = e.d.get("web").await?.spec.paused.unwrap_or(false);
+                let patch = json!({"spec": {"paused": !paused}});
+                e.d.patch("web", &PatchParams::default(), &Patch::Merge(&patch))
+                    .await?;
+            }
+            _ => {
+                let pods = e.pods.list(&ListParams::default()).await?.items;
+                if let Some(p) = pods.get(next(pods.len().max(1) as u64) as usize) {
+                    let _ = e.pods.delete(&p.name_any(), &Default::default()).await;
+                }
+            }
+        }
+    }
+    let unpause = json!({"spec": {"paused": false}});
+    e.d.patch("web", &PatchParams::default(), &Patch::Merge(&unpause))
+        .await?;
+    wait_complete(&e, "web").await?;
+    Ok(())
+}

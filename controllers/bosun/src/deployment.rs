@@ -44,6 +44,9 @@ pub enum Error {
     /// The new ReplicaSet's name is taken by another template: the collision count went up.
     #[error("hash collision on replica set {0}; retrying with a new name")]
     Collision(String),
+    /// A patch could not be built from the plan.
+    #[error("building a patch: {0}")]
+    Patch(#[source] serde_json::Error),
 }
 
 impl Error {
@@ -53,6 +56,7 @@ impl Error {
             Error::Api { .. } => "api",
             Error::Claim(_) => "claim",
             Error::Collision(_) => "collision",
+            Error::Patch(_) => "patch",
         }
     }
 }
@@ -221,6 +225,26 @@ impl Controller {
         }
 
         let d_api: Api<Deployment> = Api::namespaced(self.shared.client.clone(), &ns);
+        if let Some(rb) = &p.rollback {
+            // Replace the template (when rolling back) and the annotations, as upstream's Update.
+            let mut ops = vec![
+                json!({"op": "add", "path": "/metadata/annotations", "value": rb.annotations}),
+            ];
+            if let Some(t) = &rb.template {
+                ops.push(json!({"op": "add", "path": "/spec/template", "value": t}));
+            }
+            let patch: json_patch::Patch =
+                serde_json::from_value(serde_json::Value::Array(ops)).map_err(Error::Patch)?;
+            d_api
+                .patch(
+                    &d.name_any(),
+                    &PatchParams::default(),
+                    &Patch::<()>::Json(patch),
+                )
+                .await
+                .map_err(api_err("rolling back"))?;
+            return Ok(Requeue::No);
+        }
         if let Some(annotations) = &p.annotations {
             // A CRD's /status ignores metadata, so the revision goes through the object itself.
             let current = d.metadata.annotations.clone().unwrap_or_default();

@@ -15,6 +15,7 @@
 
 pub mod progress;
 pub mod recreate;
+pub mod rollback;
 pub mod rolling;
 pub mod sync;
 pub mod util;
@@ -88,6 +89,15 @@ pub struct Event {
     pub message: String,
 }
 
+/// A rewrite of the Deployment itself (the rollback annotation's outcome).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rollback {
+    /// The template to copy back, if the rollback happens.
+    pub template: Option<k8s_openapi::api::core::v1::PodTemplateSpec>,
+    /// The Deployment's annotations afterwards (the rollback annotation removed).
+    pub annotations: BTreeMap<String, String>,
+}
+
 /// When to sync again without a watch event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Requeue {
@@ -116,6 +126,8 @@ pub struct Plan<'a> {
     pub events: Vec<Event>,
     /// When to look again.
     pub requeue: Requeue,
+    /// A rollback to write to the Deployment (replacing its template and annotations).
+    pub rollback: Option<Rollback>,
 }
 
 /// One pass over copies of the owned ReplicaSets.
@@ -132,6 +144,7 @@ pub(crate) struct Pass<'a> {
     pub events: Vec<Event>,
     pub write_status: bool,
     pub requeue: Requeue,
+    pub rollback: Option<Rollback>,
 }
 
 impl<'a> Pass<'a> {
@@ -392,6 +405,7 @@ pub fn plan<'a>(o: Observed<'a>, now: Timestamp) -> Plan<'a> {
         events: Vec::new(),
         write_status: false,
         requeue: Requeue::No,
+        rollback: None,
     };
     if owner.deleting {
         let new = pass.sync_revision(false);
@@ -399,7 +413,11 @@ pub fn plan<'a>(o: Observed<'a>, now: Timestamp) -> Plan<'a> {
     } else {
         progress::check_paused_conditions(&mut pass);
         let paused = d.spec.paused.unwrap_or(false);
-        if paused || sync::is_scaling_event(&mut pass) {
+        if paused {
+            sync::sync(&mut pass, paused);
+        } else if let Some(to) = rollback::rollback_to(d) {
+            rollback::rollback(&mut pass, to);
+        } else if sync::is_scaling_event(&mut pass) {
             sync::sync(&mut pass, paused);
         } else if is_recreate(d) {
             recreate::rollout(&mut pass);
@@ -420,6 +438,7 @@ pub fn plan<'a>(o: Observed<'a>, now: Timestamp) -> Plan<'a> {
         status,
         events: pass.events,
         requeue: pass.requeue,
+        rollback: pass.rollback,
     }
 }
 

@@ -487,6 +487,103 @@ fn orphan_replicasets_are_adopted_and_others_left_alone() {
     );
 }
 
+#[test]
+fn rollback_to_zero_copies_the_previous_revisions_template() {
+    let v1 = deployment("web", 2).image("img:1").build();
+    let d = deployment("web", 2)
+        .image("img:2")
+        .annotation(ROLLBACK_TO, "0")
+        .annotation("team", "x")
+        .build();
+    let mut old = rs_of(&v1, "v1", 0, 1);
+    old.metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert("note".into(), "from v1".into());
+    let rss = [old, rs_of(&d, "v2", 2, 2)];
+    let s = sel(&d);
+    let p = run(&d, &s, &rss, t(100));
+    let rb = p.rollback.expect("a rollback");
+    let template = rb.template.expect("the template is copied back");
+    assert_eq!(
+        template
+            .spec
+            .as_ref()
+            .and_then(|s| s.containers[0].image.as_deref()),
+        Some("img:1")
+    );
+    assert!(
+        template
+            .metadata
+            .and_then(|m| m.labels)
+            .is_some_and(|l| !l.contains_key(POD_TEMPLATE_HASH))
+    );
+    assert!(!rb.annotations.contains_key(ROLLBACK_TO));
+    assert_eq!(
+        rb.annotations.get("note").map(String::as_str),
+        Some("from v1")
+    );
+    assert!(
+        !rb.annotations.contains_key("team"),
+        "annotations are replaced, as upstream"
+    );
+    assert!(p.events.iter().any(|e| e.reason == "DeploymentRollback"
+        && e.message == "Rolled back deployment \"web\" to revision 1"));
+}
+
+#[test]
+fn rollback_to_a_missing_revision_only_clears_the_annotation() {
+    let d = deployment("web", 2).annotation(ROLLBACK_TO, "7").build();
+    let rss = [rs_of(&d, "v1", 2, 1)];
+    let s = sel(&d);
+    let p = run(&d, &s, &rss, t(100));
+    let rb = p.rollback.expect("the annotation is cleared");
+    assert!(rb.template.is_none() && !rb.annotations.contains_key(ROLLBACK_TO));
+    assert_eq!(
+        p.events[0].message,
+        "Unable to find the revision to rollback to."
+    );
+}
+
+#[test]
+fn rollback_to_the_current_template_reports_unchanged() {
+    let d = deployment("web", 2).annotation(ROLLBACK_TO, "1").build();
+    let rss = [rs_of(&d, "v1", 2, 1)];
+    let s = sel(&d);
+    let p = run(&d, &s, &rss, t(100));
+    assert!(p.rollback.expect("cleared").template.is_none());
+    assert_eq!(p.events[0].reason, "DeploymentRollbackTemplateUnchanged");
+}
+
+#[test]
+fn an_unparsable_rollback_annotation_is_ignored() {
+    let d = deployment("web", 2).annotation(ROLLBACK_TO, "last").build();
+    let rss = [rs_of(&d, "v1", 2, 1)];
+    let s = sel(&d);
+    assert!(run(&d, &s, &rss, t(100)).rollback.is_none());
+}
+
+#[test]
+fn adopting_a_replicaset_with_a_huge_revision_continues_from_it() {
+    // Upstream's e2e: an adopted ReplicaSet at revision 3546343826724305832.
+    let old_d = deployment("web", 1).image("img:0").build();
+    let mut old = rs_of(&old_d, "old", 1, 0);
+    old.metadata.owner_references = None;
+    old.metadata.annotations =
+        Some([(REVISION.to_string(), "3546343826724305832".to_string())].into());
+    let d = deployment("web", 1).build();
+    let rss = [old];
+    let s = sel(&d);
+    let p = run(&d, &s, &rss, t(100));
+    assert_eq!(p.adopt.len(), 1);
+    assert_eq!(
+        p.annotations
+            .and_then(|a| a.get(REVISION).cloned())
+            .as_deref(),
+        Some("3546343826724305833")
+    );
+}
+
 /// A whole rollout simulated: the plan acts, the ReplicaSets follow (pods appear at once and
 /// become available in random order, surplus pods go unavailable-first), and at every step the
 /// ReplicaSets' sizes stay within `replicas + maxSurge` and availability never drops below
