@@ -9,7 +9,7 @@ keep_pki=false
 [ "${1:-}" = --keep-pki ] && keep_pki=true
 
 stopped=()
-for c in "${COMPONENTS[@]}"; do
+for c in "${EXTRAS[@]}" "${COMPONENTS[@]}"; do
   pidfile=$DIR/run/$c.pid
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")

@@ -24,6 +24,8 @@ KWOK_PORT=$((10347 + off))
 ADVERTISE_ADDRESS=${BOSUN_ADVERTISE_ADDRESS:-$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -n1)}
 ADVERTISE_ADDRESS=${ADVERTISE_ADDRESS:-192.0.2.1}
 COMPONENTS=(kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
+# Processes the demo starts beside the cluster; down.sh stops them first.
+EXTRAS=(bosun)
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 
