@@ -21,7 +21,9 @@ use tracing::{debug, info};
 use crate::runtime::events::Events;
 use crate::runtime::informer::Handler;
 use crate::runtime::queue::WorkQueue;
-use crate::runtime::{Reconciler, Requeue, Shared, namespace_index, orphan_index, owner_index};
+use crate::runtime::{
+    ApiError, Reconciler, Requeue, Shared, api_err, namespace_index, orphan_index, owner_index,
+};
 
 /// The field manager and event reporter of this controller.
 pub const MANAGER: &str = "deployment-controller.bosun.dev";
@@ -30,14 +32,8 @@ pub const MANAGER: &str = "deployment-controller.bosun.dev";
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An API call failed.
-    #[error("{action}: {source}")]
-    Api {
-        /// What was being done.
-        action: String,
-        /// The API error.
-        #[source]
-        source: kube::Error,
-    },
+    #[error(transparent)]
+    Api(#[from] ApiError),
     /// Adopting or releasing ReplicaSets failed; the sync stopped.
     #[error("claiming replica sets: {0}")]
     Claim(String),
@@ -53,17 +49,12 @@ impl Error {
     /// A short stable label for metrics.
     pub fn metric_label(&self) -> &'static str {
         match self {
-            Error::Api { .. } => "api",
+            Error::Api(_) => "api",
             Error::Claim(_) => "claim",
             Error::Collision(_) => "collision",
             Error::Patch(_) => "patch",
         }
     }
-}
-
-fn api_err(action: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
-    let action = action.into();
-    move |source| Error::Api { action, source }
 }
 
 /// The Deployment controller.
@@ -210,7 +201,7 @@ impl Controller {
                         info!(replicaset = %name, "deleted old replica set (revisionHistoryLimit)")
                     }
                     Err(kube::Error::Api(e)) if e.code == 404 => {}
-                    Err(e) => return Err(api_err(format!("deleting replica set {name}"))(e)),
+                    Err(e) => return Err(api_err(format!("deleting replica set {name}"))(e).into()),
                 },
             }
         }
@@ -327,17 +318,14 @@ impl Controller {
                 Err(Error::Collision(name))
             }
             Err(e) => {
-                let message = match &e {
-                    kube::Error::Api(ae) => ae.message.clone(),
-                    other => other.to_string(),
-                };
+                let message = crate::runtime::message(&e);
                 self.events.warning(
                     &d.object_ref(&()),
                     None,
                     "ReplicaSetCreateError",
                     format!("Failed to create new replica set {name:?}: {message}"),
                 );
-                Err(api_err(format!("creating replica set {name}"))(e))
+                Err(api_err(format!("creating replica set {name}"))(e).into())
             }
         }
     }

@@ -22,7 +22,7 @@ use tracing::{debug, info};
 use crate::runtime::events::Events;
 use crate::runtime::informer::Handler;
 use crate::runtime::queue::WorkQueue;
-use crate::runtime::{Shared, namespace_index, orphan_index, owner_index};
+use crate::runtime::{ApiError, Shared, api_err, namespace_index, orphan_index, owner_index};
 
 /// The field manager and event reporter of this controller.
 pub const MANAGER: &str = "replicaset-controller.bosun.dev";
@@ -31,14 +31,8 @@ pub const MANAGER: &str = "replicaset-controller.bosun.dev";
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An API call failed.
-    #[error("{action}: {source}")]
-    Api {
-        /// What was being done.
-        action: String,
-        /// The API error.
-        #[source]
-        source: kube::Error,
-    },
+    #[error(transparent)]
+    Api(#[from] ApiError),
     /// Adopting or releasing pods failed; the sync stopped before scaling.
     #[error("claiming pods: {0}")]
     Claim(String),
@@ -51,16 +45,11 @@ impl Error {
     /// A short stable label for metrics.
     pub fn metric_label(&self) -> &'static str {
         match self {
-            Error::Api { .. } => "api",
+            Error::Api(_) => "api",
             Error::Claim(_) => "claim",
             Error::Manage(_) => "manage",
         }
     }
-}
-
-fn api_err(action: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
-    let action = action.into();
-    move |source| Error::Api { action, source }
 }
 
 /// The ReplicaSet controller.
@@ -353,10 +342,7 @@ impl Controller {
                         batch_ok += 1;
                     }
                     Err(e) => {
-                        let message = match &e {
-                            kube::Error::Api(ae) => ae.message.clone(),
-                            other => other.to_string(),
-                        };
+                        let message = crate::runtime::message(&e);
                         self.events.warning(
                             &reference,
                             None,
@@ -428,10 +414,7 @@ impl Controller {
                     {
                         continue;
                     }
-                    let message = match &e {
-                        kube::Error::Api(ae) => ae.message.clone(),
-                        other => other.to_string(),
-                    };
+                    let message = crate::runtime::message(&e);
                     self.events.warning(
                         &reference,
                         None,

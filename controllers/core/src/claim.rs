@@ -1,9 +1,22 @@
 //! Upstream's `BaseControllerRefManager.ClaimObject` (`controller_ref_manager.go`): whether an
 //! owner keeps, adopts, releases or ignores an object its selector may match.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use crate::pod::controller_of;
+
+/// The controller reference a bosun `kind` (in `apps.bosun.dev/v1`) puts on what it owns:
+/// `controller` and `blockOwnerDeletion` set, as upstream's `NewControllerRef`.
+pub fn controller_ref(kind: &str, owner: &ObjectMeta) -> OwnerReference {
+    OwnerReference {
+        api_version: "apps.bosun.dev/v1".into(),
+        kind: kind.into(),
+        name: owner.name.clone().unwrap_or_default(),
+        uid: owner.uid.clone().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
 
 /// What the owner does with one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -84,6 +84,32 @@ impl Shared {
     }
 }
 
+/// A failed API call and what it was for; every controller's error wraps it.
+#[derive(Debug, thiserror::Error)]
+#[error("{action}: {source}")]
+pub struct ApiError {
+    /// What was being done.
+    pub action: String,
+    /// The API error.
+    #[source]
+    pub source: kube::Error,
+}
+
+/// Wrap a kube error with what was being done: `.map_err(api_err("writing status"))`.
+pub fn api_err(action: impl Into<String>) -> impl FnOnce(kube::Error) -> ApiError {
+    let action = action.into();
+    move |source| ApiError { action, source }
+}
+
+/// The API server's own message for an error (what Events and conditions quote), or the
+/// client's description when the request never got an answer.
+pub fn message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(ae) => ae.message.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// Requeue decision of one sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Requeue {

@@ -347,14 +347,7 @@ impl<'a> Pass<'a> {
 
 /// The controller reference a Deployment puts on its ReplicaSets.
 pub fn controller_ref(d: &Deployment) -> OwnerReference {
-    OwnerReference {
-        api_version: "apps.bosun.dev/v1".into(),
-        kind: "Deployment".into(),
-        name: d.metadata.name.clone().unwrap_or_default(),
-        uid: d.metadata.uid.clone().unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    }
+    crate::claim::controller_ref("Deployment", &d.metadata)
 }
 
 /// `ReplicaSetsByCreationTimestamp`: older first, then by name.

@@ -209,14 +209,7 @@ pub fn pod_from_template(rs: &ReplicaSet) -> Result<Pod, TemplateError> {
 
 /// The controller reference a ReplicaSet puts on its pods.
 pub fn controller_ref(rs: &ReplicaSet) -> OwnerReference {
-    OwnerReference {
-        api_version: "apps.bosun.dev/v1".into(),
-        kind: "ReplicaSet".into(),
-        name: rs.metadata.name.clone().unwrap_or_default(),
-        uid: rs.metadata.uid.clone().unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    }
+    crate::claim::controller_ref("ReplicaSet", &rs.metadata)
 }
 
 /// `FindMinNextPodAvailabilityCheck`: when to sync again so that a Ready pod is counted
