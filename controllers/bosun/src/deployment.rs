@@ -357,24 +357,14 @@ impl Controller {
         }
         let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
         let ours = controller_ref(d);
-        for rs in adopt {
+        // Adopt: our reference added. Release: ours removed. The UID makes the patch fail on
+        // a ReplicaSet deleted and recreated meanwhile.
+        let adoptions = adopt.iter().map(|rs| {
             let mut refs = rs.metadata.owner_references.clone().unwrap_or_default();
             refs.push(ours.clone());
-            let body = json!({"metadata": {"ownerReferences": refs, "uid": rs.metadata.uid}});
-            match api
-                .patch(
-                    &rs.name_any(),
-                    &PatchParams::default(),
-                    &Patch::Merge(&body),
-                )
-                .await
-            {
-                Ok(_) => debug!(replicaset = %rs.name_any(), "adopted"),
-                Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(e) => return Err(Error::Claim(format!("adopting {}: {e}", rs.name_any()))),
-            }
-        }
-        for rs in release {
+            (rs, refs, "adopting")
+        });
+        let releases = release.iter().map(|rs| {
             let refs: Vec<_> = rs
                 .metadata
                 .owner_references
@@ -383,6 +373,9 @@ impl Controller {
                 .into_iter()
                 .filter(|r| r.uid != ours.uid)
                 .collect();
+            (rs, refs, "releasing")
+        });
+        for (rs, refs, what) in adoptions.chain(releases).collect::<Vec<_>>() {
             let body = json!({"metadata": {"ownerReferences": refs, "uid": rs.metadata.uid}});
             match api
                 .patch(
@@ -392,9 +385,10 @@ impl Controller {
                 )
                 .await
             {
-                Ok(_) => debug!(replicaset = %rs.name_any(), "released"),
-                Err(kube::Error::Api(e)) if e.code == 404 || e.code == 422 => {}
-                Err(e) => return Err(Error::Claim(format!("releasing {}: {e}", rs.name_any()))),
+                Ok(_) => debug!(replicaset = %rs.name_any(), "{what} done"),
+                Err(kube::Error::Api(e))
+                    if e.code == 404 || (what == "releasing" && e.code == 422) => {}
+                Err(e) => return Err(Error::Claim(format!("{what} {}: {e}", rs.name_any()))),
             }
         }
         Ok(())

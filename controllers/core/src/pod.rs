@@ -153,6 +153,25 @@ pub(crate) mod fixtures {
 
     use crate::Timestamp;
 
+    /// A pod template labelled `app: web` with one container of `image`.
+    pub fn template(image: &str) -> k8s_openapi::api::core::v1::PodTemplateSpec {
+        let labels = BTreeMap::from([("app".to_string(), "web".to_string())]);
+        k8s_openapi::api::core::v1::PodTemplateSpec {
+            metadata: Some(ObjectMeta {
+                labels: Some(labels),
+                ..Default::default()
+            }),
+            spec: Some(PodSpec {
+                containers: vec![k8s_openapi::api::core::v1::Container {
+                    name: "c".into(),
+                    image: Some(image.into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+        }
+    }
+
     pub fn t(secs: i64) -> Timestamp {
         Timestamp::from_second(1_800_000_000 + secs).expect("in range")
     }

@@ -309,19 +309,8 @@ impl<'a> Pass<'a> {
         let d = self.d;
         let collision = d.status.as_ref().and_then(|s| s.collision_count);
         let hash = compute_hash(&d.spec.template, collision);
-        let mut template = d.spec.template.clone();
-        template
-            .metadata
-            .get_or_insert_with(Default::default)
-            .labels
-            .get_or_insert_with(Default::default)
-            .insert(POD_TEMPLATE_HASH.into(), hash.clone());
+        let (template, selector) = with_hash(d, &hash);
         let labels = template.metadata.as_ref().and_then(|m| m.labels.clone());
-        let mut selector = d.spec.selector.clone();
-        selector
-            .match_labels
-            .get_or_insert_with(Default::default)
-            .insert(POD_TEMPLATE_HASH.into(), hash.clone());
         let mut rs = ReplicaSet {
             metadata: ObjectMeta {
                 name: Some(replicaset_name(&self.name(), &hash)),
@@ -441,7 +430,6 @@ pub(crate) mod fixtures {
     use bosun_api::apps::{
         DeploymentSpec, DeploymentStrategy, ReplicaSetStatus, RollingUpdateDeployment,
     };
-    use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, Time};
     use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -465,20 +453,7 @@ pub(crate) mod fixtures {
                     match_labels: Some(labels.clone()),
                     match_expressions: None,
                 },
-                template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(labels),
-                        ..Default::default()
-                    }),
-                    spec: Some(PodSpec {
-                        containers: vec![Container {
-                            name: "c".into(),
-                            image: Some("img:1".into()),
-                            ..Default::default()
-                        }],
-                        ..Default::default()
-                    }),
-                },
+                template: crate::pod::fixtures::template("img:1"),
                 strategy: None,
                 min_ready_seconds: None,
                 revision_history_limit: Some(10),
@@ -541,18 +516,7 @@ pub(crate) mod fixtures {
     /// A ReplicaSet of `d`'s current template named `<d>-<suffix>`, with `replicas` ready and
     /// available pods, at `revision`.
     pub fn rs_of(d: &Deployment, suffix: &str, replicas: i32, revision: i64) -> ReplicaSet {
-        let mut template = d.spec.template.clone();
-        template
-            .metadata
-            .get_or_insert_with(Default::default)
-            .labels
-            .get_or_insert_with(Default::default)
-            .insert(POD_TEMPLATE_HASH.into(), suffix.into());
-        let mut selector = d.spec.selector.clone();
-        selector
-            .match_labels
-            .get_or_insert_with(Default::default)
-            .insert(POD_TEMPLATE_HASH.into(), suffix.into());
+        let (template, selector) = with_hash(d, suffix);
         ReplicaSet {
             metadata: ObjectMeta {
                 name: Some(format!(

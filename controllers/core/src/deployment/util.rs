@@ -245,6 +245,30 @@ fn safe_encode(s: &str) -> String {
         .collect()
 }
 
+/// The Deployment's template and selector with `pod-template-hash: <hash>` added, as its
+/// ReplicaSet of that template carries them.
+pub fn with_hash(
+    d: &Deployment,
+    hash: &str,
+) -> (
+    PodTemplateSpec,
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+) {
+    let mut template = d.spec.template.clone();
+    template
+        .metadata
+        .get_or_insert_with(Default::default)
+        .labels
+        .get_or_insert_with(Default::default)
+        .insert(POD_TEMPLATE_HASH.into(), hash.into());
+    let mut selector = d.spec.selector.clone();
+    selector
+        .match_labels
+        .get_or_insert_with(Default::default)
+        .insert(POD_TEMPLATE_HASH.into(), hash.into());
+    (template, selector)
+}
+
 /// `generateReplicaSetName`: `<deployment>-<hash>`, the Deployment part cut so the whole fits
 /// in 253 characters.
 pub fn replicaset_name(deployment: &str, hash: &str) -> String {

@@ -236,7 +236,6 @@ pub fn next_availability_check(
 #[cfg(test)]
 pub(crate) mod fixtures {
     use bosun_api::apps::{ReplicaSet, ReplicaSetSpec};
-    use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
     use std::collections::BTreeMap;
 
@@ -259,20 +258,7 @@ pub(crate) mod fixtures {
                     match_labels: Some(labels.clone()),
                     match_expressions: None,
                 },
-                template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(labels),
-                        ..Default::default()
-                    }),
-                    spec: Some(PodSpec {
-                        containers: vec![Container {
-                            name: "c".into(),
-                            image: Some("img".into()),
-                            ..Default::default()
-                        }],
-                        ..Default::default()
-                    }),
-                },
+                template: crate::pod::fixtures::template("img"),
             },
             status: None,
         })
