@@ -381,3 +381,76 @@ pub fn ensure_controller(log_name: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+static GC_READY: tokio::sync::Mutex<bool> = tokio::sync::Mutex::const_new(false);
+
+/// Wait until kube-controller-manager's garbage collector handles bosun's workload kinds.
+///
+/// It picks up new CRD kinds at its discovery resync (about every 30 s), and until then
+/// ignores their owners and dependents: a test that deletes a bosun object with cascading or
+/// orphaning right after the CRDs appear would race it. The probe: a ConfigMap owned by an idle
+/// bosun Deployment and one owned by an idle ReplicaSet; both owners deleted; the collector
+/// removing both ConfigMaps shows it watches both kinds. Once per test process.
+pub async fn ensure_garbage_collector(client: &Client) -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{DynamicObject, ListParams};
+    use kube::core::{ApiResource, GroupVersionKind};
+    let mut ready = GC_READY.lock().await;
+    if *ready {
+        return Ok(());
+    }
+    ensure_crds(client).await?;
+    let ns = TestNamespace::new(client, "gc-probe").await?;
+    let owner = |kind: &str, plural: &str, extra: Value| {
+        let ar = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("apps.bosun.dev", "v1", kind),
+            plural,
+        );
+        let mut spec = json!({
+            "replicas": 0,
+            "selector": {"matchLabels": {"app": "gc-probe"}},
+            "template": {"metadata": {"labels": {"app": "gc-probe"}},
+                "spec": {"containers": [{"name": "c", "image": "registry.example/probe:1"}]}}
+        });
+        if let (Some(s), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
+            s.extend(e.clone());
+        }
+        (
+            ar,
+            json!({"apiVersion": "apps.bosun.dev/v1", "kind": kind, "metadata": {"name": "probe"}, "spec": spec}),
+        )
+    };
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns.name);
+    for (ar, body) in [
+        owner("Deployment", "deployments", json!({"paused": true})),
+        owner("ReplicaSet", "replicasets", json!({})),
+    ] {
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns.name, &ar);
+        let created = api
+            .create(&PostParams::default(), &serde_json::from_value(body)?)
+            .await?;
+        let cm: ConfigMap = serde_json::from_value(json!({"metadata": {
+            "name": format!("owned-by-{}", ar.plural),
+            "labels": {"bosun.dev/gc-probe": "true"},
+            "ownerReferences": [{"apiVersion": "apps.bosun.dev/v1", "kind": ar.kind,
+                "name": "probe", "uid": created.metadata.uid}]
+        }}))?;
+        cms.create(&PostParams::default(), &cm).await?;
+        api.delete("probe", &DeleteParams::background()).await?;
+    }
+    poll(
+        "the garbage collector to handle bosun's kinds",
+        Duration::from_secs(120),
+        || async {
+            let left = cms
+                .list(&ListParams::default().labels("bosun.dev/gc-probe=true"))
+                .await?
+                .items
+                .len();
+            Ok((left == 0).then_some(()))
+        },
+    )
+    .await?;
+    *ready = true;
+    Ok(())
+}

@@ -4,7 +4,9 @@
 use std::time::{Duration, Instant};
 
 use bosun_api::apps::ReplicaSet;
-use bosun_e2e::{TestNamespace, client, ensure_controller, ensure_crds, kubectl, poll};
+use bosun_e2e::{
+    TestNamespace, client, ensure_controller, ensure_crds, ensure_garbage_collector, kubectl, poll,
+};
 use k8s_openapi::api::core::v1::{Event, Pod, ResourceQuota};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
@@ -192,6 +194,7 @@ async fn a_relabeled_pod_is_released_and_replaced() -> anyhow::Result<()> {
 async fn deletion_cascades_through_the_garbage_collector_and_orphaned_pods_are_adopted()
 -> anyhow::Result<()> {
     let e = env("rs-gc").await?;
+    ensure_garbage_collector(&e.client).await?;
     e.rs.create(&PostParams::default(), &replicaset("web", 3, "web")?)
         .await?;
     wait_ready(&e, "web", 3).await?;
