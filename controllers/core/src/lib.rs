@@ -9,10 +9,15 @@
 //! expectations       ControllerExpectations / UIDTrackingControllerExpectations
 //! claim              ControllerRefManager.ClaimObject
 //! replicaset         syncReplicaSet's decisions: manageReplicas, the deletion ranking, status
+//! deployment         syncDeployment: rolling, recreate, rollover, scaling, rollback, progress
+//! endpointslice      the EndpointSlice reconciler: Service + Pods -> slices
+//! dns                the DNS specification: Service + slices -> records
 //! ```
 
 pub mod claim;
 pub mod deployment;
+pub mod dns;
+pub mod endpointslice;
 pub mod expectations;
 pub mod pod;
 pub mod replicaset;

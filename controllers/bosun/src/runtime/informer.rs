@@ -81,6 +81,16 @@ where
             .push(h);
     }
 
+    /// Whether any handler is registered: [`super::Shared::start`] watches only the kinds some
+    /// controller subscribed to.
+    pub fn has_handlers(&self) -> bool {
+        !self
+            .handlers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     /// The cached object under `namespace/name`.
     pub fn get(&self, key: &str) -> Option<Arc<K>> {
         self.read().objects.get(key).cloned()

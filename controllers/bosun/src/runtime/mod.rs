@@ -7,8 +7,11 @@ pub mod queue;
 use std::sync::Arc;
 
 use bosun_api::apps::{Deployment, ReplicaSet};
+use bosun_api::discovery::EndpointSlice;
+use bosun_api::dns::DNSRecordSet;
 use bosun_core::pod::controller_of;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice as CoreEndpointSlice;
 use kube::Resource;
 
 use informer::Informer;
@@ -47,6 +50,17 @@ pub struct Shared {
     pub replicasets: Arc<Informer<ReplicaSet>>,
     /// Every bosun Deployment.
     pub deployments: Arc<Informer<Deployment>>,
+    /// Every core Service.
+    pub services: Arc<Informer<Service>>,
+    /// Every Node (for endpoint zones).
+    pub nodes: Arc<Informer<Node>>,
+    /// Every bosun EndpointSlice.
+    pub endpointslices: Arc<Informer<EndpointSlice>>,
+    /// The core EndpointSlices bosun manages (mirror mode): only those labelled
+    /// `endpointslice.kubernetes.io/managed-by: endpointslice.bosun.dev`.
+    pub core_endpointslices: Arc<Informer<CoreEndpointSlice>>,
+    /// Every DNSRecordSet.
+    pub dnsrecordsets: Arc<Informer<DNSRecordSet>>,
 }
 
 impl Shared {
@@ -57,30 +71,47 @@ impl Shared {
             pods: Informer::new(Some(owner_and_namespace::<Pod>)),
             replicasets: Informer::new(Some(owner_and_namespace::<ReplicaSet>)),
             deployments: Informer::new(Some(owner_and_namespace::<Deployment>)),
+            services: Informer::new(Some(owner_and_namespace::<Service>)),
+            nodes: Informer::new(None),
+            endpointslices: Informer::new(Some(owner_and_namespace::<EndpointSlice>)),
+            core_endpointslices: Informer::new(Some(owner_and_namespace::<CoreEndpointSlice>)),
+            dnsrecordsets: Informer::new(Some(owner_and_namespace::<DNSRecordSet>)),
         })
     }
 
-    /// Start the watches; returns when every cache holds its first list.
+    /// Start the watches of the kinds some controller registered a handler for; returns when
+    /// each of those caches holds its first list. Controllers register in their constructors,
+    /// before this, so they see the first list.
     pub async fn start(self: &Arc<Self>) {
-        let cfg = kube::runtime::watcher::Config::default();
-        tokio::spawn(
-            self.pods
-                .clone()
-                .run(kube::Api::all(self.client.clone()), cfg.clone()),
-        );
-        tokio::spawn(
-            self.replicasets
-                .clone()
-                .run(kube::Api::all(self.client.clone()), cfg.clone()),
-        );
-        tokio::spawn(
-            self.deployments
-                .clone()
-                .run(kube::Api::all(self.client.clone()), cfg),
-        );
-        self.pods.synced().await;
-        self.deployments.synced().await;
-        self.replicasets.synced().await;
+        let all = kube::runtime::watcher::Config::default();
+        let mirrored = kube::runtime::watcher::Config::default().labels(&format!(
+            "endpointslice.kubernetes.io/managed-by={}",
+            bosun_api::discovery::MANAGED_BY
+        ));
+        let mut synced: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> =
+            Vec::new();
+        macro_rules! watch {
+            ($inf:ident, $cfg:expr) => {
+                if self.$inf.has_handlers() {
+                    tokio::spawn(
+                        self.$inf
+                            .clone()
+                            .run(kube::Api::all(self.client.clone()), $cfg),
+                    );
+                    let inf = self.$inf.clone();
+                    synced.push(Box::pin(async move { inf.synced().await }));
+                }
+            };
+        }
+        watch!(pods, all.clone());
+        watch!(replicasets, all.clone());
+        watch!(deployments, all.clone());
+        watch!(services, all.clone());
+        watch!(nodes, all.clone());
+        watch!(endpointslices, all.clone());
+        watch!(core_endpointslices, mirrored);
+        watch!(dnsrecordsets, all);
+        futures::future::join_all(synced).await;
     }
 }
 
