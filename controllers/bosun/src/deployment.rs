@@ -138,20 +138,16 @@ impl Controller {
         let uid = d.metadata.uid.clone().unwrap_or_default();
         let mut candidates = self.shared.replicasets.by_index(&owner_index(&uid));
         candidates.extend(self.shared.replicasets.by_index(&orphan_index(&ns)));
-        let recreate = d.spec.strategy.as_ref().and_then(|s| s.type_)
-            == Some(DeploymentStrategyType::Recreate);
-        let pods: Vec<(String, Vec<Arc<Pod>>)> = if recreate {
-            candidates
-                .iter()
-                .filter_map(|rs| rs.metadata.uid.clone())
-                .map(|u| {
-                    let pods = self.shared.pods.by_index(&owner_index(&u));
-                    (u, pods)
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        // The pods of every candidate: Recreate waits for the old ones to go, RollingUpdate
+        // counts the available ones (see `rolling::available`).
+        let pods: Vec<(String, Vec<Arc<Pod>>)> = candidates
+            .iter()
+            .filter_map(|rs| rs.metadata.uid.clone())
+            .map(|u| {
+                let pods = self.shared.pods.by_index(&owner_index(&u));
+                (u, pods)
+            })
+            .collect();
         let pods_by_rs: HashMap<String, Vec<&Pod>> = pods
             .iter()
             .map(|(u, ps)| (u.clone(), ps.iter().map(|p| p.as_ref()).collect()))
@@ -480,8 +476,13 @@ impl Handler<ReplicaSet> for RsEvents {
     }
 }
 
-/// Pod deletions unblock Recreate rollouts (upstream's deletePod).
+/// Pod deletions unblock Recreate rollouts (upstream's deletePod); pod readiness moves
+/// rolling updates (bosun counts available pods itself, see `rolling::available`).
 struct PodEvents(Arc<Controller>);
+
+fn is_recreate(d: &Deployment) -> bool {
+    d.spec.strategy.as_ref().and_then(|s| s.type_) == Some(DeploymentStrategyType::Recreate)
+}
 
 impl PodEvents {
     fn owner_deployment(&self, pod: &Pod) -> Option<Arc<Deployment>> {
@@ -494,27 +495,32 @@ impl PodEvents {
         if rs.metadata.uid.as_deref() != Some(r.uid.as_str()) {
             return None;
         }
-        let d = self.0.resolve(ns, controller_of(&rs.metadata))?;
-        let recreate = d.spec.strategy.as_ref().and_then(|s| s.type_)
-            == Some(DeploymentStrategyType::Recreate);
-        recreate.then_some(d)
+        self.0.resolve(ns, controller_of(&rs.metadata))
     }
 }
 
 impl Handler<Pod> for PodEvents {
     fn on_add(&self, _: &Arc<Pod>) {}
     fn on_update(&self, old: &Arc<Pod>, cur: &Arc<Pod>) {
-        // A pod that finished no longer blocks a Recreate rollout either.
-        let finished = |p: &Pod| bosun_core::pod::is_finished(p);
-        if !finished(old)
-            && finished(cur)
-            && let Some(d) = self.owner_deployment(cur)
-        {
+        // A pod that finished no longer blocks a Recreate rollout; a pod that turned Ready
+        // (or stopped being Ready, or started terminating) changes what a rolling update may
+        // scale down.
+        use bosun_core::pod::{is_finished, is_ready, is_terminating};
+        let changed = |f: fn(&Pod) -> bool| f(old) != f(cur);
+        let Some(d) = self.owner_deployment(cur) else {
+            return;
+        };
+        let wanted = if is_recreate(&d) {
+            changed(is_finished)
+        } else {
+            changed(is_ready) || changed(is_terminating)
+        };
+        if wanted {
             self.0.enqueue(&d);
         }
     }
     fn on_delete(&self, pod: &Arc<Pod>) {
-        if let Some(d) = self.owner_deployment(pod) {
+        if let Some(d) = self.owner_deployment(pod).filter(|d| is_recreate(d)) {
             self.0.enqueue(&d);
         }
     }

@@ -5,6 +5,7 @@
 use super::Pass;
 use super::progress::sync_rollout_status;
 use super::util::*;
+use crate::pod::{is_active, is_available};
 
 /// `rolloutRolling`.
 pub(crate) fn rollout(p: &mut Pass<'_>) {
@@ -44,12 +45,39 @@ fn reconcile_new(p: &mut Pass<'_>, new: usize, all: &[usize]) -> bool {
     p.scale_if_needed(new, size)
 }
 
-fn available(p: &Pass<'_>, i: usize) -> i32 {
-    p.rss[i]
-        .status
+/// The pods of ReplicaSet `i` that count as available for the rolling-update bounds.
+///
+/// Upstream reads `status.availableReplicas`, which lags twice: right after a scale-down it
+/// still counts the pods being deleted (so a second pass can scale down again and dip below
+/// `replicas - maxUnavailable`), and it learns of newly available pods only after the
+/// ReplicaSet controller writes its status. bosun counts the available, non-terminating pods
+/// of the ReplicaSet in its pod cache when it has them (fresh, so rollouts advance as soon as a
+/// pod is available) and never more than `spec.replicas` (the ReplicaSet controller deletes
+/// the surplus, unavailable ones first): a deliberate difference that keeps the floor at every
+/// moment, not just eventually.
+pub(crate) fn available(p: &Pass<'_>, i: usize) -> i32 {
+    let rs = &p.rss[i];
+    let spec = rs_replicas(rs);
+    let observed = rs
+        .metadata
+        .uid
         .as_ref()
-        .map(|s| s.available_replicas)
-        .unwrap_or(0)
+        .and_then(|uid| p.pods_by_rs.get(uid))
+        .map(|pods| {
+            let min_ready = rs.spec.min_ready_seconds.unwrap_or(0);
+            let n = pods
+                .iter()
+                .filter(|pod| is_active(pod) && is_available(pod, min_ready, p.now))
+                .count();
+            i32::try_from(n).unwrap_or(i32::MAX)
+        })
+        .unwrap_or_else(|| {
+            rs.status
+                .as_ref()
+                .map(|s| s.available_replicas)
+                .unwrap_or(0)
+        });
+    observed.min(spec)
 }
 
 fn oldest_first(p: &Pass<'_>, idx: &[usize]) -> Vec<usize> {

@@ -696,3 +696,79 @@ mod simulation {
         }
     }
 }
+
+/// A rolling update at the floor: `replicas` 20, maxSurge 0, maxUnavailable 3; the old
+/// ReplicaSet was just scaled 20 → 17 and the new one 0 → 3.
+fn at_the_floor() -> (Deployment, [ReplicaSet; 2]) {
+    let old_d = deployment("web", 20)
+        .rolling(i(0), i(3))
+        .image("img:0")
+        .build();
+    let d = deployment("web", 20).rolling(i(0), i(3)).build();
+    let mut old = rs_of(&old_d, "old", 17, 1);
+    // The ReplicaSet controller has not deleted the 3 pods yet: its status still says 20.
+    if let Some(s) = old.status.as_mut() {
+        s.replicas = 20;
+        s.ready_replicas = 20;
+        s.available_replicas = 20;
+    }
+    let mut new = rs_of(&d, "new", 3, 2);
+    new.status = Some(ReplicaSetStatus {
+        replicas: 3,
+        observed_generation: Some(1),
+        ..Default::default()
+    });
+    (d, [old, new])
+}
+
+#[test]
+fn rolling_scale_down_counts_no_more_available_pods_than_spec_while_status_lags() {
+    // Upstream sums status.availableReplicas (20 + 0 > 17) and would scale the old ReplicaSet
+    // down again, below replicas - maxUnavailable once its pods go; bosun caps each
+    // ReplicaSet's count at its spec (17 + 0 = 17): nothing more to scale down.
+    let (d, rss) = at_the_floor();
+    let s = sel(&d);
+    let p = run(&d, &s, &rss, t(100));
+    assert_eq!(scales(&p), vec![], "no scale-down below the floor");
+}
+
+#[test]
+fn rolling_counts_available_pods_of_the_cache_before_the_status_says_so() {
+    // The new ReplicaSet's 3 pods are Ready in the pod cache while its status still says 0:
+    // bosun scales the old one down by 3 at once instead of waiting for the status write.
+    let (d, rss) = at_the_floor();
+    let ready: Vec<_> = (0..3)
+        .map(|n| {
+            pod(&format!("new-{n}"))
+                .owned_by("ReplicaSet", "web-new", "rs-new")
+                .ready_at(t(50))
+                .build()
+        })
+        .collect();
+    let mut pending = pod("new-3")
+        .owned_by("ReplicaSet", "web-new", "rs-new")
+        .build();
+    pending.status = None;
+    let terminating = pod("new-4")
+        .owned_by("ReplicaSet", "web-new", "rs-new")
+        .ready_at(t(50))
+        .deleting()
+        .build();
+    let mut pods: Vec<&Pod> = ready.iter().collect();
+    pods.extend([&pending, &terminating]);
+    let s = sel(&d);
+    let p = plan(
+        Observed {
+            deployment: &d,
+            selector: &s,
+            candidates: rss.iter().collect(),
+            pods_by_rs: HashMap::from([("rs-new".to_string(), pods)]),
+        },
+        t(100),
+    );
+    assert_eq!(
+        scales(&p),
+        vec![("web-old".to_string(), 17, 14)],
+        "3 available new pods (not the pending or terminating ones) free 3 old ones"
+    );
+}
