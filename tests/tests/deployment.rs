@@ -755,3 +755,165 @@ async fn iterative_rollouts_eventually_progress() -> anyhow::Result<()> {
     wait_complete(&e, "web").await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn rolling_update_adopts_an_existing_replicaset_and_replaces_its_pods() -> anyhow::Result<()> {
+    // Upstream's "RollingUpdateDeployment should delete old pods and create new ones": a
+    // ReplicaSet made by hand with the Deployment's selector is adopted as the old one.
+    let e = env("d-adopt-roll").await?;
+    let rs: ReplicaSet = serde_json::from_value(json!({
+        "apiVersion": "apps.bosun.dev/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "test-rolling-update-controller", "labels": {"name": "sample-pod", "pod": "httpd"}},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"name": "sample-pod", "pod": "httpd"}},
+            "template": {
+                "metadata": {"labels": {"name": "sample-pod", "pod": "httpd"}},
+                "spec": {"containers": [{"name": "httpd", "image": "registry.example/httpd:1"}]}
+            }
+        }
+    }))?;
+    let made = e.rs.create(&PostParams::default(), &rs).await?;
+    poll("the hand-made ReplicaSet's 3 pods ready", WAIT, || async {
+        let rs = e.rs.get("test-rolling-update-controller").await?;
+        Ok((rs.status.is_some_and(|s| s.ready_replicas == 3)).then_some(()))
+    })
+    .await?;
+    let d: Deployment = serde_json::from_value(json!({
+        "apiVersion": "apps.bosun.dev/v1", "kind": "Deployment",
+        "metadata": {"name": "test-rolling-update-deployment"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"name": "sample-pod"}},
+            "template": {
+                "metadata": {"labels": {"name": "sample-pod"}},
+                "spec": {"containers": [{"name": "agnhost", "image": "registry.example/agnhost:2"}]}
+            }
+        }
+    }))?;
+    e.d.create(&PostParams::default(), &d).await?;
+    let d = wait_complete(&e, "test-rolling-update-deployment").await?;
+    let rss = e.rs.list(&ListParams::default()).await?.items;
+    assert_eq!(rss.len(), 2, "the adopted one and the new one: {rss:?}");
+    let old = rss
+        .iter()
+        .find(|r| r.uid() == made.uid())
+        .ok_or_else(|| anyhow::anyhow!("the hand-made ReplicaSet is gone"))?;
+    assert!(
+        old.owner_references()
+            .iter()
+            .any(|r| Some(&r.uid) == d.metadata.uid.as_ref() && r.controller == Some(true)),
+        "adopted by the Deployment"
+    );
+    assert_eq!(old.spec.replicas, Some(0), "scaled down to zero");
+    poll("only the new pod left", WAIT, || async {
+        let pods = e.pods.list(&ListParams::default()).await?.items;
+        Ok((pods.len() == 1
+            && pods[0].labels().contains_key("pod-template-hash")
+            && !pods[0].labels().contains_key("pod"))
+        .then_some(()))
+    })
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_lifecycle_of_a_deployment() -> anyhow::Result<()> {
+    // Upstream's "should run the lifecycle of a Deployment": create, patch, list by label
+    // across namespaces, read and patch /status, delete the collection.
+    let e = env("d-lifecycle").await?;
+    let mut d = deployment("test-deployment", 1, json!({"type": "RollingUpdate"}))?;
+    d.metadata.labels = Some(BTreeMap::from([(
+        "test-deployment-static".to_string(),
+        "true".to_string(),
+    )]));
+    e.d.create(&PostParams::default(), &d).await?;
+    wait_complete(&e, "test-deployment").await?;
+
+    let patch = json!({
+        "metadata": {"labels": {"test-deployment": "patched"}},
+        "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "app", "image": "registry.example/app:2"}]}}}
+    });
+    e.d.patch("test-deployment", &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    let patched = wait_complete(&e, "test-deployment").await?;
+    assert_eq!(
+        patched.labels().get("test-deployment").map(String::as_str),
+        Some("patched")
+    );
+    assert_eq!(
+        patched.status.as_ref().map(|s| s.available_replicas),
+        Some(2)
+    );
+
+    let everywhere: Api<Deployment> = Api::all(e.client.clone());
+    let listed = everywhere
+        .list(&ListParams::default().labels("test-deployment-static=true"))
+        .await?
+        .items;
+    assert!(
+        listed
+            .iter()
+            .any(|d| d.namespace().as_deref() == Some(e.ns.name.as_str())),
+        "listed across namespaces by label"
+    );
+
+    // Upstream's "should validate Deployment Status endpoints": a condition written through
+    // /status is kept by the controller's own status writes.
+    let status = e.d.get_status("test-deployment").await?;
+    assert!(status.status.is_some(), "/status is readable");
+    let cond = json!({"status": {"conditions": [{
+        "type": "StatusPatched", "status": "True", "reason": "E2E", "message": "Set from e2e test",
+        "lastTransitionTime": "2026-01-01T00:00:00Z", "lastUpdateTime": "2026-01-01T00:00:00Z"
+    }]}});
+    // A JSON merge patch replaces the list: read, append, write the whole list back.
+    let mut conditions: Vec<Value> = serde_json::to_value(
+        status
+            .status
+            .as_ref()
+            .map(|s| s.conditions.clone())
+            .unwrap_or_default(),
+    )
+    .ok()
+    .and_then(|v| v.as_array().cloned())
+    .unwrap_or_default();
+    conditions.push(cond["status"]["conditions"][0].clone());
+    e.d.patch_status(
+        "test-deployment",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"status": {"conditions": conditions}})),
+    )
+    .await?;
+    // Make the controller write status again (a scale), then the condition must survive.
+    e.d.patch(
+        "test-deployment",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"replicas": 3}})),
+    )
+    .await?;
+    let d = wait_complete(&e, "test-deployment").await?;
+    assert!(
+        d.status
+            .iter()
+            .flat_map(|s| s.conditions.iter().flatten())
+            .any(|c| c.type_ == "StatusPatched" && c.message.as_deref() == Some("Set from e2e test")),
+        "the patched condition survives the controller's status writes: {:?}",
+        d.status
+    );
+
+    e.d.delete_collection(
+        &kube::api::DeleteParams::default(),
+        &ListParams::default().labels("test-deployment-static=true"),
+    )
+    .await?;
+    poll("the Deployment deleted", WAIT, || async {
+        Ok(e.d
+            .list(&ListParams::default())
+            .await?
+            .items
+            .is_empty()
+            .then_some(()))
+    })
+    .await?;
+    Ok(())
+}
