@@ -310,10 +310,13 @@ impl ControllerProcess {
             .append(true)
             .open(dir.join(format!("{log_name}.log")))?;
         let mut cmd = Command::new(bosun_bin());
-        cmd.arg("run")
-            .args(args)
-            .stdout(log.try_clone()?)
-            .stderr(log);
+        cmd.arg("run").args(args);
+        // Several controllers may run at once (leader election tests): each serves its
+        // metrics on a port of its own unless the test names one.
+        if !args.iter().any(|a| a.starts_with("--metrics-addr")) {
+            cmd.arg("--metrics-addr=127.0.0.1:0");
+        }
+        cmd.stdout(log.try_clone()?).stderr(log);
         // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the child when
         // the test process dies, so no controller outlives its tests.
         unsafe {

@@ -757,7 +757,8 @@ async fn iterative_rollouts_eventually_progress() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn rolling_update_adopts_an_existing_replicaset_and_replaces_its_pods() -> anyhow::Result<()> {
+async fn rolling_update_adopts_an_existing_replicaset_and_replaces_its_pods() -> anyhow::Result<()>
+{
     // Upstream's "RollingUpdateDeployment should delete old pods and create new ones": a
     // ReplicaSet made by hand with the Deployment's selector is adopted as the old one.
     let e = env("d-adopt-roll").await?;
@@ -834,8 +835,12 @@ async fn the_lifecycle_of_a_deployment() -> anyhow::Result<()> {
         "metadata": {"labels": {"test-deployment": "patched"}},
         "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "app", "image": "registry.example/app:2"}]}}}
     });
-    e.d.patch("test-deployment", &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    e.d.patch(
+        "test-deployment",
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
     let patched = wait_complete(&e, "test-deployment").await?;
     assert_eq!(
         patched.labels().get("test-deployment").map(String::as_str),
@@ -896,7 +901,9 @@ async fn the_lifecycle_of_a_deployment() -> anyhow::Result<()> {
         d.status
             .iter()
             .flat_map(|s| s.conditions.iter().flatten())
-            .any(|c| c.type_ == "StatusPatched" && c.message.as_deref() == Some("Set from e2e test")),
+            .any(
+                |c| c.type_ == "StatusPatched" && c.message.as_deref() == Some("Set from e2e test")
+            ),
         "the patched condition survives the controller's status writes: {:?}",
         d.status
     );

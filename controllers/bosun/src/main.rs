@@ -4,6 +4,7 @@
 mod deployment;
 mod replicaset;
 mod runtime;
+mod serve;
 
 use std::io::Write;
 
@@ -60,6 +61,49 @@ struct RunArgs {
     /// Log format.
     #[arg(long, env = "BOSUN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Take a coordination.k8s.io/v1 Lease before acting, so that of several replicas only one
+    /// acts; the others keep warm caches and take over when the lease expires.
+    #[arg(long, env = "BOSUN_LEADER_ELECT", default_value_t = false)]
+    leader_elect: bool,
+    /// The Lease's name.
+    #[arg(long, env = "BOSUN_LEASE_NAME", default_value = "bosun-controller")]
+    lease_name: String,
+    /// The Lease's namespace (default: $POD_NAMESPACE, else "default").
+    #[arg(long, env = "BOSUN_LEASE_NAMESPACE")]
+    lease_namespace: Option<String>,
+    /// How long a lease holds without renewal, in seconds (upstream's
+    /// --leader-elect-lease-duration is 15s); a standby takes over at most this long after the
+    /// leader dies.
+    #[arg(long, env = "BOSUN_LEASE_DURATION", default_value = "15s", value_parser = parse_seconds)]
+    lease_duration: u64,
+    /// This process's identity in the Lease (default: $POD_NAME or $HOSTNAME, plus the pid).
+    #[arg(long, env = "BOSUN_LEADER_IDENTITY")]
+    leader_identity: Option<String>,
+    /// Where to serve /metrics, /healthz and /readyz.
+    #[arg(long, env = "BOSUN_METRICS_ADDR", default_value = "127.0.0.1:8080")]
+    metrics_addr: std::net::SocketAddr,
+    /// Client-side rate limit of API requests per second, as client-go's --kube-api-qps
+    /// (kube-controller-manager's default is 20); 0 disables the limit.
+    #[arg(long, env = "BOSUN_KUBE_API_QPS", default_value_t = 100.0)]
+    kube_api_qps: f32,
+    /// Requests allowed in a burst above the rate (kube-controller-manager's default is 30).
+    #[arg(long, env = "BOSUN_KUBE_API_BURST", default_value_t = 200)]
+    kube_api_burst: u32,
+}
+
+/// Seconds, as `15`, `15s` or `1m`.
+fn parse_seconds(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, unit) = match s.strip_suffix('s') {
+        Some(n) => (n, 1),
+        None => match s.strip_suffix('m') {
+            Some(n) => (n, 60),
+            None => (s, 1),
+        },
+    };
+    num.parse::<u64>()
+        .map(|n| n * unit)
+        .map_err(|_| format!("invalid duration {s:?}: expected seconds such as 15s or 1m"))
 }
 
 fn init_logs(format: LogFormat) {
@@ -67,6 +111,7 @@ fn init_logs(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -91,21 +136,39 @@ async fn shutdown_signal() {
     info!("shutting down: finishing in-flight syncs");
 }
 
+/// This process's identity in the Lease.
+fn leader_identity(args: &RunArgs) -> String {
+    if let Some(id) = &args.leader_identity {
+        return id.clone();
+    }
+    let base = std::env::var("POD_NAME")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "bosun".into());
+    format!("{base}_{}", std::process::id())
+}
+
 async fn run(args: RunArgs) -> anyhow::Result<()> {
-    let client = kube::Client::try_default()
+    if args.leader_elect && args.lease_duration < 3 {
+        anyhow::bail!("--lease-duration must be at least 3s");
+    }
+    let health = serve::Health::new();
+    serve::spawn(args.metrics_addr, health.clone())
+        .await
+        .with_context(|| format!("serving metrics on {}", args.metrics_addr))?;
+    let client = runtime::client::build(args.kube_api_qps, args.kube_api_burst)
         .await
         .context("connecting to the API server (KUBECONFIG or in-cluster config)")?;
-    let shared = runtime::Shared::new(client);
-    let mut tasks = Vec::new();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
-    // Handlers first, so they see the first list; workers only once the caches hold it, so no
-    // sync ever acts on a partial view.
+    let shared = runtime::Shared::new(client.clone());
+    // SIGTERM/SIGINT, as a value every waiter can watch.
+    let (sig_tx, mut sig_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = sig_tx.send(true);
+    });
+
+    // Handlers first, so they see the first list. The caches fill (and keep filling) whether or
+    // not this process leads, so a standby takes over with warm caches; workers start only once
+    // it leads and the caches hold the first list, so no sync ever acts on a partial view.
     let rs_controller = args
         .controllers
         .contains(&ControllerName::Replicaset)
@@ -114,7 +177,56 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .controllers
         .contains(&ControllerName::Deployment)
         .then(|| deployment::Controller::new(shared.clone()));
-    shared.start().await;
+    tokio::select! {
+        _ = shared.start() => {}
+        _ = sig_rx.wait_for(|s| *s) => return Ok(()),
+    }
+    health.set_ready(true);
+
+    let lease = if args.leader_elect {
+        let namespace = args
+            .lease_namespace
+            .clone()
+            .or_else(|| std::env::var("POD_NAMESPACE").ok())
+            .unwrap_or_else(|| "default".into());
+        let identity = leader_identity(&args);
+        let manager = kube_lease_manager::LeaseManagerBuilder::new(client, &args.lease_name)
+            .with_namespace(&namespace)
+            .with_identity(&identity)
+            .with_duration(args.lease_duration)
+            .with_grace((args.lease_duration / 3).max(1))
+            .build()
+            .await
+            .with_context(|| format!("setting up the Lease {namespace}/{}", args.lease_name))?;
+        let (mut leading, handle) = manager.watch().await;
+        info!(lease = %format!("{namespace}/{}", args.lease_name), %identity, "waiting to lead");
+        let signalled = tokio::select! {
+            r = leading.wait_for(|l| *l) => {
+                r.context("the lease manager stopped")?;
+                false
+            }
+            _ = sig_rx.wait_for(|s| *s) => true,
+        };
+        if signalled {
+            drop(leading);
+            let _ = handle.await;
+            return Ok(());
+        }
+        info!(%identity, "leading");
+        Some((leading, handle))
+    } else {
+        None
+    };
+    runtime::metrics::METRICS.leader.set(1);
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let mut tasks = Vec::new();
     if let Some(c) = rs_controller {
         tasks.push(tokio::spawn(runtime::run_workers(
             c,
@@ -130,11 +242,40 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         )));
     }
     info!(controllers = ?args.controllers, workers = args.workers, "caches synced; controllers running");
-    shutdown_signal().await;
-    let _ = stop_tx.send(true);
-    for t in tasks {
-        let _ = t.await;
+
+    match lease {
+        Some((mut leading, handle)) => {
+            tokio::select! {
+                _ = sig_rx.wait_for(|s| *s) => {}
+                _ = leading.wait_for(|l| !*l) => {
+                    // As upstream: a controller that lost its lease stops at once, before another
+                    // leader's writes could race its own.
+                    runtime::metrics::METRICS.leader.set(0);
+                    anyhow::bail!("lost the lease {}; exiting", args.lease_name);
+                }
+            }
+            let _ = stop_tx.send(true);
+            for t in tasks {
+                let _ = t.await;
+            }
+            // Closing the channel makes the manager release the lease, so a standby takes over
+            // now rather than when it expires.
+            drop(leading);
+            match handle.await {
+                Ok(Ok(_)) => info!("lease released"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "releasing the lease failed"),
+                Err(e) => tracing::warn!(error = %e, "the lease manager panicked"),
+            }
+        }
+        None => {
+            let _ = sig_rx.wait_for(|s| *s).await;
+            let _ = stop_tx.send(true);
+            for t in tasks {
+                let _ = t.await;
+            }
+        }
     }
+    runtime::metrics::METRICS.leader.set(0);
     info!("stopped");
     Ok(())
 }

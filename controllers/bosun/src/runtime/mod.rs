@@ -1,7 +1,9 @@
 //! The `act` side's machinery: shared informers, the work queue, events.
 
+pub mod client;
 pub mod events;
 pub mod informer;
+pub mod metrics;
 pub mod queue;
 
 use std::sync::Arc;
@@ -186,9 +188,17 @@ pub async fn run_workers<R: Reconciler>(
         .map(|_| {
             let r = r.clone();
             tokio::spawn(async move {
+                let labels = metrics::Metrics::controller(R::NAME);
                 while let Some(key) = r.queue().get().await {
                     let span = tracing::info_span!("sync", controller = R::NAME, key = %key);
-                    match r.sync(&key).instrument(span.clone()).await {
+                    let started = std::time::Instant::now();
+                    let result = r.sync(&key).instrument(span.clone()).await;
+                    let m = &metrics::METRICS;
+                    m.reconciles.get_or_create(&labels).inc();
+                    m.durations
+                        .get_or_create(&labels)
+                        .observe(started.elapsed().as_secs_f64());
+                    match result {
                         Ok(requeue) => {
                             r.queue().forget(&key);
                             match requeue {
@@ -201,17 +211,38 @@ pub async fn run_workers<R: Reconciler>(
                             }
                         }
                         Err(e) => {
+                            m.errors
+                                .get_or_create(&metrics::ErrorLabels {
+                                    controller: R::NAME.to_string(),
+                                    kind: R::error_label(&e).to_string(),
+                                })
+                                .inc();
                             span.in_scope(|| tracing::warn!(error = %e, kind = R::error_label(&e), "sync failed; requeued with backoff"));
                             r.queue().add_rate_limited(&key);
                         }
                     }
                     r.queue().done(&key);
-                    tracing::trace!(controller = R::NAME, depth = r.queue().len(), "queue");
                 }
             })
         })
         .collect();
+    // The queue depth, sampled every second (adds happen in watch handlers, not here).
+    let sampler = {
+        let r = r.clone();
+        tokio::spawn(async move {
+            let gauge = metrics::METRICS
+                .queue_depth
+                .get_or_create(&metrics::Metrics::controller(R::NAME))
+                .clone();
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                gauge.set(i64::try_from(r.queue().len()).unwrap_or(i64::MAX));
+            }
+        })
+    };
     shutdown.await;
+    sampler.abort();
     r.queue().shut_down();
     futures::future::join_all(handles).await;
 }
