@@ -280,3 +280,91 @@ async fn bosun_kinds_are_in_the_bosun_and_all_categories() -> anyhow::Result<()>
     );
     Ok(())
 }
+
+/// The tutorial's plain-kubectl verbs on a bosun ReplicaSet: `create -f`, `get -o yaml`,
+/// `describe` (kubectl's generic describer), `edit` (KUBE_EDITOR as a non-interactive editor),
+/// `replace -f`, `scale`, `delete`; each changes what the API server holds.
+#[tokio::test]
+async fn plain_kubectl_verbs_work_on_bosun_replicasets() -> anyhow::Result<()> {
+    let client = client().await?;
+    ensure_crds(&client).await?;
+    let ns = TestNamespace::new(&client, "plain-verbs").await?;
+    let n = ns.name.as_str();
+    let file = repo_root().join("manifests/replicaset.yaml");
+    let file = file.to_string_lossy();
+    let replicas = || -> anyhow::Result<String> {
+        ok(&[
+            "get",
+            "-n",
+            n,
+            "brs",
+            "frontend",
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ])
+    };
+
+    let out = ok(&["create", "-n", n, "-f", &file])?;
+    assert_eq!(out, "replicaset.apps.bosun.dev/frontend created\n");
+    let out = kubectl(&["create", "-n", n, "-f", &file])?;
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("replicasets.apps.bosun.dev \"frontend\" already exists"),
+        "{}",
+        out.stderr
+    );
+
+    let yaml = ok(&["get", "-n", n, "brs", "frontend", "-o", "yaml"])?;
+    assert!(
+        yaml.starts_with("apiVersion: apps.bosun.dev/v1\nkind: ReplicaSet\n"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("  replicas: 3\n"), "{yaml}");
+
+    let out = ok(&["describe", "-n", n, "brs", "frontend"])?;
+    assert!(out.starts_with("Name:         frontend\n"), "{out}");
+    assert!(out.contains("Kind:         ReplicaSet"), "{out}");
+
+    // `kubectl edit` runs $KUBE_EDITOR on a temporary file and applies the change.
+    let edit = std::process::Command::new("kubectl")
+        .args(["edit", "-n", n, "brs", "frontend"])
+        .env("KUBE_EDITOR", "sed -i s/replicas:\\ 3/replicas:\\ 4/")
+        .output()?;
+    assert!(
+        edit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&edit.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&edit.stdout),
+        "replicaset.apps.bosun.dev/frontend edited\n"
+    );
+    assert_eq!(replicas()?, "4");
+
+    // `kubectl replace -f` with a changed manifest.
+    let changed = std::fs::read_to_string(repo_root().join("manifests/replicaset.yaml"))?
+        .replace("replicas: 3", "replicas: 5");
+    let path = repo_root().join(format!("target/e2e-logs/replace-{n}.yaml"));
+    std::fs::write(&path, changed)?;
+    let out = ok(&["replace", "-n", n, "-f", &path.to_string_lossy()])?;
+    assert_eq!(out, "replicaset.apps.bosun.dev/frontend replaced\n");
+    assert_eq!(replicas()?, "5");
+
+    let out = ok(&["scale", "-n", n, "--replicas=6", "brs", "frontend"])?;
+    assert_eq!(out, "replicaset.apps.bosun.dev/frontend scaled\n");
+    assert_eq!(replicas()?, "6");
+
+    let out = ok(&["delete", "-n", n, "brs", "frontend"])?;
+    assert_eq!(
+        out,
+        format!("replicaset.apps.bosun.dev \"frontend\" deleted from {n} namespace\n")
+    );
+    let out = kubectl(&["get", "-n", n, "brs", "frontend"])?;
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "Error from server (NotFound): replicasets.apps.bosun.dev \"frontend\" not found\n"
+    );
+    Ok(())
+}

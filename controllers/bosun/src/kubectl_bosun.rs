@@ -1,426 +1,307 @@
-//! `kubectl bosun`: what `kubectl rollout` does for `apps/v1` Deployments, for bosun's
-//! Deployments, with kubectl's wording and exit codes.
+//! `kubectl bosun`: the kubectl verbs that plain kubectl only has for built-in kinds, for
+//! bosun's Deployments and ReplicaSets, with kubectl's flags, output, wording and exit codes.
 //!
 //! ```text
-//! kubectl bosun rollout status  deploy/NAME [--timeout=5m] [--watch=false]
-//! kubectl bosun rollout history deploy/NAME [--revision=N]
-//! kubectl bosun rollout undo    deploy/NAME [--to-revision=N]
-//! kubectl bosun rollout pause   deploy/NAME
-//! kubectl bosun rollout resume  deploy/NAME
-//! kubectl bosun rollout restart deploy/NAME
+//! kubectl bosun create deployment NAME --image=IMG [--replicas=N] [--port=P] [-- COMMAND ARGS]
+//! kubectl bosun set image deploy/NAME CONTAINER=IMAGE ...
+//! kubectl bosun expose deploy/NAME|rs/NAME [--port=P] [--target-port=T] [--type=T] [--name=N]
+//! kubectl bosun describe deploy|rs [NAME]
+//! kubectl bosun rollout status|history|undo|pause|resume|restart deploy/NAME
 //! ```
+//!
+//! Global flags as kubectl's: `-n/--namespace`, `--context`, `--kubeconfig` (and `KUBECONFIG`).
+
+mod kubectl;
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
-use bosun_api::apps::{Deployment, ReplicaSet};
-use bosun_core::deployment::util::{
-    ANNOTATIONS_TO_SKIP, POD_TEMPLATE_HASH, REVISION, equal_ignore_hash, revision,
-};
-use bosun_core::pod::controller_of;
 use clap::{Parser, Subcommand};
-use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config, ResourceExt};
-use serde_json::json;
-
-/// kubectl's resource string for bosun's Deployments, in errors.
-const RESOURCE: &str = "deployments.apps.bosun.dev";
-/// kubectl's `kind.group` for bosun's Deployments, in what it prints on success.
-const KIND: &str = "deployment.apps.bosun.dev";
-/// The annotation `kubectl rollout history` shows.
-const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
-/// The template annotation `rollout restart` sets.
-const RESTARTED_AT: &str = "bosun.dev/restartedAt";
+use kubectl::{DryRun, Failure, Target, resource_args};
 
 /// kubectl's commands for bosun's kinds.
 #[derive(Parser, Debug)]
 #[command(
     name = "kubectl-bosun",
+    bin_name = "kubectl bosun",
     version,
-    about = "kubectl commands for bosun's Deployments and ReplicaSets"
+    about = "kubectl commands for bosun's Deployments and ReplicaSets (apps.bosun.dev/v1)"
 )]
 struct Cli {
-    /// The namespace (default: the kubeconfig context's).
+    /// If present, the namespace scope for this CLI request.
     #[arg(short = 'n', long, global = true)]
     namespace: Option<String>,
-    /// The kubeconfig context to use.
+    /// The name of the kubeconfig context to use.
     #[arg(long, global = true)]
     context: Option<String>,
+    /// Path to the kubeconfig file to use for CLI requests.
+    #[arg(long, global = true)]
+    kubeconfig: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Create a resource (as `kubectl create`): `create deployment`.
+    Create {
+        #[command(subcommand)]
+        what: Create,
+    },
+    /// Set specific features on objects (as `kubectl set`): `set image`.
+    Set {
+        #[command(subcommand)]
+        what: Set,
+    },
+    /// Take a bosun Deployment or ReplicaSet and expose it as a new Kubernetes Service.
+    ///
+    /// Looks up the object by name and uses its selector as the selector of a new Service on
+    /// the given port, exactly as `kubectl expose` does for apps/v1 objects. The selector must
+    /// be map-based (matchLabels only). Without --port, the containers' ports are used.
+    #[command(
+        after_help = "Examples:\n  # Create a service for a bosun Deployment, serving on port 80 and connecting to the containers on port 8000\n  kubectl bosun expose deploy/nginx --port=80 --target-port=8000\n\n  # Create a NodePort service for a bosun ReplicaSet\n  kubectl bosun expose rs/frontend --type=NodePort --port=8080 --name=frontend"
+    )]
+    Expose {
+        /// TYPE NAME or TYPE/NAME: deploy/NAME or rs/NAME.
+        #[arg(required = true, num_args = 1..=2)]
+        resource: Vec<String>,
+        /// The port that the service should serve on. Copied from the resource being exposed, if unspecified.
+        #[arg(long)]
+        port: Option<String>,
+        /// Name or number for the port on the container that the service should direct traffic to. Optional.
+        #[arg(long)]
+        target_port: Option<String>,
+        /// Type for this service: ClusterIP, NodePort, LoadBalancer, or ExternalName. Default is 'ClusterIP'.
+        #[arg(long = "type")]
+        type_: Option<String>,
+        /// The name for the newly created object.
+        #[arg(long)]
+        name: Option<String>,
+        /// The network protocol for the service to be created. Default is 'TCP'.
+        #[arg(long)]
+        protocol: Option<String>,
+        /// A label selector to use for this service. Only equality-based selector requirements are supported. If empty (the default) infer the selector from the resource being exposed.
+        #[arg(long)]
+        selector: Option<String>,
+        /// Labels to apply to the service created by this call.
+        #[arg(short = 'l', long)]
+        labels: Option<String>,
+        /// Additional external IP address (not managed by Kubernetes) to accept for the service.
+        #[arg(long)]
+        external_ip: Option<String>,
+        /// IP to assign to the LoadBalancer. If empty, an ephemeral IP will be created and used (cloud-provider specific).
+        #[arg(long)]
+        load_balancer_ip: Option<String>,
+        /// If non-empty, set the session affinity for the service to this; legal values: 'None', 'ClientIP'
+        #[arg(long)]
+        session_affinity: Option<String>,
+        /// ClusterIP to be assigned to the service. Leave empty to auto-allocate, or set to 'None' to create a headless service.
+        #[arg(long)]
+        cluster_ip: Option<String>,
+        #[command(flatten)]
+        print: PrintFlags,
+    },
+    /// Show details of a bosun Deployment or ReplicaSet, as `kubectl describe` does for apps/v1.
+    #[command(
+        after_help = "Examples:\n  kubectl bosun describe deploy hello\n  kubectl bosun describe rs/hello-5d8b9c7f6d\n  kubectl bosun describe deploy        # every Deployment in the namespace"
+    )]
+    Describe {
+        /// TYPE [NAME] or TYPE/NAME: deploy or rs.
+        #[arg(required = true, num_args = 1..=2)]
+        resource: Vec<String>,
+        /// If true, display events related to the described object.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        show_events: bool,
+    },
     /// Manage the rollout of a bosun Deployment, as `kubectl rollout`.
     Rollout {
         #[command(subcommand)]
-        action: Rollout,
+        action: kubectl::rollout::Rollout,
     },
 }
 
 #[derive(Subcommand, Debug)]
-enum Rollout {
-    /// Watch the rollout until it completes; exits non-zero when the progress deadline passes.
-    Status {
-        /// deploy/NAME, deployment/NAME or NAME.
-        target: String,
-        /// Watch until done (`--watch=false` prints the state once).
-        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-        watch: bool,
-        /// Give up after this long (`0s`: never), like `5m` or `30s`.
-        #[arg(long, default_value = "0s")]
-        timeout: String,
-    },
-    /// List the revisions, with their change cause.
-    History {
-        /// deploy/NAME.
-        target: String,
-        /// Show the template of this revision.
-        #[arg(long, default_value_t = 0)]
-        revision: i64,
-    },
-    /// Roll back to the previous revision, or to --to-revision.
-    Undo {
-        /// deploy/NAME.
-        target: String,
-        /// The revision to roll back to (0: the previous one).
-        #[arg(long, default_value_t = 0)]
-        to_revision: i64,
-    },
-    /// Pause the rollout.
-    Pause {
-        /// deploy/NAME.
-        target: String,
-    },
-    /// Resume a paused rollout.
-    Resume {
-        /// deploy/NAME.
-        target: String,
-    },
-    /// Restart every pod by a rollout (a template annotation with the time).
-    Restart {
-        /// deploy/NAME.
-        target: String,
+enum Create {
+    /// Create a bosun Deployment with the specified name, as `kubectl create deployment` does.
+    #[command(
+        visible_alias = "deploy",
+        after_help = "Examples:\n  # Create a deployment named my-dep that runs the busybox image\n  kubectl bosun create deployment my-dep --image=busybox\n\n  # Create a deployment with a command\n  kubectl bosun create deployment my-dep --image=busybox -- date\n\n  # Create a deployment named my-dep that runs the nginx image with 3 replicas\n  kubectl bosun create deployment my-dep --image=nginx --replicas=3\n\n  # Create a deployment named my-dep that runs the busybox image and expose port 5701\n  kubectl bosun create deployment my-dep --image=busybox --port=5701"
+    )]
+    Deployment {
+        /// The Deployment's name.
+        name: String,
+        /// Image names to run. A deployment can have multiple images set for multi-container pod.
+        #[arg(long, value_delimiter = ',')]
+        image: Vec<String>,
+        /// The containerPort that this deployment exposes.
+        #[arg(long)]
+        port: Option<i32>,
+        /// Number of replicas to create. Default is 1.
+        #[arg(short = 'r', long, default_value_t = 1)]
+        replicas: i32,
+        /// The command (and its arguments) of the container, after `--`.
+        #[arg(last = true)]
+        command: Vec<String>,
+        #[command(flatten)]
+        print: PrintFlags,
     },
 }
 
-/// A failure, printed as kubectl prints its errors.
-struct Failure(String);
-
-impl<E: std::fmt::Display> From<E> for Failure {
-    fn from(e: E) -> Self {
-        Failure(e.to_string())
-    }
+#[derive(Subcommand, Debug)]
+enum Set {
+    /// Update existing container image(s) of a bosun Deployment or ReplicaSet, as `kubectl set image`.
+    #[command(
+        after_help = "Examples:\n  # Set a deployment's nginx container image to 'nginx:1.9.1', and its busybox container image to 'busybox'\n  kubectl bosun set image deploy/nginx busybox=busybox nginx=nginx:1.9.1\n\n  # Update the image of every container of a deployment\n  kubectl bosun set image deploy/nginx '*=nginx:1.9.1'"
+    )]
+    Image {
+        /// (TYPE NAME | TYPE/NAME) CONTAINER_NAME_1=CONTAINER_IMAGE_1 ... CONTAINER_NAME_N=CONTAINER_IMAGE_N
+        #[arg(required = true, num_args = 1..)]
+        args: Vec<String>,
+        #[command(flatten)]
+        print: PrintFlags,
+    },
 }
 
-fn name_of(target: &str) -> Result<String, Failure> {
-    match target.split_once('/') {
-        None => Ok(target.to_string()),
-        Some((
-            "deploy"
-            | "deployment"
-            | "deployments"
-            | "bdeploy"
-            | RESOURCE
-            | "deployment.apps.bosun.dev",
-            n,
-        )) => Ok(n.to_string()),
-        Some((kind, _)) => Err(Failure(format!(
-            "no rollout support for {kind:?}; use deploy/NAME"
-        ))),
-    }
+/// kubectl's `--dry-run` and `-o`.
+#[derive(clap::Args, Debug)]
+struct PrintFlags {
+    /// Must be "none", "server", or "client". If client strategy, only print the object that would be sent, without sending it. If server strategy, submit server-side request without persisting the resource.
+    #[arg(long, default_value = "none", default_missing_value = "client", num_args = 0..=1, require_equals = true)]
+    dry_run: String,
+    /// Output format. One of: (json, yaml, name).
+    #[arg(short = 'o', long)]
+    output: Option<String>,
 }
 
-/// kubectl's wording of an API error: `Error from server (NotFound): ...`.
-fn server_error(e: kube::Error) -> Failure {
-    match e {
-        kube::Error::Api(ae) => {
-            Failure(format!("Error from server ({}): {}", ae.reason, ae.message))
-        }
-        other => Failure(format!("error: {other}")),
-    }
-}
-
-fn parse_duration(s: &str) -> Result<Duration, Failure> {
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| Failure(format!("error: invalid duration {s:?}")))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(Failure(format!("error: invalid duration {s:?}"))),
-    };
-    Ok(Duration::from_secs(secs))
-}
-
-async fn client(cli: &Cli) -> Result<(Client, String), Failure> {
-    let options = KubeConfigOptions {
+async fn run(cli: Cli) -> Result<String, Failure> {
+    let target = Target {
+        kubeconfig: cli.kubeconfig.clone(),
         context: cli.context.clone(),
-        ..Default::default()
+        namespace: cli.namespace.clone(),
     };
-    let config = match Kubeconfig::read() {
-        Ok(kc) => Config::from_custom_kubeconfig(kc, &options).await?,
-        Err(_) => Config::infer().await?,
-    };
-    let ns = cli
-        .namespace
-        .clone()
-        .unwrap_or_else(|| config.default_namespace.clone());
-    Ok((Client::try_from(config)?, ns))
-}
-
-/// Upstream's `DeploymentStatusViewer.Status`: a message, and whether the rollout is done.
-fn status_message(d: &Deployment) -> Result<(String, bool), Failure> {
-    let name = d.name_any();
-    let s = d.status.clone().unwrap_or_default();
-    if d.metadata.generation > s.observed_generation {
-        return Ok((
-            "Waiting for deployment spec update to be observed...\n".into(),
-            false,
-        ));
-    }
-    let timed_out = s.conditions.iter().flatten().any(|c| {
-        c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
-    });
-    if timed_out {
-        return Err(Failure(format!(
-            "error: deployment {name:?} exceeded its progress deadline"
-        )));
-    }
-    let replicas = d.spec.replicas.unwrap_or(1);
-    Ok(if s.updated_replicas < replicas {
-        (
-            format!(
-                "Waiting for deployment {name:?} rollout to finish: {} out of {replicas} new replicas have been updated...\n",
-                s.updated_replicas
-            ),
-            false,
-        )
-    } else if s.replicas > s.updated_replicas {
-        (
-            format!(
-                "Waiting for deployment {name:?} rollout to finish: {} old replicas are pending termination...\n",
-                s.replicas - s.updated_replicas
-            ),
-            false,
-        )
-    } else if s.available_replicas < s.updated_replicas {
-        (
-            format!(
-                "Waiting for deployment {name:?} rollout to finish: {} of {} updated replicas are available...\n",
-                s.available_replicas, s.updated_replicas
-            ),
-            false,
-        )
-    } else {
-        (
-            format!("deployment {name:?} successfully rolled out\n"),
-            true,
-        )
-    })
-}
-
-async fn owned_replicasets(
-    client: &Client,
-    ns: &str,
-    d: &Deployment,
-) -> Result<Vec<ReplicaSet>, Failure> {
-    let api: Api<ReplicaSet> = Api::namespaced(client.clone(), ns);
-    let uid = d.metadata.uid.clone().unwrap_or_default();
-    Ok(api
-        .list(&ListParams::default())
-        .await
-        .map_err(server_error)?
-        .items
-        .into_iter()
-        .filter(|rs| controller_of(&rs.metadata).is_some_and(|r| r.uid == uid))
-        .collect())
-}
-
-async fn run(cli: Cli) -> Result<(), Failure> {
-    let (client, ns) = client(&cli).await?;
-    let api: Api<Deployment> = Api::namespaced(client.clone(), &ns);
-    let Command::Rollout { action } = &cli.command;
-    match action {
-        Rollout::Status {
-            target,
-            watch,
-            timeout,
+    match cli.command {
+        Command::Create {
+            what:
+                Create::Deployment {
+                    name,
+                    image,
+                    port,
+                    replicas,
+                    command,
+                    print,
+                },
         } => {
-            let name = name_of(target)?;
-            let limit = parse_duration(timeout)?;
-            let start = Instant::now();
-            let mut last = String::new();
-            loop {
-                let d = api.get(&name).await.map_err(server_error)?;
-                let (msg, done) = status_message(&d)?;
-                if msg != last {
-                    print!("{msg}");
-                    last = msg;
-                }
-                if done || !watch {
-                    return Ok(());
-                }
-                if !limit.is_zero() && start.elapsed() >= limit {
-                    return Err(Failure("error: timed out waiting for the condition".into()));
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-        Rollout::History {
-            target,
-            revision: want,
-        } => {
-            let name = name_of(target)?;
-            let d = api.get(&name).await.map_err(server_error)?;
-            let mut rss: Vec<(i64, ReplicaSet)> = owned_replicasets(&client, &ns, &d)
-                .await?
-                .into_iter()
-                .filter_map(|rs| revision(&rs).map(|r| (r, rs)))
-                .collect();
-            rss.sort_by_key(|(r, _)| *r);
-            if *want > 0 {
-                let Some((_, rs)) = rss.iter().find(|(r, _)| r == want) else {
-                    return Err(Failure(
-                        "error: unable to find the specified revision".into(),
-                    ));
-                };
-                println!("{KIND}/{name} with revision #{want}");
-                println!("Pod Template:");
-                let yaml = serde_saphyr::to_string(&rs.spec.template)
-                    .map_err(|e| Failure(e.to_string()))?;
-                for line in yaml.lines() {
-                    println!("  {line}");
-                }
-                return Ok(());
-            }
-            println!("{KIND}/{name} ");
-            println!("REVISION  CHANGE-CAUSE");
-            for (r, rs) in rss {
-                let cause = rs
-                    .annotations()
-                    .get(CHANGE_CAUSE)
-                    .cloned()
-                    .unwrap_or_else(|| "<none>".into());
-                println!("{r:<10}{cause}");
-            }
-            println!();
-            Ok(())
-        }
-        Rollout::Undo {
-            target,
-            to_revision,
-        } => {
-            let name = name_of(target)?;
-            if *to_revision < 0 {
-                return Err(Failure(format!(
-                    "error: unable to find specified revision {to_revision} in history"
-                )));
-            }
-            let d = api.get(&name).await.map_err(server_error)?;
-            if d.spec.paused.unwrap_or(false) {
-                return Err(Failure("error: you cannot rollback a paused deployment; resume it first with 'kubectl bosun rollout resume' and try again".into()));
-            }
-            let rss = owned_replicasets(&client, &ns, &d).await?;
-            let current = d
-                .annotations()
-                .get(REVISION)
-                .and_then(|v| v.parse::<i64>().ok())
-                .unwrap_or(0);
-            let target_rs = if *to_revision > 0 {
-                rss.iter().find(|rs| revision(rs) == Some(*to_revision))
-            } else {
-                // The newest revision other than the current one.
-                rss.iter()
-                    .filter(|rs| revision(rs).is_some_and(|r| r != current))
-                    .max_by_key(|rs| revision(rs))
+            let dry_run = DryRun::parse(&print.dry_run)?;
+            let o = kubectl::create::CreateDeployment {
+                name,
+                images: image,
+                port,
+                replicas,
+                command,
+                namespace: None,
             };
-            let Some(rs) = target_rs else {
-                return Err(Failure(if *to_revision > 0 {
-                    format!("error: unable to find specified revision {to_revision} in history")
-                } else {
-                    format!("error: no rollout history found for deployment {name:?}")
-                }));
+            kubectl::create::validate(&o)?;
+            let session = target.connect().await?;
+            kubectl::create::run(&session, o, dry_run, print.output.as_deref()).await
+        }
+        Command::Set {
+            what: Set::Image { args, print },
+        } => {
+            let dry_run = DryRun::parse(&print.dry_run)?;
+            let (kind, name, rest) = resource_args(&args, "set image")?;
+            let Some(name) = name else {
+                return Err(Failure("error: one or more resources must be specified as <resource> <name> or <resource>/<name>".into()));
             };
-            let rev = revision(rs).unwrap_or(0);
-            if equal_ignore_hash(&rs.spec.template, &d.spec.template) {
-                println!(
-                    "{KIND}/{name} skipped rollback (current template already matches revision {rev})"
-                );
-                return Ok(());
-            }
-            let mut template = rs.spec.template.clone();
-            if let Some(labels) = template.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
-                labels.remove(POD_TEMPLATE_HASH);
-            }
-            // The Deployment keeps its own skip-list annotations and takes the ReplicaSet's others.
-            let mut annotations: std::collections::BTreeMap<String, String> = d
-                .annotations()
-                .iter()
-                .filter(|(k, _)| ANNOTATIONS_TO_SKIP.contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            for (k, v) in rs.annotations() {
-                if !ANNOTATIONS_TO_SKIP.contains(&k.as_str()) {
-                    annotations.insert(k.clone(), v.clone());
-                }
-            }
-            let patch = json!([
-                {"op": "replace", "path": "/spec/template", "value": template},
-                {"op": "replace", "path": "/metadata/annotations", "value": annotations},
-            ]);
-            let patch: json_patch::Patch = serde_json::from_value(patch)?;
-            api.patch(&name, &PatchParams::default(), &Patch::<()>::Json(patch))
-                .await
-                .map_err(server_error)?;
-            println!("{KIND}/{name} rolled back");
-            Ok(())
+            let pairs = kubectl::set_image::parse_pairs(rest)?;
+            let session = target.connect().await?;
+            kubectl::set_image::run(
+                &session,
+                kind,
+                &name,
+                &pairs,
+                dry_run,
+                print.output.as_deref(),
+            )
+            .await
         }
-        Rollout::Pause { target } | Rollout::Resume { target } => {
-            let pause = matches!(action, Rollout::Pause { .. });
-            let name = name_of(target)?;
-            let d = api.get(&name).await.map_err(server_error)?;
-            if d.spec.paused.unwrap_or(false) == pause {
-                let state = if pause {
-                    "is already paused"
-                } else {
-                    "is not paused"
-                };
-                return Err(Failure(format!("error: {RESOURCE} {name:?} {state}")));
-            }
-            let patch = json!({"spec": {"paused": pause}});
-            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-                .map_err(server_error)?;
-            println!("{KIND}/{name} {}", if pause { "paused" } else { "resumed" });
-            Ok(())
+        Command::Expose {
+            resource,
+            port,
+            target_port,
+            type_,
+            name,
+            protocol,
+            selector,
+            labels,
+            external_ip,
+            load_balancer_ip,
+            session_affinity,
+            cluster_ip,
+            print,
+        } => {
+            let dry_run = DryRun::parse(&print.dry_run)?;
+            let (kind, object, rest) = resource_args(&resource, "expose")?;
+            let Some(object) = object.filter(|_| rest.is_empty()) else {
+                return Err(Failure(
+                    "error: you must provide one or more resources by argument or filename".into(),
+                ));
+            };
+            let flags = kubectl::expose::ExposeFlags {
+                port,
+                target_port,
+                type_,
+                name,
+                protocol,
+                selector,
+                labels,
+                external_ip,
+                load_balancer_ip,
+                session_affinity,
+                cluster_ip,
+            };
+            let session = target.connect().await?;
+            kubectl::expose::run(
+                &session,
+                kind,
+                &object,
+                &flags,
+                dry_run,
+                print.output.as_deref(),
+            )
+            .await
         }
-        Rollout::Restart { target } => {
-            let name = name_of(target)?;
-            let d = api.get(&name).await.map_err(server_error)?;
-            if d.spec.paused.unwrap_or(false) {
-                return Err(Failure(format!(
-                    "error: {RESOURCE} {name:?} can't restart paused deployment (run rollout resume first)"
-                )));
+        Command::Describe {
+            resource,
+            show_events,
+        } => {
+            let (kind, name, rest) = resource_args(&resource, "describe")?;
+            if !rest.is_empty() {
+                return Err(Failure(format!("error: unexpected argument {:?}", rest[0])));
             }
-            let now = k8s_openapi::jiff::Timestamp::now().to_string();
-            let patch =
-                json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}});
-            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            let session = target.connect().await?;
+            kubectl::describe::run(&session, kind, name.as_deref(), show_events).await
+        }
+        Command::Rollout { action } => {
+            let session = target.connect().await?;
+            kubectl::rollout::run(&session, &action)
                 .await
-                .map_err(server_error)?;
-            println!("{KIND}/{name} restarted");
-            Ok(())
+                .map(|()| String::new())
         }
     }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // kubectl exits 0 for --help and 1 for every usage error.
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -432,9 +313,16 @@ fn main() -> ExitCode {
         }
     };
     match rt.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
         Err(Failure(msg)) => {
-            let msg = if msg.starts_with("error: ") || msg.starts_with("Error from server") {
+            let msg = if msg.starts_with("error: ")
+                || msg.starts_with("Error from server")
+                || msg.starts_with("The ")
+                || msg.starts_with("No resources found")
+            {
                 msg
             } else {
                 format!("error: {msg}")
