@@ -231,24 +231,24 @@ pub struct DeploymentStatus {
 
     /// Total number of non-terminating pods targeted by this deployment (their labels match the
     /// selector).
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     #[x_kube(validation = rules::nonnegative())]
     pub replicas: i32,
 
     /// Total number of non-terminating pods targeted by this deployment that have the desired
     /// template spec.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     #[x_kube(validation = rules::nonnegative())]
     pub updated_replicas: i32,
 
     /// Total number of non-terminating pods targeted by this Deployment with a Ready Condition.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     #[x_kube(validation = rules::nonnegative())]
     pub ready_replicas: i32,
 
     /// Total number of available non-terminating pods (ready for at least minReadySeconds)
     /// targeted by this deployment.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     #[x_kube(validation = rules::nonnegative())]
     pub available_replicas: i32,
 
@@ -428,13 +428,13 @@ pub struct ReplicaSetStatus {
     pub fully_labeled_replicas: i32,
 
     /// The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     #[x_kube(validation = rules::nonnegative())]
     pub ready_replicas: i32,
 
     /// The number of available non-terminating pods (ready for at least minReadySeconds) for this
     /// replica set.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default)]
     #[x_kube(validation = rules::nonnegative())]
     pub available_replicas: i32,
 
