@@ -303,6 +303,16 @@ impl ControllerProcess {
     /// Start `bosun run <args>` with the tests' KUBECONFIG, logging to
     /// `target/e2e-logs/<log_name>.log` (appending, so restarts keep one log).
     pub fn start(log_name: &str, args: &[&str]) -> anyhow::Result<Self> {
+        Self::start_with_env(log_name, args, &[])
+    }
+
+    /// [`ControllerProcess::start`] with extra environment variables for the process (e.g. a
+    /// `KUBECONFIG` of another identity).
+    pub fn start_with_env(
+        log_name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let dir = repo_root().join("target/e2e-logs");
         std::fs::create_dir_all(&dir)?;
         let log = std::fs::OpenOptions::new()
@@ -312,6 +322,7 @@ impl ControllerProcess {
         let mut cmd = Command::new(bosun_bin());
         cmd.arg("run")
             .args(args)
+            .envs(env.iter().copied())
             .stdout(log.try_clone()?)
             .stderr(log);
         // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the child when
