@@ -14,10 +14,11 @@ use bosun_e2e::{
     read_yaml, repo_root, run,
 };
 use k8s_openapi::api::apps::v1::Deployment as CoreDeployment;
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use k8s_openapi::api::rbac::v1::ClusterRole;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
@@ -467,6 +468,38 @@ async fn helm_install_gives_the_controllers_enough_rbac_and_no_more() -> anyhow:
         .await
         .map_err(|e| anyhow::anyhow!("the token must list Pods: {e}"))?;
 
+    // The Lease Role: the chart's Lease in the release's namespace, and no other.
+    let lease_name = format!("{fullname}-controller");
+    let leases: Api<Lease> = Api::namespaced(sa_client.clone(), &ns.name);
+    let lease: Lease = serde_json::from_value(json!({"metadata": {"name": lease_name}}))?;
+    leases
+        .create(&PostParams::default(), &lease)
+        .await
+        .map_err(|e| anyhow::anyhow!("the token must create the chart's Lease: {e}"))?;
+    leases
+        .patch(
+            &lease_name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"bosun.dev/e2e": "true"}}})),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("the token must patch the chart's Lease: {e}"))?;
+    leases
+        .get(&lease_name)
+        .await
+        .map_err(|e| anyhow::anyhow!("the token must get the chart's Lease: {e}"))?;
+    assert_eq!(
+        status_code(leases.get("another-lease").await),
+        "403",
+        "the token must not read other Leases"
+    );
+    let default_leases: Api<Lease> = Api::namespaced(sa_client.clone(), "default");
+    assert_eq!(
+        status_code(default_leases.create(&PostParams::default(), &lease).await),
+        "403",
+        "the token must not create Leases outside the release's namespace"
+    );
+
     // The DNS server's account reads DNSRecordSets and nothing else of the controllers'.
     let dns_sa = format!("system:serviceaccount:{}:{fullname}-dns", ns.name);
     for (verb, resource, want) in [
@@ -496,7 +529,7 @@ async fn helm_install_gives_the_controllers_enough_rbac_and_no_more() -> anyhow:
         None
     } else {
         let kc = kubeconfig.to_string_lossy().into_owned();
-        let lease = format!("{fullname}-controller");
+        let lease = lease_name.clone();
         Some(ControllerProcess::start_with_env(
             log_name,
             &["--controllers", "replicaset,deployment"],
