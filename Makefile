@@ -31,8 +31,9 @@ cluster-down: ## stop the local cluster and remove its state
 	hack/cluster/down.sh
 
 .PHONY: crds
-crds: ## regenerate crds/ from the Rust types
+crds: ## regenerate crds/ from the Rust types (and the chart's copies)
 	cargo run -q -p bosun -- crds --out-dir crds
+	hack/chart-crds.sh
 
 .PHONY: build
 build: ## build bosun
@@ -55,5 +56,19 @@ unit: ## unit tests (no cluster needed), including the CRD drift check
 e2e: ## end-to-end tests against the cluster KUBECONFIG names (starts the local one if needed)
 	hack/e2e.sh
 
+.PHONY: chart-crds
+chart-crds: ## regenerate the Helm chart's CRD templates from crds/
+	hack/chart-crds.sh
+
+.PHONY: chart-lint
+chart-lint: ## helm lint (also --strict) the chart and check its CRDs match crds/
+	hack/chart-crds.sh --check
+	helm lint --strict charts/bosun
+
+IMAGE ?= bosun:dev
+.PHONY: image
+image: ## build the container image $(IMAGE) (bosun and kubectl-bosun, static, non-root)
+	docker build -t $(IMAGE) .
+
 .PHONY: test
-test: deps lint unit e2e ## everything: lint, unit tests, CRD drift, end-to-end on the local cluster
+test: deps lint chart-lint unit e2e ## everything: lint, unit tests, CRD drift, chart lint, end-to-end on the local cluster

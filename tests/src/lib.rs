@@ -303,6 +303,16 @@ impl ControllerProcess {
     /// Start `bosun run <args>` with the tests' KUBECONFIG, logging to
     /// `target/e2e-logs/<log_name>.log` (appending, so restarts keep one log).
     pub fn start(log_name: &str, args: &[&str]) -> anyhow::Result<Self> {
+        Self::start_with_env(log_name, args, &[])
+    }
+
+    /// [`ControllerProcess::start`] with extra environment variables for the process (e.g. a
+    /// `KUBECONFIG` of another identity).
+    pub fn start_with_env(
+        log_name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let dir = repo_root().join("target/e2e-logs");
         std::fs::create_dir_all(&dir)?;
         let log = std::fs::OpenOptions::new()
@@ -310,10 +320,12 @@ impl ControllerProcess {
             .append(true)
             .open(dir.join(format!("{log_name}.log")))?;
         let mut cmd = Command::new(bosun_bin());
-        cmd.arg("run").args(args);
+        cmd.arg("run").args(args).envs(env.iter().copied());
         // Several controllers may run at once (leader election tests): each serves its
         // metrics on a port of its own unless the test names one.
-        if !args.iter().any(|a| a.starts_with("--metrics-addr")) {
+        let named = args.iter().any(|a| a.starts_with("--metrics-addr"))
+            || env.iter().any(|(k, _)| *k == "BOSUN_METRICS_ADDR");
+        if !named {
             cmd.arg("--metrics-addr=127.0.0.1:0");
         }
         cmd.stdout(log.try_clone()?).stderr(log);
