@@ -326,7 +326,7 @@ impl Controller {
         if p.is_noop() {
             return Ok(());
         }
-        let kind = K::kind(&());
+        let kind = format!("{}.{}", K::kind(&()), K::group(&()));
         let api: Api<K> = Api::namespaced(self.shared.client.clone(), ns);
         let pp = PostParams {
             field_manager: Some(MANAGER.into()),
