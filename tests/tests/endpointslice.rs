@@ -245,19 +245,31 @@ async fn wait_running(e: &Env, n: usize, app: &str) -> anyhow::Result<()> {
     .await
 }
 
-/// Counts the watch events (creates, updates, deletes) of bosun's slices in a namespace, from
-/// the moment the watch has listed (when this returns).
-async fn count_writes(
+/// Counts the watch events (creates, updates, deletes) of slices of kind `K` managed by
+/// `managed_by` in a namespace, from the moment the watch has listed (when this returns).
+async fn count_writes<K>(
     client: &Client,
     ns: &str,
-) -> anyhow::Result<std::sync::Arc<std::sync::atomic::AtomicUsize>> {
+    managed_by: &str,
+) -> anyhow::Result<std::sync::Arc<std::sync::atomic::AtomicUsize>>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + 'static,
+{
     let (listed_tx, listed_rx) = tokio::sync::oneshot::channel();
     let mut listed_tx = Some(listed_tx);
     let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let api: Api<EndpointSlice> = Api::namespaced(client.clone(), ns);
+    let api: Api<K> = Api::namespaced(client.clone(), ns);
     let c = count.clone();
+    let config = watcher::Config::default().labels(&format!(
+        "endpointslice.kubernetes.io/managed-by={managed_by}"
+    ));
     tokio::spawn(async move {
-        let stream = watcher(api, watcher::Config::default());
+        let stream = watcher(api, config);
         futures::pin_mut!(stream);
         let mut live = false;
         while let Some(ev) = stream.next().await {
@@ -312,16 +324,22 @@ async fn two_hundred_fifty_pods_give_three_slices_and_shrink_back() -> anyhow::R
     rs.create(&PostParams::default(), &replicaset("big", 250)?)
         .await?;
     wait_running(&e, 250, "big").await?;
-    let writes = count_writes(&e.client, &e.ns.name).await?;
+    let writes = count_writes::<EndpointSlice>(&e.client, &e.ns.name, BOSUN).await?;
+    let builtin_writes = count_writes::<CoreSlice>(&e.client, &e.ns.name, BUILTIN).await?;
+    let n = |c: &std::sync::Arc<std::sync::atomic::AtomicUsize>| {
+        c.load(std::sync::atomic::Ordering::SeqCst)
+    };
     let start = Instant::now();
     e.services
         .create(&PostParams::default(), &service("big", "big", json!({}))?)
         .await?;
     let view = matches_oracle(&e, "big", 250).await?;
     eprintln!(
-        "250 ready pods, Service created: bosun's slices complete after {:?}, {} slice writes so far",
+        "250 ready pods, Service created: both controllers' slices complete after {:?}; \
+         slice writes: bosun {}, built-in {}",
         start.elapsed(),
-        writes.load(std::sync::atomic::Ordering::SeqCst)
+        n(&writes),
+        n(&builtin_writes)
     );
     assert_eq!(view.slice_sizes, vec![50, 100, 100]);
 
@@ -344,15 +362,17 @@ async fn two_hundred_fifty_pods_give_three_slices_and_shrink_back() -> anyhow::R
     assert_eq!(view.total(), 0);
 
     // With the Service in place, the pods arrive in a stream.
-    let before = writes.load(std::sync::atomic::Ordering::SeqCst);
+    let (before, builtin_before) = (n(&writes), n(&builtin_writes));
     let start = Instant::now();
     scale(&rs, "big", 250).await?;
     let view = matches_oracle(&e, "big", 250).await?;
     eprintln!(
-        "scale 0 -> 250 behind the Service: bosun's slices complete after {:?}, {} slice writes, {} slices",
+        "scale 0 -> 250 behind the Service: both complete after {:?}; slice writes: bosun {} \
+         ({} slices), built-in {}",
         start.elapsed(),
-        writes.load(std::sync::atomic::Ordering::SeqCst) - before,
-        view.slice_sizes.len()
+        n(&writes) - before,
+        view.slice_sizes.len(),
+        n(&builtin_writes) - builtin_before
     );
     assert!(view.slice_sizes.iter().all(|n| *n <= 100));
     Ok(())

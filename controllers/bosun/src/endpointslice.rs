@@ -39,15 +39,15 @@ pub const MANAGER: &str = "endpointslice-controller.bosun.dev";
 /// `endpointSliceChangeMinSyncDelay`: the least delay of a sync caused by a slice change.
 const SLICE_CHANGE_MIN_SYNC_DELAY: Duration = Duration::from_secs(1);
 
+/// How soon a sync that found the slice cache behind our writes runs again.
+const STALE_RETRY: Duration = Duration::from_millis(100);
+
 /// What can go wrong in one sync. Every variant requeues the Service with backoff.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An API call failed.
     #[error(transparent)]
     Api(#[from] ApiError),
-    /// The slice cache has not caught up with our own writes (`StaleInformerCache`).
-    #[error("EndpointSlice informer cache is out of date")]
-    Stale,
     /// Pods were left out because their nodes are not known yet.
     #[error("skipped pods on unknown nodes: {0}")]
     NodesNotFound(String),
@@ -58,7 +58,6 @@ impl Error {
     pub fn metric_label(&self) -> &'static str {
         match self {
             Error::Api(_) => "api",
-            Error::Stale => "stale",
             Error::NodesNotFound(_) => "node_not_found",
         }
     }
@@ -245,7 +244,10 @@ impl Controller {
                 .chain(core_slices.iter().map(|s| &s.metadata)),
         );
         if stale {
-            return Err(Error::Stale);
+            // Our own writes are not in the cache yet: the usual aftermath of a write, not a
+            // failure worth a warning. Retry shortly, as upstream retries its StaleInformerCache.
+            debug!("EndpointSlice cache is older than our writes; retrying");
+            return Ok(Requeue::After(STALE_RETRY));
         }
         let pods: Vec<Arc<Pod>> = match &sel {
             Selection::Spec(s) | Selection::Mirror(s) => self
