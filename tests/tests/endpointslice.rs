@@ -1,7 +1,7 @@
 //! The EndpointSlice controller on the real cluster, against an oracle: kube-controller-manager's
 //! own endpointslice controller runs on the same cluster and writes core EndpointSlices for the
 //! same Services; every scenario waits until bosun's endpoints (addresses, conditions, ports,
-//! hostname, nodeName, zone, targetRef) equal the built-in controller's, set for set.
+//! hostname, nodeName, zone, targetRef, hints) equal the built-in controller's, set for set.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -58,6 +58,8 @@ struct Ep {
     node_name: Option<String>,
     zone: Option<String>,
     target: Option<(String, String, String, String)>,
+    /// `hints.forZones` and `hints.forNodes` names.
+    hints: (Vec<String>, Vec<String>),
 }
 
 /// A multiset of endpoints, and the endpoint count of each slice.
@@ -107,6 +109,24 @@ impl View {
                         r.uid.clone().unwrap_or_default(),
                     )
                 }),
+                hints: e
+                    .hints
+                    .as_ref()
+                    .map(|h| {
+                        (
+                            h.for_zones
+                                .iter()
+                                .flatten()
+                                .map(|z| z.name.clone())
+                                .collect(),
+                            h.for_nodes
+                                .iter()
+                                .flatten()
+                                .map(|n| n.name.clone())
+                                .collect(),
+                        )
+                    })
+                    .unwrap_or_default(),
             };
             *self.endpoints.entry(ep).or_default() += 1;
         }
@@ -699,5 +719,105 @@ async fn mirror_mode_writes_core_slices_equal_to_the_built_in_ones() -> anyhow::
         Ok((left == 0 && ours == 0).then_some(()))
     })
     .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn traffic_distribution_hints_follow_the_built_in_ones() -> anyhow::Result<()> {
+    let e = env("eps-hints").await?;
+    e.services
+        .create(
+            &PostParams::default(),
+            &service(
+                "near",
+                "near",
+                json!({"spec": {"trafficDistribution": "PreferClose"}}),
+            )?,
+        )
+        .await?;
+    create_pods(
+        &e,
+        (0..3)
+            .map(|i| pod(&format!("n{i}"), "near", i, json!({})))
+            .collect::<anyhow::Result<_>>()?,
+    )
+    .await?;
+    wait_running(&e, 3, "near").await?;
+    let has_hints = |v: &View, zones: bool, nodes: bool| {
+        v.endpoints
+            .keys()
+            .all(|ep| (ep.hints.0.len() == 1) == zones && (ep.hints.1.len() == 1) == nodes)
+    };
+    let view = poll("zone hints in both", WAIT, || async {
+        let v = matches_oracle(&e, "near", 3).await?;
+        Ok(has_hints(&v, true, false).then_some(v))
+    })
+    .await?;
+    assert!(
+        view.endpoints
+            .keys()
+            .all(|ep| ep.zone.as_ref() == ep.hints.0.first())
+    );
+
+    let set_td = |td: Value| {
+        let svcs = e.services.clone();
+        async move {
+            svcs.patch(
+                "near",
+                &PatchParams::default(),
+                &Patch::Merge(&json!({"spec": {"trafficDistribution": td}})),
+            )
+            .await
+        }
+    };
+    set_td(json!("PreferSameNode")).await?;
+    poll("zone and node hints in both", WAIT, || async {
+        let v = matches_oracle(&e, "near", 3).await?;
+        Ok(has_hints(&v, true, true).then_some(()))
+    })
+    .await?;
+    set_td(Value::Null).await?;
+    poll("no hints in both", WAIT, || async {
+        let v = matches_oracle(&e, "near", 3).await?;
+        Ok(has_hints(&v, false, false).then_some(()))
+    })
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_bad_selector_annotation_is_reported_not_fatal() -> anyhow::Result<()> {
+    let e = env("eps-bad").await?;
+    let mut bad = service(
+        "bad",
+        "x",
+        json!({"metadata": {"annotations": {"endpointslice.bosun.dev/selector": "app in oops"}}}),
+    )?;
+    if let Some(spec) = bad.spec.as_mut() {
+        spec.selector = None;
+    }
+    e.services.create(&PostParams::default(), &bad).await?;
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(e.client.clone(), &e.ns.name);
+    poll("an InvalidSelector event on the Service", WAIT, || async {
+        let found = events
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .any(|ev| {
+                ev.reason.as_deref() == Some("InvalidSelector")
+                    && ev.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("bad")
+            });
+        Ok(found.then_some(()))
+    })
+    .await?;
+    // The controller still serves other Services.
+    e.services
+        .create(&PostParams::default(), &service("good", "good", json!({}))?)
+        .await?;
+    create_pods(&e, vec![pod("g", "good", 0, json!({}))?]).await?;
+    wait_running(&e, 1, "good").await?;
+    matches_oracle(&e, "good", 1).await?;
     Ok(())
 }

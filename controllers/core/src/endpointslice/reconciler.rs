@@ -12,7 +12,7 @@ use super::utils::{
     endpoints_equal_beyond_hash, new_slice, owned_by, placeholder_equal, pod_to_endpoint, port_key,
     should_pod_be_in_endpoints, slice_labels, slice_to_fill,
 };
-use super::{Config, Input, Plan, SkippedPod, Slice};
+use super::{Config, Input, Plan, SkippedPod, Slice, trafficdist};
 
 /// `Reconcile`: slices of address types the Service no longer has are deleted; each supported
 /// address type is reconciled on its own ([`reconcile_by_address_type`]).
@@ -57,6 +57,7 @@ fn reconcile_by_address_type(
 ) -> Plan {
     let svc = input.service;
     let existing_count = existing.len();
+    let all_existing = existing.clone();
     let mut plan = Plan::default();
     let mut existing_by_port: BTreeMap<PortKey, Vec<Slice>> = BTreeMap::new();
     for s in existing {
@@ -94,8 +95,29 @@ fn reconcile_by_address_type(
         }
     }
 
+    reconcile_hints(svc, &mut plan, all_existing);
     finalize(svc, &mut plan);
     plan
+}
+
+/// `ReconcileHints` / `RemoveHintsFromSlices`: slices being written get the hints of the
+/// Service's heuristic; unchanged ones are written only when their hints disagree.
+fn reconcile_hints(svc: &Service, plan: &mut Plan, existing: Vec<Slice>) {
+    let h = trafficdist::heuristic(svc);
+    let written: Vec<String> = plan
+        .update
+        .iter()
+        .chain(&plan.delete)
+        .map(|s| s.name().to_string())
+        .collect();
+    for s in existing {
+        if !written.iter().any(|n| n == s.name()) && trafficdist::needs_update(h, &s) {
+            plan.update.push(s);
+        }
+    }
+    for s in plan.create.iter_mut().chain(plan.update.iter_mut()) {
+        trafficdist::update(h, s);
+    }
 }
 
 /// The desired endpoints of one address type, by port mapping: `(ports by mapping, endpoints

@@ -915,6 +915,90 @@ fn slice_round_trips_through_bosun_and_core_kinds() {
     assert_eq!(Slice::from(&core), s);
 }
 
+// ---- hints (trafficdist.ReconcileHints, RemoveHintsFromSlices) --------------------------------
+
+fn hints(e: &Endpoint) -> (Vec<String>, Vec<String>) {
+    let h = e.hints.clone().unwrap_or_default();
+    (
+        h.for_zones
+            .unwrap_or_default()
+            .into_iter()
+            .map(|z| z.name)
+            .collect(),
+        h.for_nodes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| n.name)
+            .collect(),
+    )
+}
+
+fn traffic(td: &str) -> Service {
+    with_spec(svc(), |sp| sp.traffic_distribution = Some(td.into()))
+}
+
+#[test]
+fn reconcile_hints_prefer_close_hints_ready_endpoints_with_their_zone() {
+    let pods = [
+        ready("a", "10.0.0.1"),
+        pod("b").not_ready().on_node("n1").ip("10.0.0.2").build(),
+        pod("c").ready().on_node("bare").ip("10.0.0.3").build(),
+    ];
+    for td in ["PreferClose", "PreferSameZone"] {
+        let plan = run(&traffic(td), &pods, &[], 100);
+        let eps = &plan.create[0].endpoints;
+        let of = |n: &str| {
+            eps.iter()
+                .find(|e| names(std::slice::from_ref(e)) == vec![n])
+                .map(hints)
+                .unwrap_or_default()
+        };
+        assert_eq!(of("a"), (vec!["zone-a".to_string()], vec![]));
+        assert_eq!(of("b"), (vec![], vec![]), "not ready: no hints");
+        assert_eq!(of("c"), (vec![], vec![]), "no zone: no hints");
+    }
+}
+
+#[test]
+fn reconcile_hints_prefer_same_node_hints_the_node_too() {
+    let plan = run(
+        &traffic("PreferSameNode"),
+        &[ready("a", "10.0.0.1")],
+        &[],
+        100,
+    );
+    assert_eq!(
+        hints(&plan.create[0].endpoints[0]),
+        (vec!["zone-a".to_string()], vec!["n0".to_string()])
+    );
+}
+
+#[test]
+fn reconcile_hints_unchanged_slices_updated_only_when_hints_disagree() {
+    let mut counter = 0;
+    let pods = [ready("a", "10.0.0.1")];
+    let state = apply(&[], &run(&svc(), &pods, &[], 100), &mut counter);
+    assert!(run(&svc(), &pods, &state, 100).is_noop());
+    let plan = run(&traffic("PreferClose"), &pods, &state, 100);
+    assert_eq!(plan.update.len(), 1, "hints to add");
+    let state = apply(&state, &plan, &mut counter);
+    assert!(run(&traffic("PreferClose"), &pods, &state, 100).is_noop());
+    let plan = run(&svc(), &pods, &state, 100);
+    assert_eq!(plan.update.len(), 1, "hints to remove");
+    assert_eq!(hints(&plan.update[0].endpoints[0]), (vec![], vec![]));
+}
+
+#[test]
+fn can_use_traffic_distribution_not_with_topology_mode_auto() {
+    let mut s = traffic("PreferClose");
+    s.metadata.annotations = Some(BTreeMap::from([(
+        "service.kubernetes.io/topology-mode".to_string(),
+        "Auto".to_string(),
+    )]));
+    let plan = run(&s, &[ready("a", "10.0.0.1")], &[], 100);
+    assert_eq!(plan.create[0].endpoints[0].hints, None);
+}
+
 // ---- properties ---------------------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
@@ -982,8 +1066,13 @@ fn build_pods(gens: &[PodSpecGen], generation: usize) -> Vec<Pod> {
         .collect()
 }
 
-fn prop_svc(dual: bool, named: bool) -> Service {
+fn prop_svc(dual: bool, named: bool, td: u8) -> Service {
     with_spec(svc(), |sp| {
+        sp.traffic_distribution = match td {
+            1 => Some("PreferClose".into()),
+            2 => Some("PreferSameNode".into()),
+            _ => None,
+        };
         if dual {
             sp.ip_families = Some(vec!["IPv4".into(), "IPv6".into()]);
         }
@@ -1051,11 +1140,13 @@ proptest! {
         max in 1usize..12,
         dual in any::<bool>(),
         named in any::<bool>(),
+        tds in (0u8..3, 0u8..3),
     ) {
-        let s = prop_svc(dual, named);
         let mut counter = 0;
         let mut state = Vec::new();
         for (generation, gens) in [first, second].iter().enumerate() {
+            // The Service's trafficDistribution may change between the two rounds.
+            let s = prop_svc(dual, named, if generation == 0 { tds.0 } else { tds.1 });
             let pods = build_pods(gens, generation);
             let plan = run(&s, &pods, &state, max);
             state = apply(&state, &plan, &mut counter);
