@@ -463,6 +463,13 @@ async fn a_named_target_port_resolving_differently_splits_slices() -> anyhow::Re
     wait_running(&e, 3, "named").await?;
     let view = matches_oracle(&e, "named", 3).await?;
     assert_eq!(view.slice_sizes, vec![1, 2]);
+    for s in e.bosun.list(&selector("named", BOSUN)).await?.items {
+        assert!(
+            s.annotations()
+                .contains_key("endpoints.kubernetes.io/last-change-trigger-time"),
+            "a written slice carries the trigger time, as upstream's"
+        );
+    }
     let port_of = |p: &str| view.by_pod(p)[0].ports.clone();
     assert_eq!(port_of("a")[0].1, 8080);
     assert_eq!(port_of("c")[0].1, 9090);

@@ -14,11 +14,12 @@ use bosun_api::discovery::{EndpointSlice, MANAGED_BY};
 use bosun_core::endpointslice::mirror::{Selection, selection};
 use bosun_core::endpointslice::pods::services_to_update;
 use bosun_core::endpointslice::tracker::Tracker;
+use bosun_core::endpointslice::trigger_time::{TriggerTimeTracker, set_trigger_time};
 use bosun_core::endpointslice::utils::LABEL_ZONE;
 use bosun_core::endpointslice::{
     Config, Input, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, Plan, Slice, plan,
 };
-use bosun_core::key_of;
+use bosun_core::{Timestamp, key_of};
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice as CoreEndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -77,6 +78,7 @@ pub struct Controller {
     shared: Arc<Shared>,
     queue: WorkQueue,
     tracker: Mutex<Tracker>,
+    trigger_times: Mutex<TriggerTimeTracker>,
     /// Services with a batched (delayed) sync pending: later pod changes join it.
     batched: Mutex<HashSet<String>>,
     events: Events,
@@ -124,6 +126,7 @@ impl Controller {
             shared: shared.clone(),
             queue: WorkQueue::default(),
             tracker: Mutex::new(Tracker::default()),
+            trigger_times: Mutex::new(TriggerTimeTracker::default()),
             batched: Mutex::new(HashSet::new()),
             config: Config {
                 max_endpoints_per_slice: settings.max_endpoints_per_slice.max(1),
@@ -131,6 +134,11 @@ impl Controller {
             },
             batch_period: settings.batch_period,
         });
+        info!(
+            max_endpoints_per_slice = c.config.max_endpoints_per_slice,
+            batch_period = ?c.batch_period,
+            "endpointslice controller configured"
+        );
         shared
             .services
             .add_handler(Arc::new(ServiceEvents(c.clone())));
@@ -212,6 +220,10 @@ impl Controller {
             // Its slices go with it: they name it as their owner.
             let (ns, name) = key.split_once('/').unwrap_or(("", key));
             self.tracker().delete_service(ns, name);
+            self.trigger_times
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .delete_service(ns, name);
             return Ok(Requeue::No);
         };
         let ns = svc.metadata.namespace.clone().unwrap_or_default();
@@ -259,6 +271,13 @@ impl Controller {
                 .collect(),
             Selection::Nothing => Vec::new(),
         };
+        let trigger = {
+            let refs: Vec<&Pod> = pods.iter().map(|p| p.as_ref()).collect();
+            self.trigger_times
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .compute(&svc, &refs)
+        };
         let zone = |n: &str| self.node_zone(n);
         let input = |existing: Vec<Slice>| Input {
             service: &svc,
@@ -288,9 +307,9 @@ impl Controller {
         );
         let being_deleted = svc.metadata.deletion_timestamp.is_some();
         let result = async {
-            self.apply::<EndpointSlice>(&ns, &bosun_plan, being_deleted)
+            self.apply::<EndpointSlice>(&ns, &bosun_plan, being_deleted, trigger)
                 .await?;
-            self.apply::<CoreEndpointSlice>(&ns, &core_plan, being_deleted)
+            self.apply::<CoreEndpointSlice>(&ns, &core_plan, being_deleted, trigger)
                 .await
         }
         .await;
@@ -315,8 +334,15 @@ impl Controller {
     }
 
     /// `finalize`'s writes: creates, updates, deletes; the first error stops the rest. A create
-    /// refused because the namespace is terminating ends the pass quietly.
-    async fn apply<K>(&self, ns: &str, p: &Plan, being_deleted: bool) -> Result<(), ApiError>
+    /// refused because the namespace is terminating ends the pass quietly. Every slice written
+    /// carries the trigger time (or loses a stale one).
+    async fn apply<K>(
+        &self,
+        ns: &str,
+        p: &Plan,
+        being_deleted: bool,
+        trigger: Option<Timestamp>,
+    ) -> Result<(), ApiError>
     where
         K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
             + From<Slice>
@@ -337,7 +363,9 @@ impl Controller {
         let (mut created, mut updated, mut deleted) = (0, 0, 0);
         if !being_deleted {
             for s in &p.create {
-                match api.create(&pp, &K::from(s.clone())).await {
+                let mut s = s.clone();
+                set_trigger_time(&mut s, trigger);
+                match api.create(&pp, &K::from(s)).await {
                     Ok(obj) => {
                         self.tracker().update(obj.meta());
                         created += 1;
@@ -353,6 +381,8 @@ impl Controller {
             }
         }
         for s in &p.update {
+            let mut s = s.clone();
+            set_trigger_time(&mut s, trigger);
             let obj = api
                 .replace(s.name(), &pp, &K::from(s.clone()))
                 .await

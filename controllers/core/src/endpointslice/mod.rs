@@ -16,14 +16,15 @@
 //!
 //! Deliberate differences from upstream: endpoints are taken in a deterministic order (upstream
 //! pops from a hash set); a Service that has no selector (or is `ExternalName`) gets its slices
-//! deleted, where upstream leaves them behind; `topology-mode: Auto` hints and the trigger-time
-//! annotation are not written (`trafficDistribution` hints are).
+//! deleted, where upstream leaves them behind; `topology-mode: Auto` hints are not written
+//! (`trafficDistribution` hints are).
 
 pub mod mirror;
 pub mod pods;
 mod reconciler;
 pub mod tracker;
 pub mod trafficdist;
+pub mod trigger_time;
 pub mod utils;
 
 #[cfg(test)]
