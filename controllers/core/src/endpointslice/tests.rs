@@ -915,6 +915,44 @@ fn slice_round_trips_through_bosun_and_core_kinds() {
     assert_eq!(Slice::from(&core), s);
 }
 
+#[test]
+fn endpoints_equal_beyond_hash_compares_node_zone_conditions_and_target() {
+    let s = svc();
+    let base = endpoint_of(&s, &ready("a", "10.0.0.1"));
+    let same_but_rv = {
+        let mut e = base.clone();
+        if let Some(r) = e.target_ref.as_mut() {
+            r.resource_version = Some("42".into());
+        }
+        e
+    };
+    assert!(endpoints_equal_beyond_hash(&base, &same_but_rv));
+    let mut other_zone = base.clone();
+    other_zone.zone = Some("zone-b".into());
+    assert!(!endpoints_equal_beyond_hash(&base, &other_zone));
+    let mut other_node = base.clone();
+    other_node.node_name = None;
+    assert!(!endpoints_equal_beyond_hash(&base, &other_node));
+    let unready = endpoint_of(
+        &s,
+        &pod("a").not_ready().on_node("n0").ip("10.0.0.1").build(),
+    );
+    assert!(!endpoints_equal_beyond_hash(&base, &unready));
+    let mut hinted = base.clone();
+    hinted.hints = Some(Default::default());
+    assert!(
+        endpoints_equal_beyond_hash(&base, &hinted),
+        "hints are not compared"
+    );
+    // The identity: addresses (in any order), hostname, target namespace and name.
+    let mut reordered = base.clone();
+    reordered.addresses = vec!["10.0.0.1".into()];
+    assert_eq!(endpoint_key(&base), endpoint_key(&reordered));
+    let mut hostname = base.clone();
+    hostname.hostname = Some("h".into());
+    assert_ne!(endpoint_key(&base), endpoint_key(&hostname));
+}
+
 // ---- hints (trafficdist.ReconcileHints, RemoveHintsFromSlices) --------------------------------
 
 fn hints(e: &Endpoint) -> (Vec<String>, Vec<String>) {
@@ -1149,6 +1187,13 @@ proptest! {
             let s = prop_svc(dual, named, if generation == 0 { tds.0 } else { tds.1 });
             let pods = build_pods(gens, generation);
             let plan = run(&s, &pods, &state, max);
+            // Never rewrite a slice to what it already is.
+            for u in &plan.update {
+                let old = state.iter().find(|o| o.name() == u.name());
+                prop_assert!(old.is_some_and(|o| o.endpoints != u.endpoints
+                    || o.ports != u.ports
+                    || o.metadata.labels != u.metadata.labels), "a no-op update of {}", u.name());
+            }
             state = apply(&state, &plan, &mut counter);
             check_invariants(&s, &pods, &state, max);
             let again = run(&s, &pods, &state, max);
