@@ -828,3 +828,58 @@ async fn a_bad_selector_annotation_is_reported_not_fatal() -> anyhow::Result<()>
     matches_oracle(&e, "good", 1).await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_pod_on_a_node_not_yet_known_joins_when_the_node_appears() -> anyhow::Result<()> {
+    let e = env("eps-late-node").await?;
+    e.services
+        .create(&PostParams::default(), &service("late", "late", json!({}))?)
+        .await?;
+    let node_name = format!("bosun-e2e-late-{}", e.ns.name);
+    create_pods(
+        &e,
+        vec![
+            pod("known", "late", 0, json!({}))?,
+            pod(
+                "waiting",
+                "late",
+                0,
+                json!({"spec": {"nodeName": node_name}}),
+            )?,
+        ],
+    )
+    .await?;
+    // Play the kubelet of the node that does not exist yet.
+    let body = json!({"status": {"phase": "Running", "podIP": "10.253.0.1",
+        "podIPs": [{"ip": "10.253.0.1"}], "conditions": [{"type": "Ready", "status": "True"}]}});
+    e.pods
+        .patch_status("waiting", &PatchParams::default(), &Patch::Strategic(&body))
+        .await?;
+    wait_running(&e, 2, "late").await?;
+    let view = matches_oracle(&e, "late", 1).await?;
+    assert!(
+        view.by_pod("waiting").is_empty(),
+        "left out while its node is unknown"
+    );
+    let nodes: Api<Node> = Api::all(e.client.clone());
+    let node = serde_json::from_value(json!({"metadata": {"name": node_name,
+        "labels": {"topology.kubernetes.io/zone": "zone-late"}}}))?;
+    nodes.create(&PostParams::default(), &node).await?;
+    let result = async {
+        let view = matches_oracle(&e, "late", 2).await?;
+        assert_eq!(view.by_pod("waiting")[0].zone.as_deref(), Some("zone-late"));
+        anyhow::Ok(())
+    }
+    .await;
+    e.pods
+        .delete(
+            "waiting",
+            &DeleteParams {
+                grace_period_seconds: Some(0),
+                ..Default::default()
+            },
+        )
+        .await?;
+    nodes.delete(&node_name, &DeleteParams::default()).await?;
+    result
+}

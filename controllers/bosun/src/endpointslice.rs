@@ -5,7 +5,7 @@
 //! slices) and applies the plans: creates, then updates, then deletes, stopping at the first
 //! error as upstream's `finalize` does.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -81,6 +81,9 @@ pub struct Controller {
     trigger_times: Mutex<TriggerTimeTracker>,
     /// Services with a batched (delayed) sync pending: later pod changes join it.
     batched: Mutex<HashSet<String>>,
+    /// Services that left pods out because their node was not known yet, by node name: the
+    /// node's arrival syncs them again.
+    awaiting_nodes: Mutex<HashMap<String, BTreeSet<String>>>,
     events: Events,
     config: Config,
     batch_period: Duration,
@@ -128,6 +131,7 @@ impl Controller {
             tracker: Mutex::new(Tracker::default()),
             trigger_times: Mutex::new(TriggerTimeTracker::default()),
             batched: Mutex::new(HashSet::new()),
+            awaiting_nodes: Mutex::new(HashMap::new()),
             config: Config {
                 max_endpoints_per_slice: settings.max_endpoints_per_slice.max(1),
                 managed_by: MANAGED_BY.into(),
@@ -323,6 +327,18 @@ impl Controller {
             return Err(e.into());
         }
         if !bosun_plan.skipped.is_empty() {
+            {
+                let mut awaiting = self
+                    .awaiting_nodes
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                for s in &bosun_plan.skipped {
+                    awaiting
+                        .entry(s.node.clone())
+                        .or_default()
+                        .insert(key.to_string());
+                }
+            }
             let which: Vec<String> = bosun_plan
                 .skipped
                 .iter()
@@ -471,8 +487,9 @@ impl Handler<Pod> for PodEvents {
     }
 }
 
-/// Node events: a node appearing, going, or changing zone re-syncs the Services of its pods
-/// (upstream reads zones at sync time only; a pod on a node not yet known is retried anyway).
+/// Node events: a node appearing syncs the Services that left pods out for want of it; a node
+/// going or changing zone re-syncs the Services of its pods (upstream reads zones at sync time
+/// only and relies on the retry).
 struct NodeEvents(Arc<Controller>);
 
 impl NodeEvents {
@@ -492,7 +509,15 @@ impl NodeEvents {
 
 impl Handler<Node> for NodeEvents {
     fn on_add(&self, node: &Arc<Node>) {
-        self.resync_pods_on(node);
+        let waiting = self
+            .0
+            .awaiting_nodes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&node.name_any());
+        for key in waiting.into_iter().flatten() {
+            self.0.queue.add(&key);
+        }
     }
     fn on_update(&self, old: &Arc<Node>, cur: &Arc<Node>) {
         let zone = |n: &Node| {
