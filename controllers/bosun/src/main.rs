@@ -2,6 +2,7 @@
 //! (`bosun crds`) in one binary.
 
 mod deployment;
+mod endpointslice;
 mod replicaset;
 mod runtime;
 mod serve;
@@ -39,6 +40,8 @@ enum ControllerName {
     Replicaset,
     /// apps.bosun.dev/v1 Deployment → ReplicaSets.
     Deployment,
+    /// core Services + Pods → discovery.bosun.dev/v1 EndpointSlices (and mirrored core ones).
+    Endpointslice,
 }
 
 /// How logs are written.
@@ -53,11 +56,20 @@ enum LogFormat {
 #[derive(clap::Args, Debug)]
 struct RunArgs {
     /// The controllers to run.
-    #[arg(long, env = "BOSUN_CONTROLLERS", value_delimiter = ',', default_values = ["replicaset", "deployment"])]
+    #[arg(long, env = "BOSUN_CONTROLLERS", value_delimiter = ',', default_values = ["replicaset", "deployment", "endpointslice"])]
     controllers: Vec<ControllerName>,
     /// Concurrent syncs per controller (upstream's --concurrent-*-syncs default is 5).
     #[arg(long, env = "BOSUN_WORKERS", default_value_t = 5)]
     workers: usize,
+    /// The most endpoints an EndpointSlice holds (upstream's default 100, allowed 1 to 1000).
+    #[arg(long, env = "BOSUN_MAX_ENDPOINTS_PER_SLICE", default_value_t = 100,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    max_endpoints_per_slice: u16,
+    /// How long pod changes wait before their Services sync, so bursts share one write
+    /// (Go duration: `0s`, `500ms`, `1s`; upstream's default 0s).
+    #[arg(long, env = "BOSUN_ENDPOINT_UPDATES_BATCH_PERIOD", default_value = "0s",
+          value_parser = endpointslice::parse_duration)]
+    endpoint_updates_batch_period: std::time::Duration,
     /// Log format.
     #[arg(long, env = "BOSUN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -177,6 +189,18 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .controllers
         .contains(&ControllerName::Deployment)
         .then(|| deployment::Controller::new(shared.clone()));
+    let eps_controller = args
+        .controllers
+        .contains(&ControllerName::Endpointslice)
+        .then(|| {
+            endpointslice::Controller::new(
+                shared.clone(),
+                endpointslice::Settings {
+                    max_endpoints_per_slice: usize::from(args.max_endpoints_per_slice),
+                    batch_period: args.endpoint_updates_batch_period,
+                },
+            )
+        });
     tokio::select! {
         _ = shared.start() => {}
         _ = sig_rx.wait_for(|s| *s) => return Ok(()),
@@ -235,6 +259,13 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         )));
     }
     if let Some(c) = deploy_controller {
+        tasks.push(tokio::spawn(runtime::run_workers(
+            c,
+            args.workers,
+            stopped(),
+        )));
+    }
+    if let Some(c) = eps_controller {
         tasks.push(tokio::spawn(runtime::run_workers(
             c,
             args.workers,

@@ -1,0 +1,640 @@
+//! The EndpointSlice controller's `act` side: upstream's `endpointslice_controller.go` event
+//! handlers (Services, Pods through their projection, EndpointSlices through the tracker,
+//! Nodes for zones), then per Service key one sync that reads the caches, calls
+//! [`bosun_core::endpointslice::plan`] for bosun's slices (and, in mirror mode, for core
+//! slices) and applies the plans: creates, then updates, then deletes, stopping at the first
+//! error as upstream's `finalize` does.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bosun_api::discovery::{EndpointSlice, MANAGED_BY};
+use bosun_core::endpointslice::mirror::{Selection, selection};
+use bosun_core::endpointslice::pods::services_to_update;
+use bosun_core::endpointslice::tracker::Tracker;
+use bosun_core::endpointslice::trigger_time::{TriggerTimeTracker, set_trigger_time};
+use bosun_core::endpointslice::utils::LABEL_ZONE;
+use bosun_core::endpointslice::{
+    Config, Input, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, Plan, Slice, plan,
+};
+use bosun_core::{Timestamp, key_of};
+use k8s_openapi::api::core::v1::{Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice as CoreEndpointSlice;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DeleteParams, PostParams};
+use kube::{Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::{debug, info};
+
+use crate::runtime::events::Events;
+use crate::runtime::informer::Handler;
+use crate::runtime::queue::WorkQueue;
+use crate::runtime::{ApiError, Requeue, Shared, api_err, namespace_index};
+
+/// The field manager and event reporter of this controller.
+pub const MANAGER: &str = "endpointslice-controller.bosun.dev";
+
+/// `endpointSliceChangeMinSyncDelay`: the least delay of a sync caused by a slice change.
+const SLICE_CHANGE_MIN_SYNC_DELAY: Duration = Duration::from_secs(1);
+
+/// How soon a sync that found the slice cache behind our writes runs again.
+const STALE_RETRY: Duration = Duration::from_millis(100);
+
+/// What can go wrong in one sync. Every variant requeues the Service with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An API call failed.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// Pods were left out because their nodes are not known yet.
+    #[error("skipped pods on unknown nodes: {0}")]
+    NodesNotFound(String),
+}
+
+impl Error {
+    /// A short stable label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Error::Api(_) => "api",
+            Error::NodesNotFound(_) => "node_not_found",
+        }
+    }
+}
+
+/// The controller's flags.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `--max-endpoints-per-slice`.
+    pub max_endpoints_per_slice: usize,
+    /// `--endpoint-updates-batch-period`: how long pod changes wait, so bursts share one sync.
+    pub batch_period: Duration,
+}
+
+/// The EndpointSlice controller.
+pub struct Controller {
+    shared: Arc<Shared>,
+    queue: WorkQueue,
+    tracker: Mutex<Tracker>,
+    trigger_times: Mutex<TriggerTimeTracker>,
+    /// Services with a batched (delayed) sync pending: later pod changes join it.
+    batched: Mutex<HashSet<String>>,
+    /// Services that left pods out because their node was not known yet, by node name: the
+    /// node's arrival syncs them again.
+    awaiting_nodes: Mutex<HashMap<String, BTreeSet<String>>>,
+    events: Events,
+    config: Config,
+    batch_period: Duration,
+}
+
+/// The `namespace/name` key of the Service a slice belongs to (`ServiceControllerKey`).
+fn service_key_of(meta: &ObjectMeta) -> Option<String> {
+    let svc = meta.labels.as_ref()?.get(LABEL_SERVICE_NAME)?;
+    (!svc.is_empty()).then(|| format!("{}/{svc}", meta.namespace.as_deref().unwrap_or_default()))
+}
+
+fn managed_by_us(meta: &ObjectMeta) -> bool {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get(LABEL_MANAGED_BY))
+        .is_some_and(|v| v == MANAGED_BY)
+}
+
+/// The slices of `svc` in `cached` managed by bosun and not being deleted
+/// (`dropEndpointSlicesPendingDeletion`).
+fn slices_of<K: Resource>(cached: &[Arc<K>], svc: &str) -> Vec<Arc<K>> {
+    cached
+        .iter()
+        .filter(|s| {
+            let m = s.meta();
+            managed_by_us(m)
+                && m.labels
+                    .as_ref()
+                    .and_then(|l| l.get(LABEL_SERVICE_NAME))
+                    .map(String::as_str)
+                    == Some(svc)
+                && m.deletion_timestamp.is_none()
+        })
+        .cloned()
+        .collect()
+}
+
+impl Controller {
+    /// A controller over the shared informers; call [`crate::runtime::run_workers`] to start it.
+    pub fn new(shared: Arc<Shared>, settings: Settings) -> Arc<Self> {
+        let c = Arc::new(Self {
+            events: Events::new(shared.client.clone(), MANAGER),
+            shared: shared.clone(),
+            queue: WorkQueue::default(),
+            tracker: Mutex::new(Tracker::default()),
+            trigger_times: Mutex::new(TriggerTimeTracker::default()),
+            batched: Mutex::new(HashSet::new()),
+            awaiting_nodes: Mutex::new(HashMap::new()),
+            config: Config {
+                max_endpoints_per_slice: settings.max_endpoints_per_slice.max(1),
+                managed_by: MANAGED_BY.into(),
+            },
+            batch_period: settings.batch_period,
+        });
+        info!(
+            max_endpoints_per_slice = c.config.max_endpoints_per_slice,
+            batch_period = ?c.batch_period,
+            "endpointslice controller configured"
+        );
+        shared
+            .services
+            .add_handler(Arc::new(ServiceEvents(c.clone())));
+        shared.pods.add_handler(Arc::new(PodEvents(c.clone())));
+        shared.nodes.add_handler(Arc::new(NodeEvents(c.clone())));
+        shared
+            .endpointslices
+            .add_handler(Arc::new(SliceEvents(c.clone())));
+        shared
+            .core_endpointslices
+            .add_handler(Arc::new(SliceEvents(c.clone())));
+        c
+    }
+
+    fn tracker(&self) -> std::sync::MutexGuard<'_, Tracker> {
+        self.tracker.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queue a Service after the batch period; a Service already waiting keeps its earlier
+    /// time, so a burst of pod changes makes one sync (client-go's delaying queue does the same).
+    fn enqueue_batched(&self, key: &str) {
+        if self.batch_period.is_zero() {
+            return self.queue.add(key);
+        }
+        let fresh = self
+            .batched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_string());
+        if fresh {
+            self.queue.add_after(key, self.batch_period);
+        }
+    }
+
+    /// `queueServiceForEndpointSlice`: after `max(1 s, batch period)`.
+    fn enqueue_for_slice(&self, meta: &ObjectMeta) {
+        if let Some(key) = service_key_of(meta) {
+            self.queue
+                .add_after(&key, SLICE_CHANGE_MIN_SYNC_DELAY.max(self.batch_period));
+        }
+    }
+
+    /// The keys of the Services of the pod's namespace that select `labels` (`getServicesForPod`).
+    fn services_for(&self, pod: &Pod) -> BTreeSet<String> {
+        let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+        self.shared
+            .services
+            .by_index(&namespace_index(ns))
+            .iter()
+            .filter(|svc| match selection(svc) {
+                Ok(Selection::Spec(sel) | Selection::Mirror(sel)) => {
+                    sel.matches(pod.metadata.labels.as_ref())
+                }
+                _ => false,
+            })
+            .map(|svc| key_of(&svc.metadata))
+            .collect()
+    }
+
+    /// The zone lookup of the plan: `None` for an unknown node.
+    fn node_zone(&self, name: &str) -> Option<Option<String>> {
+        let node = self.shared.nodes.get(name)?;
+        Some(
+            node.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(LABEL_ZONE))
+                .cloned(),
+        )
+    }
+
+    /// `syncService`.
+    async fn sync_service(&self, key: &str) -> Result<Requeue, Error> {
+        self.batched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+        let Some(svc) = self.shared.services.get(key) else {
+            // Its slices go with it: they name it as their owner.
+            let (ns, name) = key.split_once('/').unwrap_or(("", key));
+            self.tracker().delete_service(ns, name);
+            self.trigger_times
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .delete_service(ns, name);
+            return Ok(Requeue::No);
+        };
+        let ns = svc.metadata.namespace.clone().unwrap_or_default();
+        let name = svc.name_any();
+        let sel = match selection(&svc) {
+            Ok(s) => s,
+            Err(e) => {
+                // Leave the slices as they are until the annotation is fixed.
+                self.events.warning(
+                    &svc.object_ref(&()),
+                    None,
+                    "InvalidSelector",
+                    format!(
+                        "annotation {}: {e}",
+                        bosun_core::endpointslice::mirror::SELECTOR_ANNOTATION
+                    ),
+                );
+                return Ok(Requeue::No);
+            }
+        };
+        let in_ns = namespace_index(&ns);
+        let bosun_slices = slices_of(&self.shared.endpointslices.by_index(&in_ns), &name);
+        let core_slices = slices_of(&self.shared.core_endpointslices.by_index(&in_ns), &name);
+        let stale = self.tracker().stale(
+            &ns,
+            &name,
+            bosun_slices
+                .iter()
+                .map(|s| &s.metadata)
+                .chain(core_slices.iter().map(|s| &s.metadata)),
+        );
+        if stale {
+            // Our own writes are not in the cache yet: the usual aftermath of a write, not a
+            // failure worth a warning. Retry shortly, as upstream retries its StaleInformerCache.
+            debug!("EndpointSlice cache is older than our writes; retrying");
+            return Ok(Requeue::After(STALE_RETRY));
+        }
+        let pods: Vec<Arc<Pod>> = match &sel {
+            Selection::Spec(s) | Selection::Mirror(s) => self
+                .shared
+                .pods
+                .by_index(&in_ns)
+                .into_iter()
+                .filter(|p| s.matches(p.metadata.labels.as_ref()))
+                .collect(),
+            Selection::Nothing => Vec::new(),
+        };
+        let trigger = {
+            let refs: Vec<&Pod> = pods.iter().map(|p| p.as_ref()).collect();
+            self.trigger_times
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .compute(&svc, &refs)
+        };
+        let zone = |n: &str| self.node_zone(n);
+        let input = |existing: Vec<Slice>| Input {
+            service: &svc,
+            pods: pods.iter().map(|p| p.as_ref()).collect(),
+            node_zone: &zone,
+            existing,
+        };
+        let bosun_plan = plan(
+            &input(
+                bosun_slices
+                    .iter()
+                    .map(|s| Slice::from(s.as_ref()))
+                    .collect(),
+            ),
+            &self.config,
+            sel != Selection::Nothing,
+        );
+        let core_plan = plan(
+            &input(
+                core_slices
+                    .iter()
+                    .map(|s| Slice::from(s.as_ref()))
+                    .collect(),
+            ),
+            &self.config,
+            matches!(sel, Selection::Mirror(_)),
+        );
+        let being_deleted = svc.metadata.deletion_timestamp.is_some();
+        let result = async {
+            self.apply::<EndpointSlice>(&ns, &bosun_plan, being_deleted, trigger)
+                .await?;
+            self.apply::<CoreEndpointSlice>(&ns, &core_plan, being_deleted, trigger)
+                .await
+        }
+        .await;
+        if let Err(e) = result {
+            self.events.warning(
+                &svc.object_ref(&()),
+                None,
+                "FailedToUpdateEndpointSlices",
+                format!("Error updating Endpoint Slices for Service {ns}/{name}: {e}"),
+            );
+            return Err(e.into());
+        }
+        if !bosun_plan.skipped.is_empty() {
+            {
+                let mut awaiting = self
+                    .awaiting_nodes
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                for s in &bosun_plan.skipped {
+                    awaiting
+                        .entry(s.node.clone())
+                        .or_default()
+                        .insert(key.to_string());
+                }
+            }
+            let which: Vec<String> = bosun_plan
+                .skipped
+                .iter()
+                .map(|s| format!("{} (node {:?})", s.pod, s.node))
+                .collect();
+            return Err(Error::NodesNotFound(which.join(", ")));
+        }
+        Ok(Requeue::No)
+    }
+
+    /// `finalize`'s writes: creates, updates, deletes; the first error stops the rest. A create
+    /// refused because the namespace is terminating ends the pass quietly. Every slice written
+    /// carries the trigger time (or loses a stale one).
+    async fn apply<K>(
+        &self,
+        ns: &str,
+        p: &Plan,
+        being_deleted: bool,
+        trigger: Option<Timestamp>,
+    ) -> Result<(), ApiError>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + From<Slice>
+            + Clone
+            + Debug
+            + Serialize
+            + DeserializeOwned,
+    {
+        if p.is_noop() {
+            return Ok(());
+        }
+        let kind = format!("{}.{}", K::kind(&()), K::group(&()));
+        let api: Api<K> = Api::namespaced(self.shared.client.clone(), ns);
+        let pp = PostParams {
+            field_manager: Some(MANAGER.into()),
+            ..Default::default()
+        };
+        let (mut created, mut updated, mut deleted) = (0, 0, 0);
+        if !being_deleted {
+            for s in &p.create {
+                let mut s = s.clone();
+                set_trigger_time(&mut s, trigger);
+                match api.create(&pp, &K::from(s)).await {
+                    Ok(obj) => {
+                        self.tracker().update(obj.meta());
+                        created += 1;
+                    }
+                    Err(kube::Error::Api(e))
+                        if e.code == 403
+                            && e.message.contains("because it is being terminated") =>
+                    {
+                        return Ok(());
+                    }
+                    Err(e) => return Err(api_err(format!("creating a {kind}"))(e)),
+                }
+            }
+        }
+        for s in &p.update {
+            let mut s = s.clone();
+            set_trigger_time(&mut s, trigger);
+            let obj = api
+                .replace(s.name(), &pp, &K::from(s.clone()))
+                .await
+                .map_err(api_err(format!("updating {kind} {}", s.name())))?;
+            self.tracker().update(obj.meta());
+            updated += 1;
+        }
+        for s in &p.delete {
+            match api.delete(s.name(), &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(api_err(format!("deleting {kind} {}", s.name()))(e)),
+            }
+            self.tracker().expect_deletion(&s.metadata);
+            deleted += 1;
+        }
+        info!(%kind, created, updated, deleted, "wrote slices");
+        Ok(())
+    }
+}
+
+impl crate::runtime::Reconciler for Controller {
+    const NAME: &'static str = "endpointslice";
+    type Error = Error;
+
+    fn queue(&self) -> &WorkQueue {
+        &self.queue
+    }
+
+    fn initial_keys(&self) -> Vec<String> {
+        self.shared
+            .services
+            .list()
+            .iter()
+            .map(|s| key_of(&s.metadata))
+            .collect()
+    }
+
+    async fn sync(&self, key: &str) -> Result<Requeue, Error> {
+        self.sync_service(key).await
+    }
+
+    fn error_label(e: &Error) -> &'static str {
+        e.metric_label()
+    }
+}
+
+/// Service events: every change syncs the Service (`onServiceUpdate`, `onServiceDelete`).
+struct ServiceEvents(Arc<Controller>);
+
+impl Handler<Service> for ServiceEvents {
+    fn on_add(&self, svc: &Arc<Service>) {
+        self.0.queue.add(&key_of(&svc.metadata));
+    }
+    fn on_update(&self, _old: &Arc<Service>, svc: &Arc<Service>) {
+        self.0.queue.add(&key_of(&svc.metadata));
+    }
+    fn on_delete(&self, svc: &Arc<Service>) {
+        self.0.queue.add(&key_of(&svc.metadata));
+    }
+}
+
+/// Pod events, as upstream's `onPodUpdate` + `syncPod`: the Services selecting the pod (for an
+/// update, per `GetPodUpdateProjectionKey`), after the batch period.
+struct PodEvents(Arc<Controller>);
+
+impl Handler<Pod> for PodEvents {
+    fn on_add(&self, pod: &Arc<Pod>) {
+        for key in self.0.services_for(pod) {
+            self.0.enqueue_batched(&key);
+        }
+    }
+    fn on_update(&self, old: &Arc<Pod>, cur: &Arc<Pod>) {
+        if old.metadata.resource_version == cur.metadata.resource_version {
+            return;
+        }
+        let keys = services_to_update(old, cur, self.0.services_for(old), self.0.services_for(cur));
+        for key in keys {
+            self.0.enqueue_batched(&key);
+        }
+    }
+    fn on_delete(&self, pod: &Arc<Pod>) {
+        for key in self.0.services_for(pod) {
+            self.0.enqueue_batched(&key);
+        }
+    }
+}
+
+/// Node events: a node appearing syncs the Services that left pods out for want of it; a node
+/// going or changing zone re-syncs the Services of its pods (upstream reads zones at sync time
+/// only and relies on the retry).
+struct NodeEvents(Arc<Controller>);
+
+impl NodeEvents {
+    fn resync_pods_on(&self, node: &Node) {
+        let name = node.name_any();
+        let mut keys = BTreeSet::new();
+        for pod in self.0.shared.pods.list() {
+            if pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name.as_str()) {
+                keys.extend(self.0.services_for(&pod));
+            }
+        }
+        for key in keys {
+            self.0.queue.add(&key);
+        }
+    }
+}
+
+impl Handler<Node> for NodeEvents {
+    fn on_add(&self, node: &Arc<Node>) {
+        let waiting = self
+            .0
+            .awaiting_nodes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&node.name_any());
+        for key in waiting.into_iter().flatten() {
+            self.0.queue.add(&key);
+        }
+    }
+    fn on_update(&self, old: &Arc<Node>, cur: &Arc<Node>) {
+        let zone = |n: &Node| {
+            n.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(LABEL_ZONE))
+                .cloned()
+        };
+        if zone(old) != zone(cur) {
+            self.resync_pods_on(cur);
+        }
+    }
+    fn on_delete(&self, node: &Arc<Node>) {
+        self.resync_pods_on(node);
+    }
+}
+
+/// Slice events (bosun's and mirrored core ones), as upstream's `onEndpointSliceAdd/Update/
+/// Delete`: only changes that are not our own writes, per the tracker.
+struct SliceEvents(Arc<Controller>);
+
+impl<K: Resource> Handler<K> for SliceEvents {
+    fn on_add(&self, s: &Arc<K>) {
+        let m = s.meta();
+        if managed_by_us(m) && self.0.tracker().should_sync(m) {
+            self.0.enqueue_for_slice(m);
+        }
+    }
+    fn on_update(&self, old: &Arc<K>, cur: &Arc<K>) {
+        let (o, m) = (old.meta(), cur.meta());
+        if service_key_of(o) != service_key_of(m) {
+            self.0.enqueue_for_slice(m);
+            self.0.enqueue_for_slice(o);
+            return;
+        }
+        if managed_by_us(o) != managed_by_us(m)
+            || (managed_by_us(m) && self.0.tracker().should_sync(m))
+        {
+            debug!(slice = %m.name.as_deref().unwrap_or_default(), "slice changed by someone else");
+            self.0.enqueue_for_slice(m);
+        }
+    }
+    fn on_delete(&self, s: &Arc<K>) {
+        let m = s.meta();
+        if managed_by_us(m) {
+            let ours = {
+                let mut t = self.0.tracker();
+                !t.has(m) || t.handle_deletion(m)
+            };
+            if !ours {
+                self.0.enqueue_for_slice(m);
+            }
+        }
+    }
+}
+
+/// Parse a Go-style duration (`0`, `500ms`, `1s`, `1.5s`, `2m`, `1m30s`, `1h`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut total = 0f64;
+    let mut rest = text;
+    if rest.is_empty() {
+        return Err("empty duration".into());
+    }
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("{text:?}: missing unit"))?;
+        let (num, tail) = rest.split_at(num_end);
+        let value: f64 = num.parse().map_err(|_| format!("{text:?}: bad number"))?;
+        let unit_end = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_end);
+        let secs = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(format!("{text:?}: unknown unit {unit:?}")),
+        };
+        total += value * secs;
+        rest = tail;
+    }
+    Duration::try_from_secs_f64(total).map_err(|e| format!("{text:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_duration_accepts_go_durations() {
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn service_key_of_a_slice_needs_the_service_name_label() {
+        let mut m = ObjectMeta {
+            namespace: Some("ns".into()),
+            ..Default::default()
+        };
+        assert_eq!(service_key_of(&m), None);
+        m.labels = Some([(LABEL_SERVICE_NAME.to_string(), "web".to_string())].into());
+        assert_eq!(service_key_of(&m).as_deref(), Some("ns/web"));
+    }
+}
