@@ -40,8 +40,9 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use bosun_api::discovery::EndpointSlice;
-use bosun_api::dns::{DNSRecord, DNSRecordSetStatus, RecordType};
+use bosun_api::dns::{DNSRecord, DNSRecordSet, DNSRecordSetSpec, DNSRecordSetStatus, RecordType};
 use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
 #[cfg(test)]
 mod tests;
@@ -336,4 +337,66 @@ pub fn status(records: &[DNSRecord], generation: Option<i64>) -> DNSRecordSetSta
         record_count: i32::try_from(records.len()).unwrap_or(i32::MAX),
         observed_generation: generation,
     }
+}
+
+/// The controller reference a DNSRecordSet carries to its Service (`controller` and
+/// `blockOwnerDeletion` set, as upstream's `NewControllerRef`), so the garbage collector
+/// deletes the set with the Service.
+pub fn service_ref(svc: &Service) -> OwnerReference {
+    OwnerReference {
+        api_version: "v1".into(),
+        kind: "Service".into(),
+        name: svc.metadata.name.clone().unwrap_or_default(),
+        uid: svc.metadata.uid.clone().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+/// What the controller must do with a Service's DNSRecordSet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// The set is up to date: write nothing.
+    Nothing,
+    /// Apply this spec (creating the set if absent), then the status.
+    Spec(DNSRecordSetSpec),
+    /// The spec is current, only the status lags: write this status.
+    Status(DNSRecordSetStatus),
+    /// The set under the Service's name belongs to something else (an older Service of the
+    /// same name, or a user): delete it (with its UID as precondition) and create ours.
+    Replace {
+        /// The UID of the set to delete.
+        uid: String,
+    },
+}
+
+/// The plan of one sync: compare the desired records with the cached set.
+pub fn plan(
+    svc: &Service,
+    slices: &[&EndpointSlice],
+    zone: &str,
+    existing: Option<&DNSRecordSet>,
+) -> Write {
+    let spec = DNSRecordSetSpec {
+        zone: normalize_zone(zone),
+        records: records(svc, slices, zone),
+    };
+    let Some(set) = existing else {
+        return Write::Spec(spec);
+    };
+    let ours = crate::pod::controller_of(&set.metadata)
+        .is_some_and(|r| Some(&r.uid) == svc.metadata.uid.as_ref() && r.kind == "Service");
+    if !ours {
+        return Write::Replace {
+            uid: set.metadata.uid.clone().unwrap_or_default(),
+        };
+    }
+    if set.spec != spec {
+        return Write::Spec(spec);
+    }
+    let want = status(&spec.records, set.metadata.generation);
+    if set.status.as_ref() != Some(&want) {
+        return Write::Status(want);
+    }
+    Write::Nothing
 }

@@ -471,3 +471,91 @@ fn status_counts_the_records() {
         }
     );
 }
+
+fn owned_set(
+    s: &Service,
+    spec: DNSRecordSetSpec,
+    status: Option<DNSRecordSetStatus>,
+) -> DNSRecordSet {
+    let mut set = DNSRecordSet::new("web", spec);
+    set.metadata.namespace = Some("prod".into());
+    set.metadata.uid = Some("set-uid".into());
+    set.metadata.generation = Some(2);
+    set.metadata.owner_references = Some(vec![service_ref(s)]);
+    set.status = status;
+    set
+}
+
+fn with_uid(mut s: Service, uid: &str) -> Service {
+    s.metadata.uid = Some(uid.into());
+    s
+}
+
+#[test]
+fn plan_creates_the_set_when_absent() {
+    let s = with_uid(svc("web").cluster_ips(&["10.96.0.10"]).0, "svc-uid");
+    let Write::Spec(spec) = plan(&s, &[], "Cluster.Local", None) else {
+        panic!("expected a spec write");
+    };
+    assert_eq!(spec.zone, "cluster.local");
+    assert_eq!(spec.records, records(&s, &[], ZONE));
+}
+
+#[test]
+fn plan_writes_nothing_when_the_set_is_current() {
+    let s = with_uid(svc("web").cluster_ips(&["10.96.0.10"]).0, "svc-uid");
+    let spec = DNSRecordSetSpec {
+        zone: ZONE.into(),
+        records: records(&s, &[], ZONE),
+    };
+    let set = owned_set(&s, spec.clone(), Some(status(&spec.records, Some(2))));
+    assert_eq!(plan(&s, &[], ZONE, Some(&set)), Write::Nothing);
+}
+
+#[test]
+fn plan_writes_only_the_status_when_it_lags() {
+    let s = with_uid(svc("web").cluster_ips(&["10.96.0.10"]).0, "svc-uid");
+    let spec = DNSRecordSetSpec {
+        zone: ZONE.into(),
+        records: records(&s, &[], ZONE),
+    };
+    let set = owned_set(&s, spec.clone(), Some(status(&spec.records, Some(1))));
+    assert_eq!(
+        plan(&s, &[], ZONE, Some(&set)),
+        Write::Status(status(&spec.records, Some(2)))
+    );
+}
+
+#[test]
+fn plan_rewrites_the_spec_when_records_changed() {
+    let s = with_uid(svc("web").cluster_ips(&["10.96.0.10"]).0, "svc-uid");
+    let set = owned_set(
+        &s,
+        DNSRecordSetSpec {
+            zone: ZONE.into(),
+            records: vec![],
+        },
+        None,
+    );
+    assert!(matches!(plan(&s, &[], ZONE, Some(&set)), Write::Spec(_)));
+}
+
+#[test]
+fn plan_replaces_a_set_owned_by_another_service() {
+    let old = with_uid(svc("web").cluster_ips(&["10.96.0.10"]).0, "old-uid");
+    let s = with_uid(svc("web").cluster_ips(&["10.96.0.11"]).0, "svc-uid");
+    let set = owned_set(
+        &old,
+        DNSRecordSetSpec {
+            zone: ZONE.into(),
+            records: vec![],
+        },
+        None,
+    );
+    assert_eq!(
+        plan(&s, &[], ZONE, Some(&set)),
+        Write::Replace {
+            uid: "set-uid".into()
+        }
+    );
+}
