@@ -303,6 +303,15 @@ impl ControllerProcess {
     /// Start `bosun run <args>` with the tests' KUBECONFIG, logging to
     /// `target/e2e-logs/<log_name>.log` (appending, so restarts keep one log).
     pub fn start(log_name: &str, args: &[&str]) -> anyhow::Result<Self> {
+        Self::start_subcommand(log_name, "run", args)
+    }
+
+    /// Start `bosun <subcommand> <args>` (say `dns --listen ..`) the same way.
+    pub fn start_subcommand(
+        log_name: &str,
+        subcommand: &str,
+        args: &[&str],
+    ) -> anyhow::Result<Self> {
         let dir = repo_root().join("target/e2e-logs");
         std::fs::create_dir_all(&dir)?;
         let log = std::fs::OpenOptions::new()
@@ -310,7 +319,7 @@ impl ControllerProcess {
             .append(true)
             .open(dir.join(format!("{log_name}.log")))?;
         let mut cmd = Command::new(bosun_bin());
-        cmd.arg("run")
+        cmd.arg(subcommand)
             .args(args)
             .stdout(log.try_clone()?)
             .stderr(log);
