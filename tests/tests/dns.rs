@@ -632,7 +632,7 @@ async fn random_bytes_leave_the_server_answering() -> anyhow::Result<()> {
         };
         let len = (rng.next() % 600) as usize;
         let mut p = Vec::new();
-        if rng.next() % 2 == 0 {
+        if rng.next().is_multiple_of(2) {
             p.extend_from_slice(&(len as u16).to_be_bytes());
         }
         p.extend(rng.bytes(len));
