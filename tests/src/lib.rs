@@ -313,6 +313,24 @@ impl ControllerProcess {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
+        Self::start_process(log_name, "run", args, env)
+    }
+
+    /// Start `bosun <subcommand> <args>` (say `dns --listen ..`) the same way.
+    pub fn start_subcommand(
+        log_name: &str,
+        subcommand: &str,
+        args: &[&str],
+    ) -> anyhow::Result<Self> {
+        Self::start_process(log_name, subcommand, args, &[])
+    }
+
+    fn start_process(
+        log_name: &str,
+        subcommand: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let dir = repo_root().join("target/e2e-logs");
         std::fs::create_dir_all(&dir)?;
         let log = std::fs::OpenOptions::new()
@@ -320,9 +338,9 @@ impl ControllerProcess {
             .append(true)
             .open(dir.join(format!("{log_name}.log")))?;
         let mut cmd = Command::new(bosun_bin());
-        cmd.arg("run").args(args).envs(env.iter().copied());
-        // Several controllers may run at once (leader election tests): each serves its
-        // metrics on a port of its own unless the test names one.
+        cmd.arg(subcommand).args(args).envs(env.iter().copied());
+        // Several bosun processes may run at once (leader election tests, `bosun dns`): each
+        // serves its metrics on a port of its own unless the test names one.
         let named = args.iter().any(|a| a.starts_with("--metrics-addr"))
             || env.iter().any(|(k, _)| *k == "BOSUN_METRICS_ADDR");
         if !named {

@@ -2,6 +2,7 @@
 //! (`bosun crds`) in one binary.
 
 mod deployment;
+mod dns;
 mod endpointslice;
 mod replicaset;
 mod runtime;
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run the controllers.
     Run(RunArgs),
+    /// Serve DNS for the cluster zone from the DNSRecordSets.
+    Dns(dns::server::DnsArgs),
     /// Print the CustomResourceDefinitions of bosun's kinds as a multi-document YAML stream.
     Crds {
         /// Write one `<plural>.<group>.yaml` file per CRD into this directory instead.
@@ -42,11 +45,13 @@ enum ControllerName {
     Deployment,
     /// core Services + Pods → discovery.bosun.dev/v1 EndpointSlices (and mirrored core ones).
     Endpointslice,
+    /// core Service + bosun EndpointSlices → dns.bosun.dev/v1 DNSRecordSet.
+    Dns,
 }
 
 /// How logs are written.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum LogFormat {
+pub enum LogFormat {
     /// Human-readable lines.
     Text,
     /// One JSON object per line.
@@ -56,7 +61,7 @@ enum LogFormat {
 #[derive(clap::Args, Debug)]
 struct RunArgs {
     /// The controllers to run.
-    #[arg(long, env = "BOSUN_CONTROLLERS", value_delimiter = ',', default_values = ["replicaset", "deployment", "endpointslice"])]
+    #[arg(long, env = "BOSUN_CONTROLLERS", value_delimiter = ',', default_values = ["replicaset", "deployment", "endpointslice", "dns"])]
     controllers: Vec<ControllerName>,
     /// Concurrent syncs per controller (upstream's --concurrent-*-syncs default is 5).
     #[arg(long, env = "BOSUN_WORKERS", default_value_t = 5)]
@@ -101,6 +106,9 @@ struct RunArgs {
     /// Requests allowed in a burst above the rate (kube-controller-manager's default is 30).
     #[arg(long, env = "BOSUN_KUBE_API_BURST", default_value_t = 200)]
     kube_api_burst: u32,
+    /// The DNS zone the dns controller writes records under.
+    #[arg(long, env = "BOSUN_DNS_ZONE", default_value = "cluster.local")]
+    dns_zone: String,
 }
 
 /// Seconds, as `15`, `15s` or `1m`.
@@ -119,8 +127,13 @@ fn parse_seconds(s: &str) -> Result<u64, String> {
 }
 
 fn init_logs(format: LogFormat) {
+    init_logs_with(format, "info");
+}
+
+/// Logs filtered by `BOSUN_LOG`, else by `default`.
+fn init_logs_with(format: LogFormat, default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BOSUN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -132,7 +145,7 @@ fn init_logs(format: LogFormat) {
 }
 
 /// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {
@@ -201,6 +214,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                 },
             )
         });
+    let dns_controller = args
+        .controllers
+        .contains(&ControllerName::Dns)
+        .then(|| dns::controller::Controller::new(shared.clone(), &args.dns_zone));
     tokio::select! {
         _ = shared.start() => {}
         _ = sig_rx.wait_for(|s| *s) => return Ok(()),
@@ -272,6 +289,13 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             stopped(),
         )));
     }
+    if let Some(c) = dns_controller {
+        tasks.push(tokio::spawn(runtime::run_workers(
+            c,
+            args.workers,
+            stopped(),
+        )));
+    }
     info!(controllers = ?args.controllers, workers = args.workers, "caches synced; controllers running");
 
     match lease {
@@ -321,6 +345,15 @@ fn main() -> anyhow::Result<()> {
                 .build()
                 .context("starting the async runtime")?
                 .block_on(run(args))
+        }
+        Command::Dns(args) => {
+            // hickory logs every query at info: keep that for BOSUN_LOG=debug-style filters.
+            init_logs_with(args.log_format, "info,hickory_server=warn,hickory_net=warn");
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?
+                .block_on(dns::server::run(args))
         }
         Command::Crds { out_dir: None } => print_crds(),
         Command::Crds { out_dir: Some(dir) } => write_crds(&dir),

@@ -53,6 +53,17 @@ pub struct Metrics {
     pub requests: Family<RequestLabels, Counter>,
     /// 1 while this process holds the leader lease (or runs without leader election).
     pub leader: Gauge,
+    /// DNS queries answered by `bosun dns`, by response code.
+    pub dns_queries: Family<DnsLabels, Counter>,
+    /// DNS names `bosun dns` answers for.
+    pub dns_names: Gauge,
+}
+
+/// Labels of an answered DNS query.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DnsLabels {
+    /// The response code (NOERROR, NXDOMAIN, REFUSED, ...).
+    pub rcode: String,
 }
 
 fn duration_histogram() -> Histogram {
@@ -72,6 +83,8 @@ impl Metrics {
         let queue_depth = Family::<ControllerLabels, Gauge>::default();
         let requests = Family::<RequestLabels, Counter>::default();
         let leader = Gauge::default();
+        let dns_queries = Family::<DnsLabels, Counter>::default();
+        let dns_names = Gauge::default();
         registry.register(
             "reconcile",
             "Reconciliations (syncs of one object key)",
@@ -102,6 +115,16 @@ impl Metrics {
             "1 while this process holds the leader lease",
             leader.clone(),
         );
+        registry.register(
+            "dns_queries",
+            "DNS queries answered by bosun dns",
+            dns_queries.clone(),
+        );
+        registry.register(
+            "dns_names",
+            "DNS names bosun dns answers for",
+            dns_names.clone(),
+        );
         Self {
             registry,
             reconciles,
@@ -110,6 +133,8 @@ impl Metrics {
             queue_depth,
             requests,
             leader,
+            dns_queries,
+            dns_names,
         }
     }
 

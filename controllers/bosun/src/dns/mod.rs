@@ -1,0 +1,15 @@
+//! DNS for Services: the `dns` controller (Service + bosun EndpointSlices → one DNSRecordSet
+//! per Service) and `bosun dns`, the server answering from the DNSRecordSets.
+//!
+//! ```text
+//! core Service ─┐
+//!               ├─(controller)─▶ DNSRecordSet <ns>/<svc> ─(watch)─▶ Store ─▶ UDP/TCP answers
+//! EndpointSlice ┘                                      dns-version.<zone> TXT: the server's own
+//! ```
+
+pub mod controller;
+pub mod server;
+pub mod store;
+
+#[cfg(test)]
+mod tests;
