@@ -10,6 +10,7 @@ write rate and where the pods' timeline stalled (created -> scheduled -> Ready).
 import json
 import statistics
 import sys
+from pathlib import Path
 
 
 def fmt(st, unit="s", digits=1):
@@ -287,10 +288,15 @@ def main():
         w("")
     extra = d.get("closing_note")
     if extra:
-        w("## Closing note")
+        w("## Closing note of this run")
         w("")
         w(extra)
         w("")
+    # The method and what limits each side: hand-written, kept beside this script.
+    notes = Path(__file__).resolve().parent / "notes.md"
+    if notes.exists():
+        L.append(notes.read_text().rstrip())
+        L.append("")
     open(dst, "w").write("\n".join(L))
 
 
