@@ -971,6 +971,8 @@ def main():
     ap.add_argument("--sides", default=env("BENCH_SIDES", "kcm,bosun"), help="kcm, bosun or both")
     ap.add_argument("--timeout", type=int, default=int(env("BENCH_TIMEOUT", "900")))
     ap.add_argument("--out", default=env("BENCH_OUT", str(REPO / "bench/results.json")))
+    ap.add_argument("--merge", default=env("BENCH_MERGE", ""),
+                    help="a results.json whose scenarios this run keeps (those it does not run itself)")
     ap.add_argument("--note", default=env("BENCH_NOTE", ""), help="load conditions etc., copied to the report")
     a = ap.parse_args()
     if DIR.resolve() == (CACHE / "cluster").resolve() and env("BENCH_ALLOW_DEFAULT_CLUSTER") != "1":
@@ -1001,6 +1003,15 @@ def main():
         "scenarios": {},
         "errors": [],
     }
+
+    if a.merge:
+        old = json.loads(Path(a.merge).read_text())
+        for k, val in old.get("scenarios", {}).items():
+            if k not in scen:
+                out["scenarios"][k] = val
+        out["errors"] += old.get("errors", [])
+        out["merged_from"] = {"file": a.merge, "started": old.get("started"), "command": old.get("command"),
+                              "machine": old.get("machine")}
 
     def save():
         out["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -94,6 +94,11 @@ def main():
         w("")
     w(f"- started {d['started']}, finished {d.get('finished', '?')}; command: `{d['command']}`")
     w(f"- parameters: `{json.dumps(d['params'], sort_keys=True)}`")
+    if d.get("merged_from"):
+        mf = d["merged_from"]
+        w(f"- the scenarios this command did not run come from an earlier run on the same machine "
+          f"(started {mf.get('started')}, `{mf.get('command')}`, load average at its start "
+          f"{(mf.get('machine') or {}).get('loadavg_at_start')})")
     w(f"- machine: {m['cpu_model']}, {m['cpus']} CPUs, {m['mem_total_mib']} MiB; kernel {m['kernel']}")
     w(f"- load average at start {m['loadavg_at_start']}, at end {m.get('loadavg_at_end')}")
     others = []
