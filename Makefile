@@ -7,6 +7,9 @@ export BOSUN_CACHE ?= $(HOME)/.cache/bosun
 export BOSUN_CLUSTER_DIR ?= $(BOSUN_CACHE)/cluster
 export KUBECONFIG ?= $(BOSUN_CLUSTER_DIR)/kubeconfig
 export PATH := $(BOSUN_CACHE)/bin:$(HOME)/.cargo/bin:$(PATH)
+# make bench: clusters of its own (each run destroys its cluster), beside a dev cluster.
+BENCH_CLUSTER_DIR ?= $(BOSUN_CACHE)/bench/cluster
+BENCH_PORT_OFFSET ?= 50
 # Two cores: keep cargo from starving the cluster while tests run.
 E2E_THREADS  ?= 4
 
@@ -72,3 +75,7 @@ image: ## build the container image $(IMAGE) (bosun and kubectl-bosun, static, n
 
 .PHONY: test
 test: deps lint chart-lint unit e2e ## everything: lint, unit tests, CRD drift, chart lint, end-to-end on the local cluster
+
+.PHONY: bench
+bench: ## benchmarks beside kube-controller-manager and CoreDNS: bench/results.json, docs/benchmarks.md
+	BOSUN_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BOSUN_PORT_OFFSET=$(BENCH_PORT_OFFSET) bench/run.sh

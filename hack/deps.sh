@@ -6,7 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 need_apt=()
-for pair in openssl:openssl curl:curl setsid:util-linux hostname:hostname dig:bind9-dnsutils; do
+for pair in openssl:openssl curl:curl setsid:util-linux hostname:hostname dig:bind9-dnsutils dnsperf:dnsperf python3:python3; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done

@@ -10,6 +10,9 @@
 #   BOSUN_NODES        number of fake nodes (default 3)
 #   KCM_QPS / KCM_BURST  kube-controller-manager's client rate limits (default upstream's 20/30)
 #   KCM_CONTROLLERS    kube-controller-manager's --controllers (default '*')
+#   APISERVER_EXTRA_ARGS / KCM_EXTRA_ARGS  extra flags for kube-apiserver / kube-controller-manager,
+#                      split on spaces (the benchmark adds an audit log this way)
+#   KWOK_POD_PARALLELISM  kwok's options.podPlayStageParallelism (default 16)
 #
 # The node lifecycle controller gets a 1 h grace period: when kwok's heartbeats lag under load it
 # would otherwise mark every pod NotReady, and kwok never marks a pod Ready again.
@@ -44,6 +47,7 @@ start etcd "$BIN/etcd" \
 wait_for etcd 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
 
 # --- kube-apiserver ---------------------------------------------------------------------------
+# shellcheck disable=SC2086 # *_EXTRA_ARGS are split on spaces on purpose
 start kube-apiserver "$BIN/kube-apiserver" \
   --bind-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
   --advertise-address "$ADVERTISE_ADDRESS" \
@@ -64,10 +68,11 @@ start kube-apiserver "$BIN/kube-apiserver" \
   --proxy-client-key-file "$DIR/pki/front-proxy-client.key" \
   --enable-priority-and-fairness=false \
   --max-requests-inflight 2000 --max-mutating-requests-inflight 1000 \
-  --profiling=false --v=1
+  --profiling=false --v=1 ${APISERVER_EXTRA_ARGS:-}
 wait_for kube-apiserver 120 kubectl_admin get --raw /readyz
 
 # --- kube-controller-manager --------------------------------------------------------------------
+# shellcheck disable=SC2086
 start kube-controller-manager "$BIN/kube-controller-manager" \
   --bind-address 127.0.0.1 --secure-port "$KCM_PORT" \
   --kubeconfig "$DIR/controller-manager.kubeconfig" \
@@ -81,7 +86,7 @@ start kube-controller-manager "$BIN/kube-controller-manager" \
   --cluster-signing-cert-file "$DIR/pki/ca.crt" --cluster-signing-key-file "$DIR/pki/ca.key" \
   --cluster-cidr 10.244.0.0/16 --service-cluster-ip-range 10.96.0.0/16 \
   --kube-api-qps "${KCM_QPS:-20}" --kube-api-burst "${KCM_BURST:-30}" \
-  --leader-elect=false --v=1
+  --leader-elect=false --v=1 ${KCM_EXTRA_ARGS:-}
 wait_for kube-controller-manager 60 curl -skf "https://127.0.0.1:$KCM_PORT/healthz"
 
 # --- kube-scheduler ---------------------------------------------------------------------------
@@ -109,7 +114,7 @@ cat > "$DIR/kwok.yaml" <<EOF
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokConfiguration
 options:
-  podPlayStageParallelism: 16
+  podPlayStageParallelism: ${KWOK_POD_PARALLELISM:-16}
   nodePlayStageParallelism: 4
 EOF
 start kwok "$BIN/kwok" \

@@ -1,0 +1,1145 @@
+#!/usr/bin/env python3
+"""bosun's benchmarks, side by side with kube-controller-manager and CoreDNS (issue 8).
+
+Every run starts a fresh local cluster (hack/cluster/up.sh) with an audit log of write requests,
+measures one workload through one implementation, reads memory and CPU, and stops the cluster.
+Results go to bench/results.json; bench/report.py turns them into docs/benchmarks.md.
+
+Scenarios (numbers as in docs/benchmarks.md):
+  deploy  1 and 3: a Deployment 0 -> N replicas, then a 25%/25% rolling update of it
+  ceiling 2: a plain parallel client creating N Pods
+  eps     4: a Service over P Pods, then F Pods turning unready
+  dns     5: dnsperf against `bosun dns` and CoreDNS on the same records
+  (6, peak memory, is read in every run of the others)
+
+The sizes are parameters (environment, or flags): BENCH_REPLICAS, BENCH_REPEATS, BENCH_EPS_PODS,
+BENCH_EPS_FLIPS, BENCH_DNS_SECONDS; BOSUN_PORT_OFFSET and BOSUN_CLUSTER_DIR place the cluster.
+Only the standard library is used.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kube import ApiError, Client  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("BOSUN_CACHE", str(Path.home() / ".cache/bosun")))
+BIN = CACHE / "bin"
+OFFSET = int(os.environ.get("BOSUN_PORT_OFFSET", "0"))
+DIR = Path(os.environ.get("BOSUN_CLUSTER_DIR", str(CACHE / "cluster")))
+APISERVER_PORT = 16443 + OFFSET
+NS = "bench"
+BOSUN_USER = "bosun-bench-controller"
+# kube-controller-manager runs each controller under its own service account
+# (--use-service-account-credentials): the audit log names the controller.
+KCM_USERS = {
+    "deployment": "system:serviceaccount:kube-system:deployment-controller",
+    "replicaset": "system:serviceaccount:kube-system:replicaset-controller",
+    "endpointslice": "system:serviceaccount:kube-system:endpointslice-controller",
+}
+WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
+# Upstream's default client rate limits, and "unthrottled" (a bucket no run comes near).
+RATES = {"default": (20, 30), "unthrottled": (100000, 100000)}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --- machine and processes ----------------------------------------------------------------------
+
+
+def proc_status(pid, field):
+    """A kB field of /proc/<pid>/status (VmHWM, VmRSS) in MiB, or None."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def proc_cpu(pid):
+    """User+system CPU seconds of a process, or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def machine_cpu():
+    """(busy, total) jiffies of the whole machine from /proc/stat."""
+    parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = parts[3] + parts[4]
+    return sum(parts) - idle, sum(parts)
+
+
+def loadavg():
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+def machine_info():
+    cpu = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem = int(line.split()[1]) // 1024
+    free = subprocess.run(["free", "-m"], capture_output=True, text=True).stdout
+    return {
+        "cpu_model": cpu,
+        "cpus": os.cpu_count(),
+        "mem_total_mib": mem,
+        "free_m": free,
+        "kernel": platform.release(),
+        "loadavg_at_start": loadavg(),
+    }
+
+
+class Sampler:
+    """CPU seconds of the named processes and the machine's busy share, between two points."""
+
+    def __init__(self, pids):
+        self.pids = {k: v for k, v in pids.items() if v}
+        self.cpu0 = {k: proc_cpu(p) for k, p in self.pids.items()}
+        self.self0 = sum(os.times()[:2])
+        self.children0 = sum(os.times()[2:4])
+        self.m0 = machine_cpu()
+        self.t0 = time.monotonic()
+
+    def finish(self):
+        wall = time.monotonic() - self.t0
+        m1 = machine_cpu()
+        cpu = {}
+        for k, p in self.pids.items():
+            c = proc_cpu(p)
+            if c is not None and self.cpu0.get(k) is not None:
+                cpu[k] = round(c - self.cpu0[k], 2)
+        cpu["bench-client"] = round(sum(os.times()[:2]) - self.self0, 2)
+        # processes the benchmark waited for: dnsperf, kubectl
+        cpu["bench-tools"] = round(sum(os.times()[2:4]) - self.children0, 2)
+        busy = (m1[0] - self.m0[0]) / max(1, m1[1] - self.m0[1])
+        ours = sum(cpu.values())
+        ncpu = os.cpu_count() or 1
+        return {
+            "wall_s": round(wall, 2),
+            "cpu_s": cpu,
+            "machine_busy": round(busy, 3),
+            # what the rest of the machine (other users) took, as a share of all cores
+            "others_busy": round(max(0.0, busy - ours / max(wall, 1e-9) / ncpu), 3),
+        }
+
+
+# --- the cluster ----------------------------------------------------------------------------------
+
+
+class Cluster:
+    """One fresh cluster from hack/cluster/up.sh, with an audit log of writes."""
+
+    def __init__(self, kcm_controllers, kcm_rate=(20, 30), label=""):
+        self.kcm_controllers = kcm_controllers
+        self.kcm_rate = kcm_rate
+        self.label = label
+        self.audit = DIR / "logs" / "audit.log"
+        self.extra = []  # processes we started: (name, Popen)
+
+    def env(self):
+        e = dict(os.environ)
+        e.update(
+            BOSUN_CLUSTER_DIR=str(DIR),
+            BOSUN_PORT_OFFSET=str(OFFSET),
+            KCM_CONTROLLERS=self.kcm_controllers,
+            KCM_QPS=str(self.kcm_rate[0]),
+            KCM_BURST=str(self.kcm_rate[1]),
+            KWOK_POD_PARALLELISM=os.environ.get("BENCH_KWOK_PARALLELISM", "32"),
+            APISERVER_EXTRA_ARGS=" ".join(
+                [
+                    f"--audit-policy-file={REPO}/bench/audit-policy.yaml",
+                    f"--audit-log-path={self.audit}",
+                    "--audit-log-format=json",
+                    "--audit-log-mode=blocking",
+                    "--audit-log-maxsize=100000",
+                    "--audit-log-maxbackup=1",
+                ]
+            ),
+        )
+        return e
+
+    def __enter__(self):
+        subprocess.run([str(REPO / "hack/cluster/down.sh"), "--keep-pki"], env=self.env(), capture_output=True)
+        if self.audit.exists():
+            self.audit.unlink()
+        t = time.monotonic()
+        r = subprocess.run([str(REPO / "hack/cluster/up.sh")], env=self.env(), capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"cluster up failed:\n{r.stderr[-3000:]}")
+        log(f"cluster up in {time.monotonic() - t:.1f}s ({self.label}; kcm --controllers {self.kcm_controllers})")
+        self.admin = Client(APISERVER_PORT, DIR / "pki/ca.crt", DIR / "pki/admin.crt", DIR / "pki/admin.key")
+        # The not-ready taint that node registration adds is removed by the node lifecycle
+        # controller, which the benchmark does not run: remove it once, the nodes are Ready.
+        for node in self.admin.get("/api/v1/nodes?labelSelector=bosun.dev/kwok-node%3Dtrue")["items"]:
+            taints = [t for t in node["spec"].get("taints", []) if t["key"] != "node.kubernetes.io/not-ready"]
+            self.admin.merge_patch(f"/api/v1/nodes/{node['metadata']['name']}", {"spec": {"taints": taints or None}})
+        return self
+
+    def __exit__(self, *exc):
+        for name, p in self.extra:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                    p.wait(timeout=10)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    try:
+                        os.killpg(p.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        subprocess.run([str(REPO / "hack/cluster/down.sh"), "--keep-pki"], env=self.env(), capture_output=True)
+        return False
+
+    def pid(self, component):
+        try:
+            return int((DIR / "run" / f"{component}.pid").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def pids(self):
+        p = {c: self.pid(c) for c in COMPONENTS}
+        for name, proc in self.extra:
+            p[name] = proc.pid
+        return p
+
+    def kubectl(self, *args, input=None):
+        r = subprocess.run(
+            [str(BIN / "kubectl"), "--kubeconfig", str(DIR / "kubeconfig"), *args],
+            input=input,
+            capture_output=True,
+            text=True,
+        )
+        if r.returncode != 0:
+            raise RuntimeError(f"kubectl {' '.join(args)}: {r.stderr}")
+        return r.stdout
+
+    def audit_offset(self):
+        try:
+            return self.audit.stat().st_size
+        except OSError:
+            return 0
+
+    def writes(self, start, end, users):
+        """Write requests in the audit log between two offsets, per user label:
+        {label: {"total": n, "by": {"verb resource[/sub]": n}, "conflicts": n}}."""
+        out = {label: {"total": 0, "by": {}, "conflicts": 0} for label in users}
+        byname = {u: label for label, u in users.items()}
+        with open(self.audit, "rb") as f:
+            f.seek(start)
+            data = f.read(max(0, end - start))
+        for line in data.splitlines():
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            label = byname.get(ev.get("user", {}).get("username"))
+            if label is None or ev.get("verb") not in WRITE_VERBS:
+                continue
+            ref = ev.get("objectRef", {})
+            key = f"{ev['verb']} {ref.get('resource', '?')}" + (f"/{ref['subresource']}" if ref.get("subresource") else "")
+            o = out[label]
+            o["total"] += 1
+            o["by"][key] = o["by"].get(key, 0) + 1
+            if ev.get("responseStatus", {}).get("code") == 409:
+                o["conflicts"] += 1
+        return out
+
+    def wait_audit_quiet(self, secs=1.0, limit=10.0):
+        """Let the audit log stop growing (the last writes of a phase land in it)."""
+        deadline = time.monotonic() + limit
+        last = self.audit_offset()
+        while time.monotonic() < deadline:
+            time.sleep(secs)
+            cur = self.audit_offset()
+            if cur == last:
+                return
+            last = cur
+
+    def namespace(self, name=NS):
+        self.admin.create("/api/v1/namespaces", {"metadata": {"name": name}})
+        # The serviceaccount controller (kept in every run) creates the default ServiceAccount;
+        # the ServiceAccount admission plugin refuses pods until it exists.
+        poll(lambda: self._exists(f"/api/v1/namespaces/{name}/serviceaccounts/default"), 60, "default ServiceAccount")
+
+    def _exists(self, path):
+        try:
+            self.admin.get(path)
+            return True
+        except ApiError as e:
+            if e.status == 404:
+                return False
+            raise
+
+    def user_client(self, cn, org="system:masters"):
+        """A client certificate of our own CA for `cn`, and a kubeconfig for it: the audit log then
+        tells that process's writes from everyone else's."""
+        pki = DIR / "pki"
+        key, crt = pki / f"{cn}.key", pki / f"{cn}.crt"
+        if not crt.exists() or crt.stat().st_mtime < (pki / "ca.crt").stat().st_mtime:
+            subprocess.run(["openssl", "genrsa", "-out", key, "2048"], check=True, capture_output=True)
+            csr = pki / f"{cn}.csr"
+            subprocess.run(
+                ["openssl", "req", "-new", "-key", key, "-subj", f"/O={org}/CN={cn}", "-out", csr],
+                check=True,
+                capture_output=True,
+            )
+            ext = pki / f"{cn}.ext"
+            ext.write_text("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n")
+            subprocess.run(
+                ["openssl", "x509", "-req", "-in", csr, "-CA", pki / "ca.crt", "-CAkey", pki / "ca.key",
+                 "-CAcreateserial", "-days", "30", "-sha256", "-extfile", ext, "-out", crt],
+                check=True,
+                capture_output=True,
+            )
+        kc = DIR / f"{cn}.kubeconfig"
+        kc.write_text(
+            f"""apiVersion: v1
+kind: Config
+clusters:
+- name: bosun
+  cluster:
+    server: https://127.0.0.1:{APISERVER_PORT}
+    certificate-authority: {pki}/ca.crt
+users:
+- name: {cn}
+  user:
+    client-certificate: {crt}
+    client-key: {key}
+contexts:
+- name: bosun
+  context: {{cluster: bosun, user: {cn}}}
+current-context: bosun
+"""
+        )
+        return kc
+
+    def spawn(self, name, argv, env_extra=None, ready=None, timeout=60):
+        """Start a process of ours in its own session, logging to logs/<name>.log; wait for
+        ready() when given. down.sh stops `bosun` too (its pid file), the rest we stop."""
+        env = dict(os.environ)
+        env.update(env_extra or {})
+        logf = open(DIR / "logs" / f"{name}.log", "w")
+        p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             env=env, start_new_session=True)
+        if name == "bosun":
+            (DIR / "run" / "bosun.pid").write_text(str(p.pid))
+        self.extra.append((name, p))
+        if ready is not None:
+            poll(lambda: p.poll() is None and ready(), timeout, f"{name} ready",
+                 fail=lambda: p.poll() is not None and f"{name} exited: {tail(DIR / 'logs' / f'{name}.log')}")
+        return p
+
+    def install_crds(self):
+        self.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
+        self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(REPO / "crds"))
+
+
+def tail(path, n=20):
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+def poll(pred, timeout, what, interval=0.2, fail=None):
+    deadline = time.monotonic() + timeout
+    while True:
+        if pred():
+            return
+        if fail is not None:
+            f = fail()
+            if f:
+                raise RuntimeError(f)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout}s")
+        time.sleep(interval)
+
+
+# --- watching progress ------------------------------------------------------------------------------
+
+
+class Tracker:
+    """Keeps a summary per object of a watched collection, and marks the first moment each goal
+    (a predicate over the tracker) holds. `summarize(obj)` returns a tuple whose first `width`
+    entries are numbers summed into `totals` incrementally, or None to forget the object."""
+
+    def __init__(self, client, path, summarize, width=0, selector=None):
+        self.summarize, self.width = summarize, width
+        self.state, self.totals = {}, [0] * width
+        self.goals, self.marks = {}, {}
+        self.cond = threading.Condition()
+        self.events = 0
+        self.watcher = client.watch(path, self.on_event, label_selector=selector)
+
+    def _set(self, name, summ):
+        old = self.state.pop(name, None)
+        if old is not None:
+            for i in range(self.width):
+                self.totals[i] -= old[i]
+        if summ is not None:
+            self.state[name] = summ
+            for i in range(self.width):
+                self.totals[i] += summ[i]
+
+    def on_event(self, typ, payload, t):
+        with self.cond:
+            if typ == "SYNC":
+                self.state, self.totals = {}, [0] * self.width
+                for o in payload:
+                    self._set(o["metadata"]["name"], self.summarize(o))
+            elif typ == "DELETED":
+                self._set(payload["metadata"]["name"], None)
+            else:
+                self._set(payload["metadata"]["name"], self.summarize(payload))
+            self.events += 1
+            self._check(t)
+
+    def _check(self, t):
+        for name, pred in self.goals.items():
+            if name not in self.marks and pred(self):
+                self.marks[name] = t
+                self.cond.notify_all()
+
+    def goal(self, name, pred):
+        with self.cond:
+            self.goals[name] = pred
+            self.marks.pop(name, None)
+            self._check(time.monotonic())
+
+    def wait(self, name, deadline):
+        with self.cond:
+            while name not in self.marks:
+                if self.watcher.error is not None:
+                    raise RuntimeError(f"watch failed: {self.watcher.error}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{name}: not reached (totals {self.totals})")
+                self.cond.wait(min(1.0, left))
+            return self.marks[name]
+
+    def stop(self):
+        self.watcher.stop()
+
+
+def pod_summary(p):
+    """(live, scheduled, ready) for a pod; terminating pods are not live."""
+    if p["metadata"].get("deletionTimestamp"):
+        return (0, 0, 0)
+    st = p.get("status", {})
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions", []) or [])
+    return (1, int(bool(p.get("spec", {}).get("nodeName"))), int(ready))
+
+
+def deploy_summary(d):
+    s = d.get("status", {}) or {}
+    return (
+        d["metadata"].get("generation", 0),
+        s.get("observedGeneration", 0),
+        s.get("replicas", 0),
+        s.get("updatedReplicas", 0),
+        s.get("availableReplicas", 0),
+        d.get("spec", {}).get("replicas", 0),
+    )
+
+
+def deployment_complete(n):
+    """upstream DeploymentComplete, plus no old pods left: the rollout is over."""
+
+    def pred(tr):
+        for gen, obs, replicas, updated, available, spec in tr.state.values():
+            if obs >= gen and spec == n and replicas == n and updated == n and available == n:
+                return True
+        return False
+
+    return pred
+
+
+# --- workloads ------------------------------------------------------------------------------------
+
+
+def pod_template(app):
+    return {
+        "metadata": {"labels": {"app": app}},
+        "spec": {
+            "containers": [{"name": "pause", "image": "registry.k8s.io/pause:3.10",
+                            "ports": [{"name": "http", "containerPort": 80}]}],
+        },
+    }
+
+
+def deployment(api_version, n):
+    return {
+        "apiVersion": api_version,
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": NS},
+        "spec": {
+            "replicas": n,
+            "selector": {"matchLabels": {"app": "web"}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            "template": pod_template("web"),
+        },
+    }
+
+
+def create_pods(client, n, app, threads, name_prefix=None, ns=NS):
+    """Create n bare Pods with a thread pool; returns (seconds, pods/s) once every create answered."""
+    prefix = name_prefix or app
+    tmpl = pod_template(app)
+
+    def one(i):
+        body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"{prefix}-{i}", **tmpl["metadata"]},
+                "spec": tmpl["spec"]}
+        client.create(f"/api/v1/namespaces/{ns}/pods", body)
+
+    t = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(threads) as ex:
+        for f in concurrent.futures.as_completed([ex.submit(one, i) for i in range(n)]):
+            f.result()
+    dt = time.monotonic() - t
+    return dt, n / dt
+
+
+def bosun_bin():
+    return os.environ.get("BOSUN_BIN", str(REPO / "target/release/bosun"))
+
+
+def bosun_help(*sub):
+    r = subprocess.run([bosun_bin(), *sub, "--help"], capture_output=True, text=True)
+    return r.stdout if r.returncode == 0 else None
+
+
+def bosun_controllers():
+    """The controller names `bosun run --controllers` accepts (its --help lists them)."""
+    h = bosun_help("run") or ""
+    m = re.search(r"--controllers[^\n]*\n(.*?)(?:\n\s+--|\Z)", h, re.S)
+    names = set(re.findall(r"possible values: ([^\]]+)\]", h))
+    found = set()
+    for group in names:
+        found.update(x.strip() for x in group.split(","))
+    if m:
+        found.update(re.findall(r"^\s+- (\w[\w-]*)", m.group(1), re.M))
+    return found
+
+
+def bosun_rate_flags(rate):
+    """Client rate-limit flags for `bosun run`, when it has them; (flags, note)."""
+    h = bosun_help("run") or ""
+    if "--kube-api-qps" in h and "--kube-api-burst" in h:
+        return ["--kube-api-qps", str(rate[0]), "--kube-api-burst", str(rate[1])], f"{rate[0]}/{rate[1]}"
+    return [], "unthrottled (bosun run has no client rate-limit flags)"
+
+
+def start_bosun(cl, controllers, rate):
+    kc = cl.user_client(BOSUN_USER)
+    flags, note = bosun_rate_flags(rate)
+    logs = DIR / "logs" / "bosun.log"
+    cl.spawn(
+        "bosun",
+        [bosun_bin(), "run", "--controllers", ",".join(controllers), *flags],
+        env_extra={"KUBECONFIG": str(kc), "BOSUN_LOG": os.environ.get("BENCH_BOSUN_LOG", "warn,bosun=info")},
+        ready=lambda: "caches synced" in logs.read_text(errors="replace"),
+        timeout=60,
+    )
+    return note
+
+
+def rss(pid):
+    return {"peak_rss_mib": proc_status(pid, "VmHWM"), "rss_mib": proc_status(pid, "VmRSS")}
+
+
+# --- scenario 1 + 3: scale-up and rolling update ---------------------------------------------------
+
+
+def run_deploy(side, rate_name, n, timeout):
+    """A fresh cluster; a Deployment at 0 scaled to n (scenario 1), then rolled (scenario 3)."""
+    rate = RATES[rate_name]
+    kcm_ctl = "serviceaccount,deployment,replicaset" if side == "kcm" else "serviceaccount"
+    res = {"side": side, "rate": rate_name, "replicas": n, "loadavg": loadavg()}
+    with Cluster(kcm_ctl, rate if side == "kcm" else (20, 30), f"deploy {side} {rate_name}") as cl:
+        if side == "bosun":
+            cl.install_crds()
+            res["rate_setting"] = start_bosun(cl, ["replicaset", "deployment"], rate)
+            api = "apps.bosun.dev/v1"
+            ctl_pid = cl.pids()["bosun"]
+        else:
+            res["rate_setting"] = f"{rate[0]}/{rate[1]}"
+            api = "apps/v1"
+            ctl_pid = cl.pid("kube-controller-manager")
+        cl.namespace()
+        group_path = "/apis/" + api
+        dpath = f"{group_path}/namespaces/{NS}/deployments"
+        cl.admin.create(dpath, deployment(api, 0))
+        pods = Tracker(cl.admin, f"/api/v1/namespaces/{NS}/pods", pod_summary, width=3)
+        deps = Tracker(cl.admin, dpath, deploy_summary)
+        deps.goal("observed", lambda tr: any(s[1] >= s[0] >= 1 for s in tr.state.values()))
+        deps.wait("observed", time.monotonic() + 60)
+        audit_users = {"controller": BOSUN_USER} if side == "bosun" else {
+            "deployment-controller": KCM_USERS["deployment"], "replicaset-controller": KCM_USERS["replicaset"]}
+
+        # scenario 1: 0 -> n
+        pods.goal("exist", lambda tr: tr.totals[0] >= n)
+        pods.goal("scheduled", lambda tr: tr.totals[1] >= n)
+        pods.goal("ready", lambda tr: tr.totals[2] >= n)
+        deps.goal("available", lambda tr: any(s[4] >= n for s in tr.state.values()))
+        a0, smp = cl.audit_offset(), Sampler(cl.pids())
+        t0 = time.monotonic()
+        cl.admin.merge_patch(f"{dpath}/web", {"spec": {"replicas": n}})
+        deadline = t0 + timeout
+        t_avail = deps.wait("available", deadline)
+        scale = {
+            "exist_s": round(pods.wait("exist", deadline) - t0, 3),
+            "scheduled_s": round(pods.wait("scheduled", deadline) - t0, 3),
+            "ready_s": round(pods.wait("ready", deadline) - t0, 3),
+            "available_s": round(t_avail - t0, 3),
+            **smp.finish(),
+        }
+        cl.wait_audit_quiet()
+        a1 = cl.audit_offset()
+        scale["writes"] = cl.writes(a0, a1, audit_users)
+        res["scale_up"] = scale
+        log(f"  scale-up {side}/{rate_name}: exist {scale['exist_s']}s available {scale['available_s']}s")
+
+        # scenario 3: the 25%/25% rolling update of the n replicas
+        smp = Sampler(cl.pids())
+        t1 = time.monotonic()
+        patched = cl.admin.merge_patch(f"{dpath}/web",
+                                       {"spec": {"template": {"metadata": {"annotations": {"bench/rev": "2"}}}}})
+        gen = patched["metadata"]["generation"]
+        # Complete, and for the new generation (the old one was complete already).
+        done = deployment_complete(n)
+        deps.goal("complete", lambda tr: done(tr) and all(s[1] >= gen for s in tr.state.values()))
+        t_done = deps.wait("complete", t1 + timeout)
+        roll = {"complete_s": round(t_done - t1, 3), **smp.finish()}
+        cl.wait_audit_quiet()
+        roll["writes"] = cl.writes(a1, cl.audit_offset(), audit_users)
+        res["rolling_update"] = roll
+        log(f"  rolling update {side}/{rate_name}: {roll['complete_s']}s, "
+            f"{sum(w['total'] for w in roll['writes'].values())} writes")
+        res["controller_memory"] = rss(ctl_pid)
+        res["memory"] = {k: rss(p) for k, p in cl.pids().items() if p}
+        pods.stop()
+        deps.stop()
+    return res
+
+
+# --- scenario 2: the ceiling ------------------------------------------------------------------------
+
+
+def run_ceiling(n, threads, timeout):
+    res = {"replicas": n, "threads": threads, "loadavg": loadavg()}
+    with Cluster("serviceaccount", label="ceiling") as cl:
+        cl.namespace()
+        pods = Tracker(cl.admin, f"/api/v1/namespaces/{NS}/pods", pod_summary, width=3)
+        pods.goal("exist", lambda tr: tr.totals[0] >= n)
+        pods.goal("ready", lambda tr: tr.totals[2] >= n)
+        client = Client(APISERVER_PORT, DIR / "pki/ca.crt", DIR / "pki/admin.crt", DIR / "pki/admin.key",
+                        user_agent="bosun-bench-ceiling")
+        smp = Sampler(cl.pids())
+        t0 = time.monotonic()
+        created_s, rate = create_pods(client, n, "web", threads)
+        res["created_s"] = round(created_s, 3)
+        res["pods_per_s"] = round(rate, 1)
+        res["exist_s"] = round(pods.wait("exist", t0 + timeout) - t0, 3)
+        res["ready_s"] = round(pods.wait("ready", t0 + timeout) - t0, 3)
+        res.update(smp.finish())
+        pods.stop()
+        log(f"  ceiling: {n} pods created in {res['created_s']}s ({res['pods_per_s']}/s), ready {res['ready_s']}s")
+    return res
+
+
+# --- scenario 4: EndpointSlices -----------------------------------------------------------------------
+
+
+def slice_summary(s):
+    ready, notready = set(), set()
+    for ep in s.get("endpoints") or []:
+        ref = (ep.get("targetRef") or {}).get("name")
+        if ref is None:
+            continue
+        if (ep.get("conditions") or {}).get("ready") is False:
+            notready.add(ref)
+        else:
+            ready.add(ref)
+    return (frozenset(ready), frozenset(notready))
+
+
+def slices_match(ready_want, notready_want):
+    total = len(ready_want) + len(notready_want)
+
+    def pred(tr):
+        ready, notready, count = set(), set(), 0
+        for r, nr in tr.state.values():
+            ready |= r
+            notready |= nr
+            count += len(r) + len(nr)
+        return count == total and ready == ready_want and notready == notready_want
+
+    return pred
+
+
+def run_eps(side, n, flips, threads, timeout):
+    res = {"side": side, "pods": n, "flips": flips, "loadavg": loadavg()}
+    kcm_ctl = "serviceaccount,endpointslice" if side == "kcm" else "serviceaccount"
+    with Cluster(kcm_ctl, RATES["unthrottled"] if side == "kcm" else (20, 30), f"eps {side}") as cl:
+        if side == "bosun":
+            cl.install_crds()
+            res["rate_setting"] = start_bosun(cl, ["endpointslice"], RATES["unthrottled"])
+            slice_path = f"/apis/discovery.bosun.dev/v1/namespaces/{NS}/endpointslices"
+            audit_users = {"controller": BOSUN_USER}
+            ctl_pid = cl.pids()["bosun"]
+        else:
+            res["rate_setting"] = "{}/{}".format(*RATES["unthrottled"])
+            slice_path = f"/apis/discovery.k8s.io/v1/namespaces/{NS}/endpointslices"
+            audit_users = {"endpointslice-controller": KCM_USERS["endpointslice"]}
+            ctl_pid = cl.pid("kube-controller-manager")
+        cl.namespace()
+        pods = Tracker(cl.admin, f"/api/v1/namespaces/{NS}/pods", pod_summary, width=3)
+        pods.goal("ready", lambda tr: tr.totals[2] >= n)
+        create_pods(cl.admin, n, "eps", threads)
+        pods.wait("ready", time.monotonic() + timeout)
+        names = {f"eps-{i}" for i in range(n)}
+        slices = Tracker(cl.admin, slice_path, slice_summary, selector="kubernetes.io/service-name=eps")
+        slices.goal("correct", slices_match(names, set()))
+        a0, smp = cl.audit_offset(), Sampler(cl.pids())
+        t0 = time.monotonic()
+        cl.admin.create(f"/api/v1/namespaces/{NS}/services", {
+            "metadata": {"name": "eps"},
+            "spec": {"selector": {"app": "eps"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+        })
+        create = {"correct_s": round(slices.wait("correct", t0 + timeout) - t0, 3), **smp.finish()}
+        cl.wait_audit_quiet()
+        a1 = cl.audit_offset()
+        create["writes"] = cl.writes(a0, a1, audit_users)
+        create["slices"] = len(slices.state)
+        res["service_create"] = create
+        log(f"  eps {side}: {n} endpoints correct after {create['correct_s']}s in {create['slices']} slices")
+
+        flipped = {f"eps-{i}" for i in range(0, n, max(1, n // flips))} if flips else set()
+        flipped = set(sorted(flipped, key=lambda x: int(x.split("-")[1]))[:flips])
+        slices.goal("flipped", slices_match(names - flipped, flipped))
+        smp = Sampler(cl.pids())
+        t1 = time.monotonic()
+
+        def unready(name):
+            cl.admin.strategic_patch(f"/api/v1/namespaces/{NS}/pods/{name}/status",
+                                     {"status": {"conditions": [{"type": "Ready", "status": "False"}]}})
+
+        with concurrent.futures.ThreadPoolExecutor(threads) as ex:
+            list(ex.map(unready, sorted(flipped)))
+        flip = {"patched_s": round(time.monotonic() - t1, 3),
+                "correct_s": round(slices.wait("flipped", t1 + timeout) - t1, 3), **smp.finish()}
+        cl.wait_audit_quiet()
+        flip["writes"] = cl.writes(a1, cl.audit_offset(), audit_users)
+        flip["slices"] = len(slices.state)
+        res["readiness_flips"] = flip
+        log(f"  eps {side}: {flips} flips correct after {flip['correct_s']}s")
+        res["controller_memory"] = rss(ctl_pid)
+        res["memory"] = {k: rss(p) for k, p in cl.pids().items() if p}
+        pods.stop()
+        slices.stop()
+    return res
+
+
+# --- scenario 5: DNS -----------------------------------------------------------------------------------
+
+
+DNS_PORTS = {"coredns": 15353 + OFFSET, "bosun-dns": 15354 + OFFSET}
+
+
+def bosun_dns_argv(port):
+    """`bosun dns` listening on 127.0.0.1:port; the flag names are read from its --help
+    (BENCH_BOSUN_DNS_ARGS, with {port}, overrides)."""
+    if os.environ.get("BENCH_BOSUN_DNS_ARGS"):
+        return [bosun_bin(), "dns", *os.environ["BENCH_BOSUN_DNS_ARGS"].format(port=port).split()]
+    h = bosun_help("dns") or ""
+    for flag in ("--listen", "--listen-address", "--bind", "--address", "--addr"):
+        if re.search(rf"{flag}\b", h):
+            return [bosun_bin(), "dns", flag, f"127.0.0.1:{port}"]
+    if "--port" in h:
+        return [bosun_bin(), "dns", "--port", str(port)]
+    return [bosun_bin(), "dns"]
+
+
+def dig(port, name, typ):
+    r = subprocess.run(["dig", "+short", "+time=1", "+tries=1", "-p", str(port), "@127.0.0.1", name, typ],
+                       capture_output=True, text=True)
+    return r.stdout.split("\n") if r.returncode == 0 else None
+
+
+def dnsperf(port, qfile, secs, clients):
+    """dnsperf -v against 127.0.0.1:port; qps and latency percentiles from its per-query lines."""
+    r = subprocess.run(
+        ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(qfile), "-l", str(secs), "-c", str(clients),
+         "-T", str(min(clients, 2)), "-q", "200", "-v"],
+        capture_output=True, text=True,
+    )
+    out = r.stdout
+    lat, rcodes = [], {}
+    for line in out.splitlines():
+        # "> NOERROR svc-1.dnsbench.svc.cluster.local A 0.000123"
+        m = re.match(r"^> (\w+) \S+ \S+ ([0-9.]+)$", line)
+        if m:
+            rcodes[m.group(1)] = rcodes.get(m.group(1), 0) + 1
+            lat.append(float(m.group(2)))
+    qps = re.search(r"Queries per second:\s+([0-9.]+)", out)
+    lost = re.search(r"Queries lost:\s+(\d+)", out)
+    lat.sort()
+
+    def pct(p):
+        return round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 3) if lat else None
+
+    return {
+        "qps": float(qps.group(1)) if qps else None,
+        "lost": int(lost.group(1)) if lost else None,
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "responses": len(lat),
+        "rcodes": rcodes,
+        "summary": "\n".join(line for line in out.splitlines() if not line.startswith(">"))[-1500:],
+    }
+
+
+def run_dns(secs, services, headless, per_headless, clients, timeout, bosun_ok):
+    """Both servers on one cluster (they only read it), measured one after the other."""
+    res = {"services": services, "headless": headless, "pods_per_headless": per_headless, "seconds": secs,
+           "loadavg": loadavg()}
+    dns_ns = "dnsbench"
+    with Cluster("serviceaccount,endpointslice", RATES["unthrottled"], "dns") as cl:
+        if bosun_ok:
+            cl.install_crds()
+            ctl = bosun_controllers()
+            wanted = [c for c in ("endpointslice", "dns", "dnsrecordset") if c in ctl]
+            res["bosun_controllers"] = wanted
+            start_bosun(cl, wanted, RATES["unthrottled"])
+        cl.namespace(dns_ns)
+        for i in range(services):
+            cl.admin.create(f"/api/v1/namespaces/{dns_ns}/services", {
+                "metadata": {"name": f"svc-{i}"},
+                "spec": {"selector": {"app": f"svc-{i}"}, "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
+            })
+        for j in range(headless):
+            cl.admin.create(f"/api/v1/namespaces/{dns_ns}/services", {
+                "metadata": {"name": f"hl-{j}"},
+                "spec": {"clusterIP": "None", "selector": {"app": f"hl-{j}"},
+                         "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
+            })
+            for k in range(per_headless):
+                body = {"apiVersion": "v1", "kind": "Pod",
+                        "metadata": {"name": f"hl-{j}-{k}", **pod_template(f"hl-{j}")["metadata"]},
+                        "spec": pod_template(f"hl-{j}")["spec"]}
+                cl.admin.create(f"/api/v1/namespaces/{dns_ns}/pods", body)
+        z = "svc.cluster.local"
+        queries = []
+        for i in range(services):
+            queries += [f"svc-{i}.{dns_ns}.{z} A", f"_http._tcp.svc-{i}.{dns_ns}.{z} SRV"]
+        for j in range(headless):
+            queries += [f"hl-{j}.{dns_ns}.{z} A"] * max(1, services // max(1, headless))
+        queries += [f"missing-{i}.{dns_ns}.{z} A" for i in range(services)]
+        qfile = DIR / "dns-queries.txt"
+        qfile.write_text("\n".join(queries) + "\n")
+        res["query_mix"] = {
+            "ClusterIP A": services, "SRV": services, "headless A": services // max(1, headless) * headless,
+            "NXDOMAIN": services,
+        }
+
+        corefile = DIR / "Corefile"
+        corefile.write_text(f""".:{DNS_PORTS['coredns']} {{
+    bind 127.0.0.1
+    errors
+    kubernetes cluster.local in-addr.arpa ip6.arpa {{
+        kubeconfig {DIR / 'kubeconfig'} bosun
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+        ttl 30
+    }}
+    cache 30
+    loadbalance
+}}
+""")
+        servers = {}
+        if (BIN / "coredns").exists():
+            servers["coredns"] = [str(BIN / "coredns"), "-conf", str(corefile)]
+        if bosun_ok:
+            servers["bosun-dns"] = bosun_dns_argv(DNS_PORTS["bosun-dns"])
+        kc = cl.user_client("bosun-bench-dns")
+        for name, argv in servers.items():
+            cl.spawn(name, argv, env_extra={"KUBECONFIG": str(kc)})
+        last = f"hl-{headless - 1}.{dns_ns}.{z}"
+        for name in servers:
+            port = DNS_PORTS[name]
+            # Ready when the last headless Service answers with all its pods.
+            poll(lambda: len([x for x in (dig(port, last, "A") or []) if x]) >= per_headless, timeout,
+                 f"{name} answers {last}")
+            res.setdefault("checks", {})[name] = {
+                "clusterip": dig(port, f"svc-0.{dns_ns}.{z}", "A"),
+                "srv": dig(port, f"_http._tcp.svc-0.{dns_ns}.{z}", "SRV"),
+                "headless": dig(port, last, "A"),
+            }
+        pids = {n: p.pid for n, p in cl.extra}
+        for name in servers:
+            smp = Sampler(cl.pids())
+            perf = dnsperf(DNS_PORTS[name], qfile, secs, clients)
+            perf.update(smp.finish())
+            perf.update(rss(pids[name]))
+            res[name] = perf
+            log(f"  dns {name}: {perf['qps']} qps, p99 {perf['p99_ms']} ms, peak RSS {perf['peak_rss_mib']} MiB")
+    return res
+
+
+# --- aggregation -----------------------------------------------------------------------------------
+
+
+def stats(values):
+    v = [x for x in values if x is not None]
+    if not v:
+        return None
+    return {"min": round(min(v), 3), "median": round(statistics.median(v), 3), "max": round(max(v), 3),
+            "runs": [round(x, 3) for x in v]}
+
+
+def versions():
+    def out(argv):
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+            return (r.stdout or r.stderr).strip().splitlines()[0] if (r.stdout or r.stderr) else None
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+
+    env = {}
+    for line in (REPO / "hack/cluster/versions.env").read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            k, v = line.split("=", 1)
+            env[k] = v
+    git = out(["git", "-C", str(REPO), "describe", "--always", "--dirty"])
+    return {
+        "bosun": out([bosun_bin(), "--version"]),
+        "bosun_git": git,
+        "kubernetes": env.get("KUBE_VERSION"),
+        "etcd": env.get("ETCD_VERSION"),
+        "kwok": env.get("KWOK_VERSION"),
+        "coredns": env.get("COREDNS_VERSION"),
+        "dnsperf": out(["sh", "-c", "dnsperf -h 2>&1 | grep Version"]),
+        "python": platform.python_version(),
+    }
+
+
+def interrupted(*_):
+    raise KeyboardInterrupt
+
+
+def main():
+    # SIGTERM (make interrupted, a timeout) unwinds like Ctrl-C, so the cluster is stopped.
+    signal.signal(signal.SIGTERM, interrupted)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    env = os.environ.get
+    ap.add_argument("--scenarios", default=env("BENCH_SCENARIOS", "deploy,ceiling,eps,dns"))
+    ap.add_argument("--replicas", type=int, default=int(env("BENCH_REPLICAS", "1000")))
+    ap.add_argument("--repeats", type=int, default=int(env("BENCH_REPEATS", "3")))
+    ap.add_argument("--rates", default=env("BENCH_RATES", "default,unthrottled"))
+    ap.add_argument("--eps-pods", type=int, default=int(env("BENCH_EPS_PODS", "5000")))
+    ap.add_argument("--eps-flips", type=int, default=int(env("BENCH_EPS_FLIPS", "500")))
+    ap.add_argument("--dns-seconds", type=int, default=int(env("BENCH_DNS_SECONDS", "10")))
+    ap.add_argument("--dns-services", type=int, default=int(env("BENCH_DNS_SERVICES", "100")))
+    ap.add_argument("--dns-clients", type=int, default=int(env("BENCH_DNS_CLIENTS", "4")))
+    ap.add_argument("--client-threads", type=int, default=int(env("BENCH_CLIENT_THREADS", "32")))
+    ap.add_argument("--sides", default=env("BENCH_SIDES", "kcm,bosun"), help="kcm, bosun or both")
+    ap.add_argument("--timeout", type=int, default=int(env("BENCH_TIMEOUT", "900")))
+    ap.add_argument("--out", default=env("BENCH_OUT", str(REPO / "bench/results.json")))
+    ap.add_argument("--merge", default=env("BENCH_MERGE", ""),
+                    help="a results.json whose scenarios this run keeps (those it does not run itself)")
+    ap.add_argument("--note", default=env("BENCH_NOTE", ""), help="load conditions etc., copied to the report")
+    a = ap.parse_args()
+    if DIR.resolve() == (CACHE / "cluster").resolve() and env("BENCH_ALLOW_DEFAULT_CLUSTER") != "1":
+        sys.exit("bench: BOSUN_CLUSTER_DIR is the default cluster, which the benchmark would destroy; "
+                 "set BOSUN_CLUSTER_DIR (make bench does) or BENCH_ALLOW_DEFAULT_CLUSTER=1")
+    if not Path(bosun_bin()).exists():
+        sys.exit(f"bench: {bosun_bin()} missing: cargo build --release -p bosun")
+    scen = [s.strip() for s in a.scenarios.split(",") if s.strip()]
+    rates = [r.strip() for r in a.rates.split(",") if r.strip()]
+    sides = [x for x in ("kcm", "bosun") if x in a.sides.split(",")]
+    ctl = bosun_controllers()
+    dns_ok = bosun_help("dns") is not None
+    has_eps = "endpointslice" in ctl
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    out = {
+        "started": started,
+        "command": " ".join(["bench/bench.py", *sys.argv[1:]]) if sys.argv[1:] else "make bench",
+        "params": {k: v for k, v in vars(a).items() if k != "out"},
+        "env": {k: v for k, v in os.environ.items() if k.startswith("BENCH_") or k in ("BOSUN_PORT_OFFSET",)},
+        "machine": machine_info(),
+        "versions": versions(),
+        "bosun_capabilities": {
+            "controllers": sorted(ctl),
+            "rate_limit_flags": bool(bosun_rate_flags((1, 1))[0]),
+            "dns": dns_ok,
+        },
+        "note": a.note,
+        "scenarios": {},
+        "errors": [],
+    }
+
+    if a.merge:
+        old = json.loads(Path(a.merge).read_text())
+        for k, val in old.get("scenarios", {}).items():
+            if k not in scen:
+                out["scenarios"][k] = val
+        out["errors"] += old.get("errors", [])
+        out["merged_from"] = {"file": a.merge, "started": old.get("started"), "command": old.get("command"),
+                              "machine": old.get("machine")}
+
+    def save():
+        out["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        out["machine"]["loadavg_at_end"] = loadavg()
+        Path(a.out).write_text(json.dumps(out, indent=1, sort_keys=False) + "\n")
+
+    def attempt(what, fn, *args):
+        try:
+            return fn(*args)
+        except Exception as e:  # one failed run is reported, the others still run
+            log(f"  FAILED {what}: {e}")
+            out["errors"].append(f"{what}: {e}")
+            save()
+            return None
+
+    if "deploy" in scen:
+        d = out["scenarios"]["deploy"] = {}
+        for rate in rates:
+            for side in sides:
+                runs = []
+                for r in range(a.repeats):
+                    log(f"scenario 1+3: {side}, rates {rate}, run {r + 1}/{a.repeats}, {a.replicas} replicas")
+                    x = attempt(f"deploy {side} {rate} #{r + 1}", run_deploy, side, rate, a.replicas, a.timeout)
+                    if x:
+                        runs.append(x)
+                d.setdefault(rate, {})[side] = summarize_deploy(runs)
+                save()
+    if "ceiling" in scen:
+        runs = []
+        for r in range(a.repeats):
+            log(f"scenario 2: ceiling, run {r + 1}/{a.repeats}")
+            x = attempt(f"ceiling #{r + 1}", run_ceiling, a.replicas, a.client_threads, a.timeout)
+            if x:
+                runs.append(x)
+        out["scenarios"]["ceiling"] = {
+            "runs": runs,
+            "created_s": stats([x["created_s"] for x in runs]),
+            "exist_s": stats([x["exist_s"] for x in runs]),
+            "ready_s": stats([x["ready_s"] for x in runs]),
+            "pods_per_s": stats([x["pods_per_s"] for x in runs]),
+        }
+        save()
+    if "eps" in scen:
+        e = out["scenarios"]["eps"] = {}
+        for side in sides:
+            if side == "bosun" and not has_eps:
+                e[side] = {"skipped": "`bosun run --help` lists no endpointslice controller in this build"}
+                log("scenario 4: bosun side skipped (no endpointslice controller)")
+                continue
+            runs = []
+            for r in range(a.repeats):
+                log(f"scenario 4: {side}, run {r + 1}/{a.repeats}, {a.eps_pods} pods, {a.eps_flips} flips")
+                x = attempt(f"eps {side} #{r + 1}", run_eps, side, a.eps_pods, a.eps_flips, a.client_threads,
+                            a.timeout)
+                if x:
+                    runs.append(x)
+            e[side] = summarize_eps(runs)
+            save()
+    if "dns" in scen:
+        if not (BIN / "coredns").exists():
+            out["errors"].append("dns: CoreDNS missing: hack/cluster/build.sh coredns")
+        if shutil.which("dnsperf") is None:
+            out["errors"].append("dns: dnsperf missing: apt-get install dnsperf (hack/deps.sh)")
+        else:
+            runs = []
+            for r in range(a.repeats):
+                log(f"scenario 5: dns, run {r + 1}/{a.repeats} (bosun dns {'on' if dns_ok else 'skipped'})")
+                x = attempt(f"dns #{r + 1}", run_dns, a.dns_seconds, a.dns_services, 10, 5, a.dns_clients,
+                            a.timeout, dns_ok)
+                if x:
+                    runs.append(x)
+            dn = {"runs": runs}
+            for name in ("coredns", "bosun-dns"):
+                rs = [x[name] for x in runs if name in x]
+                if name == "bosun-dns" and not dns_ok:
+                    dn[name] = {"skipped": "`bosun dns --help` fails: no DNS server in this build"}
+                    continue
+                dn[name] = {
+                    "qps": stats([x["qps"] for x in rs]),
+                    "p99_ms": stats([x["p99_ms"] for x in rs]),
+                    "p50_ms": stats([x["p50_ms"] for x in rs]),
+                    "peak_rss_mib": stats([x["peak_rss_mib"] for x in rs]),
+                }
+            out["scenarios"]["dns"] = dn
+            save()
+    save()
+    log(f"results in {a.out}")
+
+
+def summarize_deploy(runs):
+    if not runs:
+        return {"runs": [], "failed": True}
+
+    def writes(phase):
+        return [sum(w["total"] for w in x[phase]["writes"].values()) for x in runs]
+
+    return {
+        "rate_setting": runs[0].get("rate_setting"),
+        "scale_up": {
+            "exist_s": stats([x["scale_up"]["exist_s"] for x in runs]),
+            "available_s": stats([x["scale_up"]["available_s"] for x in runs]),
+            "writes": stats(writes("scale_up")),
+        },
+        "rolling_update": {
+            "complete_s": stats([x["rolling_update"]["complete_s"] for x in runs]),
+            "writes": stats(writes("rolling_update")),
+        },
+        "controller_peak_rss_mib": stats([x["controller_memory"]["peak_rss_mib"] for x in runs]),
+        "runs": runs,
+    }
+
+
+def summarize_eps(runs):
+    if not runs:
+        return {"runs": [], "failed": True}
+
+    def writes(phase):
+        return [sum(w["total"] for w in x[phase]["writes"].values()) for x in runs]
+
+    return {
+        "service_create": {"correct_s": stats([x["service_create"]["correct_s"] for x in runs]),
+                           "writes": stats(writes("service_create"))},
+        "readiness_flips": {"correct_s": stats([x["readiness_flips"]["correct_s"] for x in runs]),
+                            "writes": stats(writes("readiness_flips"))},
+        "controller_peak_rss_mib": stats([x["controller_memory"]["peak_rss_mib"] for x in runs]),
+        "runs": runs,
+    }
+
+
+if __name__ == "__main__":
+    main()
