@@ -561,7 +561,7 @@ def start_bosun(cl, controllers, rate):
     logs = DIR / "logs" / "bosun.log"
     cl.spawn(
         "bosun",
-        [bosun_bin(), "run", "--controllers", ",".join(controllers), *flags],
+        [bosun_bin(), "run", "--controllers", ",".join(controllers), "--metrics-addr", "127.0.0.1:0", *flags],
         env_extra={"KUBECONFIG": str(kc), "BOSUN_LOG": os.environ.get("BENCH_BOSUN_LOG", "warn,bosun=info")},
         ready=lambda: "caches synced" in logs.read_text(errors="replace"),
         timeout=60,
@@ -773,17 +773,10 @@ DNS_PORTS = {"coredns": 15353 + OFFSET, "bosun-dns": 15354 + OFFSET}
 
 
 def bosun_dns_argv(port):
-    """`bosun dns` listening on 127.0.0.1:port; the flag names are read from its --help
-    (BENCH_BOSUN_DNS_ARGS, with {port}, overrides)."""
+    """`bosun dns` listening on 127.0.0.1:port (BENCH_BOSUN_DNS_ARGS, with {port}, overrides)."""
     if os.environ.get("BENCH_BOSUN_DNS_ARGS"):
         return [bosun_bin(), "dns", *os.environ["BENCH_BOSUN_DNS_ARGS"].format(port=port).split()]
-    h = bosun_help("dns") or ""
-    for flag in ("--listen", "--listen-address", "--bind", "--address", "--addr"):
-        if re.search(rf"{flag}\b", h):
-            return [bosun_bin(), "dns", flag, f"127.0.0.1:{port}"]
-    if "--port" in h:
-        return [bosun_bin(), "dns", "--port", str(port)]
-    return [bosun_bin(), "dns"]
+    return [bosun_bin(), "dns", "--listen", f"127.0.0.1:{port}", "--metrics-addr", "127.0.0.1:0"]
 
 
 def dig(port, name, typ):
