@@ -9,13 +9,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bosun_api::apps::{Deployment, ReplicaSet};
+use bosun_api::discovery::EndpointSlice;
+use bosun_api::dns::DNSRecordSet;
 use bosun_e2e::{
     ControllerProcess, Output, TestNamespace, client, external_controller, kubectl, poll,
     read_yaml, repo_root, run,
 };
 use k8s_openapi::api::apps::v1::Deployment as CoreDeployment;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::core::v1::{Pod, Secret, Service};
 use k8s_openapi::api::rbac::v1::ClusterRole;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
@@ -532,7 +534,7 @@ async fn helm_install_gives_the_controllers_enough_rbac_and_no_more() -> anyhow:
         let lease = lease_name.clone();
         Some(ControllerProcess::start_with_env(
             log_name,
-            &["--controllers", "replicaset,deployment"],
+            &["--controllers", "replicaset,deployment,endpointslice,dns"],
             &[
                 ("KUBECONFIG", kc.as_str()),
                 // Honoured once `bosun run` elects a leader: the chart's Lease, in the release's
@@ -589,6 +591,39 @@ async fn helm_install_gives_the_controllers_enough_rbac_and_no_more() -> anyhow:
             let d = deployments.get("web").await?;
             let status = d.status.unwrap_or_default();
             Ok((owned == 3 && status.replicas == 3).then_some(()))
+        },
+    )
+    .await?;
+
+    // A Service over those pods: the EndpointSlice and DNS controllers' RBAC at work.
+    let services: Api<Service> = Api::namespaced(client.clone(), &ns.name);
+    services
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "web"},
+                "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]}
+            }))?,
+        )
+        .await?;
+    let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), &ns.name);
+    let records: Api<DNSRecordSet> = Api::namespaced(client.clone(), &ns.name);
+    poll(
+        "bosun EndpointSlices listing the 3 pods and the Service's DNSRecordSet",
+        WAIT,
+        || async {
+            let endpoints: usize = slices
+                .list(&ListParams::default().labels("kubernetes.io/service-name=web"))
+                .await?
+                .items
+                .iter()
+                .map(|s| s.spec.endpoints.len())
+                .sum();
+            let set = records.get_opt("web").await?;
+            let has_a = set
+                .as_ref()
+                .is_some_and(|s| s.spec.records.iter().any(|r| r.address.is_some()));
+            Ok((endpoints == 3 && has_a).then_some(()))
         },
     )
     .await?;
