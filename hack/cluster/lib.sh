@@ -25,7 +25,7 @@ ADVERTISE_ADDRESS=${BOSUN_ADVERTISE_ADDRESS:-$(hostname -I 2>/dev/null | tr ' ' 
 ADVERTISE_ADDRESS=${ADVERTISE_ADDRESS:-192.0.2.1}
 COMPONENTS=(kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
 # Processes the demo starts beside the cluster; down.sh stops them first.
-EXTRAS=(bosun)
+EXTRAS=(bosun bosun-dns)
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 
