@@ -31,6 +31,17 @@ tails_all() {
 }
 trap cleanup EXIT
 
+# The tests start `bosun run` themselves unless BOSUN_E2E_CONTROLLER=external: a bosun left running
+# by `make demo` would act beside theirs, so stop it (`make demo` starts it again).
+if [ "${BOSUN_E2E_CONTROLLER:-}" != external ]; then
+  for c in "${EXTRAS[@]}"; do
+    if alive "$c"; then
+      log "stopping the demo's $c: the tests run their own"
+      kill -TERM -- "-$(cat "$DIR/run/$c.pid")" 2>/dev/null || kill -TERM "$(cat "$DIR/run/$c.pid")" 2>/dev/null || true
+      rm -f "$DIR/run/$c.pid"
+    fi
+  done
+fi
 # The tests start `bosun run` themselves unless BOSUN_E2E_CONTROLLER=external.
 cargo build -p bosun
 export BOSUN_BIN=${BOSUN_BIN:-$(cd "$here/.." && pwd)/target/debug/bosun}
