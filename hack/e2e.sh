@@ -46,4 +46,4 @@ fi
 cargo build -p bosun
 export BOSUN_BIN=${BOSUN_BIN:-$(cd "$here/.." && pwd)/target/debug/bosun}
 log "end-to-end tests against $(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')"
-cargo test -p bosun-e2e -- --test-threads="${E2E_THREADS:-4}"
+cargo test -p bosun-e2e --no-fail-fast -- --test-threads="${E2E_THREADS:-4}"

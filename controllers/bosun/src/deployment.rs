@@ -62,6 +62,7 @@ pub struct Controller {
     shared: Arc<Shared>,
     queue: WorkQueue,
     events: Events,
+    status_pacer: crate::runtime::pacer::Pacer,
 }
 
 impl Controller {
@@ -71,6 +72,7 @@ impl Controller {
             events: Events::new(shared.client.clone(), MANAGER),
             shared: shared.clone(),
             queue: WorkQueue::default(),
+            status_pacer: crate::runtime::pacer::Pacer::new(crate::runtime::pacer::STATUS_INTERVAL),
         });
         shared
             .deployments
@@ -118,6 +120,7 @@ impl Controller {
 
     async fn sync_deployment(&self, key: &str) -> Result<Requeue, Error> {
         let Some(d) = self.shared.deployments.get(key) else {
+            self.status_pacer.forget(key);
             return Ok(Requeue::No);
         };
         let reference = d.object_ref(&());
@@ -247,6 +250,27 @@ impl Controller {
                     .await
                     .map_err(api_err("writing the revision annotation"))?;
             }
+        }
+        // A status that only follows pods and ReplicaSets (this sync wrote nothing else, the
+        // generation is already observed) is paced: one write per interval.
+        let status_only = p.actions.is_empty()
+            && d.status.as_ref().and_then(|s| s.observed_generation) == d.metadata.generation;
+        let mut paced = None;
+        if p.status.is_some() {
+            let at = std::time::Instant::now();
+            if status_only {
+                paced = self.status_pacer.admit(key, at);
+            } else {
+                self.status_pacer.wrote(key, at);
+            }
+        }
+        if let Some(wait) = paced {
+            return Ok(match p.requeue {
+                PlanRequeue::After(d) if d.unsigned_abs() < wait => {
+                    Requeue::After(d.unsigned_abs())
+                }
+                _ => Requeue::After(wait),
+            });
         }
         if let Some(status) = &p.status {
             let body =

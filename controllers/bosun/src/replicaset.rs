@@ -58,6 +58,7 @@ pub struct Controller {
     queue: WorkQueue,
     expectations: Mutex<Expectations>,
     events: Events,
+    status_pacer: crate::runtime::pacer::Pacer,
 }
 
 fn now() -> Timestamp {
@@ -87,6 +88,7 @@ impl Controller {
             queue: WorkQueue::default(),
             expectations: Mutex::new(Expectations::default()),
             events,
+            status_pacer: crate::runtime::pacer::Pacer::new(crate::runtime::pacer::STATUS_INTERVAL),
         });
         shared.pods.add_handler(Arc::new(PodEvents(c.clone())));
         shared
@@ -133,6 +135,7 @@ impl Controller {
     async fn sync_rs(&self, key: &str) -> Result<Option<Duration>, Error> {
         let Some(rs) = self.shared.replicasets.get(key) else {
             self.expectations().forget(key);
+            self.status_pacer.forget(key);
             return Ok(None);
         };
         let selector = match Selector::new(&rs.spec.selector) {
@@ -187,7 +190,21 @@ impl Controller {
             &manage_outcome,
             t,
         );
+        // A status that only follows pods turning Ready (nothing created or deleted, the spec
+        // already observed, no failure to report) is paced: one write per interval.
+        let status_only = matches!(p.manage, Manage::Nothing)
+            && outcome.is_ok()
+            && rs.status.as_ref().and_then(|s| s.observed_generation) == rs.metadata.generation;
+        let mut paced = None;
         if status::needs_write(&rs, &new_status) {
+            let at = std::time::Instant::now();
+            if status_only {
+                paced = self.status_pacer.admit(key, at);
+            } else {
+                self.status_pacer.wrote(key, at);
+            }
+        }
+        if status::needs_write(&rs, &new_status) && paced.is_none() {
             let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
             let body = json!({"apiVersion": "apps.bosun.dev/v1", "kind": "ReplicaSet", "status": new_status});
             api.patch_status(
@@ -206,7 +223,11 @@ impl Controller {
             new_status.available_replicas,
             t,
         );
-        Ok(next.map(|d| d.unsigned_abs()))
+        let next = next.map(|d| d.unsigned_abs());
+        Ok(match (next, paced) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
     }
 
     /// Active pods selected by every ReplicaSet with this one's controller (`getIndirectlyRelatedPods`).

@@ -4,6 +4,7 @@ pub mod client;
 pub mod events;
 pub mod informer;
 pub mod metrics;
+pub mod pacer;
 pub mod queue;
 
 use std::sync::Arc;
