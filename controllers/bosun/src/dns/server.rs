@@ -41,6 +41,28 @@ pub struct DnsArgs {
     pub metrics_addr: SocketAddr,
 }
 
+/// The metrics label of a response code: its mnemonic as dig and CoreDNS print it (`NOERROR`,
+/// `NXDOMAIN`, ...; hickory's `to_str` gives prose such as "No Error"), `RCODE<n>` for others.
+fn rcode_label(rcode: ResponseCode) -> String {
+    let code = u16::from(rcode);
+    let name = match code {
+        0 => "NOERROR",
+        1 => "FORMERR",
+        2 => "SERVFAIL",
+        3 => "NXDOMAIN",
+        4 => "NOTIMP",
+        5 => "REFUSED",
+        6 => "YXDOMAIN",
+        7 => "YXRRSET",
+        8 => "NXRRSET",
+        9 => "NOTAUTH",
+        10 => "NOTZONE",
+        16 => "BADVERS",
+        _ => return format!("RCODE{code}"),
+    };
+    name.to_string()
+}
+
 /// Answers queries from the store.
 struct Responder {
     store: Arc<Store>,
@@ -107,7 +129,7 @@ impl RequestHandler for Responder {
         crate::runtime::metrics::METRICS
             .dns_queries
             .get_or_create(&crate::runtime::metrics::DnsLabels {
-                rcode: answer.rcode.to_str().to_string(),
+                rcode: rcode_label(answer.rcode),
             })
             .inc();
         if answer.rcode == ResponseCode::Refused {
@@ -224,4 +246,20 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<()> {
     }
     info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod rcode_tests {
+    use super::*;
+
+    #[test]
+    fn rcode_labels_are_the_mnemonics_dig_prints() {
+        assert_eq!(rcode_label(ResponseCode::NoError), "NOERROR");
+        assert_eq!(rcode_label(ResponseCode::NXDomain), "NXDOMAIN");
+        assert_eq!(rcode_label(ResponseCode::Refused), "REFUSED");
+        assert_eq!(rcode_label(ResponseCode::ServFail), "SERVFAIL");
+        assert_eq!(rcode_label(ResponseCode::FormErr), "FORMERR");
+        assert_eq!(rcode_label(ResponseCode::BADVERS), "BADVERS");
+        assert_eq!(rcode_label(ResponseCode::Unknown(3841)), "RCODE3841");
+    }
 }
