@@ -23,6 +23,8 @@ struct State {
     dirty: HashSet<String>,
     processing: HashSet<String>,
     delayed: BinaryHeap<Reverse<(Instant, String)>>,
+    /// Keys waiting for a batch window ([`WorkQueue::add_batched`]).
+    batched: HashSet<String>,
     failures: HashMap<String, u32>,
     shutting_down: bool,
 }
@@ -69,6 +71,18 @@ impl WorkQueue {
         self.notify.notify_one();
     }
 
+    /// Queue `key` at the end of a batch window that opens now, unless a window is already open
+    /// for it: a burst of events inside one window makes one sync.
+    pub fn add_batched(&self, key: &str, window: Duration) {
+        {
+            let mut s = self.lock();
+            if s.shutting_down || !s.batched.insert(key.to_string()) {
+                return;
+            }
+        }
+        self.add_after(key, window);
+    }
+
     /// Queue `key` after its next backoff delay.
     pub fn add_rate_limited(&self, key: &str) {
         let delay = {
@@ -110,6 +124,7 @@ impl WorkQueue {
                     let Some(Reverse((_, key))) = s.delayed.pop() else {
                         break;
                     };
+                    s.batched.remove(&key);
                     if !s.dirty.contains(&key) {
                         s.dirty.insert(key.clone());
                         if !s.processing.contains(&key) {
@@ -178,6 +193,22 @@ mod tests {
         assert_eq!(q.len(), 0, "not handed out while processing");
         q.done(k.as_deref().unwrap_or_default());
         assert_eq!(q.get().await.as_deref(), Some("a"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_inside_a_batch_window_makes_one_sync() {
+        let q = WorkQueue::default();
+        q.add_batched("a", Duration::from_millis(100));
+        tokio::time::advance(Duration::from_millis(50)).await;
+        q.add_batched("a", Duration::from_millis(100));
+        q.add_batched("a", Duration::from_millis(100));
+        assert_eq!(q.len(), 1, "one window, one pending key");
+        assert_eq!(q.get().await.as_deref(), Some("a"));
+        q.done("a");
+        assert_eq!(q.len(), 0, "the burst made one sync");
+        // The window closed: the next event opens a new one.
+        q.add_batched("a", Duration::from_millis(100));
+        assert_eq!(q.len(), 1);
     }
 
     #[tokio::test(start_paused = true)]
