@@ -20,7 +20,7 @@ if [ -z "${BOSUN_BIN:-}" ]; then
   echo "[bench] cargo build --release -p bosun" >&2
   cargo build --release -p bosun
 fi
-mkdir -p "$(dirname "${BOSUN_CLUSTER_DIR:?set BOSUN_CLUSTER_DIR to a directory of the benchmark's own}")"
+mkdir -p "$(dirname "${BOSUN_CLUSTER_DIR:?set BOSUN_CLUSTER_DIR to a directory for the benchmark}")"
 python3 bench/bench.py "$@"
 python3 bench/report.py bench/results.json docs/benchmarks.md
 echo "[bench] wrote bench/results.json and docs/benchmarks.md" >&2
