@@ -5,6 +5,7 @@
 //! slices) and applies the plans: creates, then updates, then deletes, stopping at the first
 //! error as upstream's `finalize` does.
 
+use futures::StreamExt;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
@@ -37,11 +38,11 @@ use crate::runtime::{ApiError, Requeue, Shared, api_err, namespace_index};
 /// The field manager and event reporter of this controller.
 pub const MANAGER: &str = "endpointslice-controller.bosun.dev";
 
+/// Slice writes of one sync in flight at once.
+const WRITES_IN_FLIGHT: usize = 16;
+
 /// `endpointSliceChangeMinSyncDelay`: the least delay of a sync caused by a slice change.
 const SLICE_CHANGE_MIN_SYNC_DELAY: Duration = Duration::from_secs(1);
-
-/// How soon a sync that found the slice cache behind our writes runs again.
-const STALE_RETRY: Duration = Duration::from_millis(100);
 
 /// What can go wrong in one sync. Every variant requeues the Service with backoff.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +77,7 @@ pub struct Settings {
 /// The EndpointSlice controller.
 pub struct Controller {
     shared: Arc<Shared>,
+    client: kube::Client,
     queue: WorkQueue,
     tracker: Mutex<Tracker>,
     trigger_times: Mutex<TriggerTimeTracker>,
@@ -124,8 +126,10 @@ fn slices_of<K: Resource>(cached: &[Arc<K>], svc: &str) -> Vec<Arc<K>> {
 impl Controller {
     /// A controller over the shared informers; call [`crate::runtime::run_workers`] to start it.
     pub fn new(shared: Arc<Shared>, settings: Settings) -> Arc<Self> {
+        let client = shared.controller_client();
         let c = Arc::new(Self {
-            events: Events::new(shared.client.clone(), MANAGER),
+            events: Events::new(client.clone(), MANAGER),
+            client,
             shared: shared.clone(),
             queue: WorkQueue::default(),
             tracker: Mutex::new(Tracker::default()),
@@ -261,9 +265,10 @@ impl Controller {
         );
         if stale {
             // Our own writes are not in the cache yet: the usual aftermath of a write, not a
-            // failure worth a warning. Retry shortly, as upstream retries its StaleInformerCache.
+            // failure worth a warning. Retry with the key's backoff (5 ms, doubling), as upstream
+            // requeues a StaleInformerCache error through its rate limiter.
             debug!("EndpointSlice cache is older than our writes; retrying");
-            return Ok(Requeue::After(STALE_RETRY));
+            return Ok(Requeue::RateLimited);
         }
         let pods: Vec<Arc<Pod>> = match &sel {
             Selection::Spec(s) | Selection::Mirror(s) => self
@@ -371,17 +376,34 @@ impl Controller {
             return Ok(());
         }
         let kind = format!("{}.{}", K::kind(&()), K::group(&()));
-        let api: Api<K> = Api::namespaced(self.shared.client.clone(), ns);
+        let api: Api<K> = Api::namespaced(self.client.clone(), ns);
         let pp = PostParams {
             field_manager: Some(MANAGER.into()),
             ..Default::default()
         };
         let (mut created, mut updated, mut deleted) = (0, 0, 0);
+        // Creates, then updates, each set in parallel (at most WRITES_IN_FLIGHT at once): a
+        // Service over thousands of pods needs tens of slices at once, and one round trip each
+        // in sequence would add up. Every success is tracked; the first failure is returned.
         if !being_deleted {
-            for s in &p.create {
-                let mut s = s.clone();
-                set_trigger_time(&mut s, trigger);
-                match api.create(&pp, &K::from(s)).await {
+            let writes: Vec<_> = p
+                .create
+                .iter()
+                .map(|s| {
+                    let mut s = s.clone();
+                    set_trigger_time(&mut s, trigger);
+                    let api = api.clone();
+                    let pp = pp.clone();
+                    async move { api.create(&pp, &K::from(s)).await }
+                })
+                .collect();
+            let results: Vec<_> = futures::stream::iter(writes)
+                .buffer_unordered(WRITES_IN_FLIGHT)
+                .collect()
+                .await;
+            let mut first_error = None;
+            for r in results {
+                match r {
                     Ok(obj) => {
                         self.tracker().update(obj.meta());
                         created += 1;
@@ -392,19 +414,47 @@ impl Controller {
                     {
                         return Ok(());
                     }
-                    Err(e) => return Err(api_err(format!("creating a {kind}"))(e)),
+                    Err(e) => {
+                        first_error.get_or_insert(api_err(format!("creating a {kind}"))(e));
+                    }
+                }
+            }
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+        }
+        let writes: Vec<_> = p
+            .update
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                set_trigger_time(&mut s, trigger);
+                let api = api.clone();
+                let pp = pp.clone();
+                async move {
+                    let name = s.name().to_string();
+                    (name.clone(), api.replace(&name, &pp, &K::from(s)).await)
+                }
+            })
+            .collect();
+        let results: Vec<_> = futures::stream::iter(writes)
+            .buffer_unordered(WRITES_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut first_error = None;
+        for (name, r) in results {
+            match r {
+                Ok(obj) => {
+                    self.tracker().update(obj.meta());
+                    updated += 1;
+                }
+                Err(e) => {
+                    first_error.get_or_insert(api_err(format!("updating {kind} {name}"))(e));
                 }
             }
         }
-        for s in &p.update {
-            let mut s = s.clone();
-            set_trigger_time(&mut s, trigger);
-            let obj = api
-                .replace(s.name(), &pp, &K::from(s.clone()))
-                .await
-                .map_err(api_err(format!("updating {kind} {}", s.name())))?;
-            self.tracker().update(obj.meta());
-            updated += 1;
+        if let Some(e) = first_error {
+            return Err(e);
         }
         for s in &p.delete {
             match api.delete(s.name(), &DeleteParams::default()).await {

@@ -180,10 +180,17 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     serve::spawn(args.metrics_addr, health.clone())
         .await
         .with_context(|| format!("serving metrics on {}", args.metrics_addr))?;
-    let client = runtime::client::build(args.kube_api_qps, args.kube_api_burst)
+    let config = kube::Config::infer()
         .await
+        .context("reading KUBECONFIG or the in-cluster config")?;
+    let (qps, burst) = (args.kube_api_qps, args.kube_api_burst);
+    let client = runtime::client::from_config(config.clone(), qps, burst)
         .context("connecting to the API server (KUBECONFIG or in-cluster config)")?;
-    let shared = runtime::Shared::new(client.clone());
+    // As kube-controller-manager: the informers share one client, and each controller writes
+    // through a client (and a rate limiter) of its own.
+    let factory: runtime::ClientFactory =
+        Box::new(move || runtime::client::from_config(config.clone(), qps, burst).ok());
+    let shared = runtime::Shared::with_controller_clients(client.clone(), Some(factory));
     // SIGTERM/SIGINT, as a value every waiter can watch.
     let (sig_tx, mut sig_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

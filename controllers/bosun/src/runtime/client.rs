@@ -121,6 +121,15 @@ pub async fn build(qps: f32, burst: u32) -> Result<kube::Client, kube::Error> {
     let config = kube::Config::infer()
         .await
         .map_err(kube::Error::InferConfig)?;
+    from_config(config, qps, burst)
+}
+
+/// A client for `config` with a rate limiter of its own.
+pub fn from_config(
+    config: kube::Config,
+    qps: f32,
+    burst: u32,
+) -> Result<kube::Client, kube::Error> {
     let layer = ApiLayer {
         limiter: Arc::new(RateLimiter::new(qps, burst)),
     };
