@@ -184,13 +184,13 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await
         .context("reading KUBECONFIG or the in-cluster config")?;
     let (qps, burst) = (args.kube_api_qps, args.kube_api_burst);
-    let client = runtime::client::from_config(config.clone(), qps, burst)
+    let client = runtime::client::from_config(config, qps, burst)
         .context("connecting to the API server (KUBECONFIG or in-cluster config)")?;
-    // As kube-controller-manager: the informers share one client, and each controller writes
-    // through a client (and a rate limiter) of its own.
-    let factory: runtime::ClientFactory =
-        Box::new(move || runtime::client::from_config(config.clone(), qps, burst).ok());
-    let shared = runtime::Shared::with_controller_clients(client.clone(), Some(factory));
+    // One client, and so one rate limiter, for the whole process. (kube-controller-manager gives
+    // each controller a client of its own; tried here, the Deployment controller then outran a
+    // throttled ReplicaSet controller and re-patched ReplicaSets hundreds of times per rollout,
+    // see docs/benchmarks.md. `Shared::with_controller_clients` keeps the plumbing.)
+    let shared = runtime::Shared::with_controller_clients(client.clone(), None);
     // SIGTERM/SIGINT, as a value every waiter can watch.
     let (sig_tx, mut sig_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
