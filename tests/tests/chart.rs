@@ -195,6 +195,10 @@ fn chart_crds_are_the_crds_directory_with_a_keep_policy() {
 #[tokio::test]
 async fn rendered_chart_is_accepted_by_the_api_server() -> anyhow::Result<()> {
     let client = client().await?;
+    // On a fresh cluster the install test below may be creating the CRDs at this moment, and a
+    // dry-run create of one that appears meanwhile is refused (AlreadyExists): install them first,
+    // so the dry run checks an update of existing CRDs, as on any cluster bosun was installed on.
+    bosun_e2e::ensure_crds(&client).await?;
     let ns = TestNamespace::new(&client, "chart-dry").await?;
     let chart = chart();
     let out = helm(&[
