@@ -30,13 +30,13 @@ use std::time::{Duration, Instant};
 use bosun_api::discovery::EndpointSlice;
 use bosun_api::dns::DNSRecordSet;
 use bosun_e2e::{
-    ControllerProcess, TestNamespace, client, ensure_controller, ensure_crds, kubectl, poll, run,
+    ControllerProcess, TestNamespace, client, ensure_controller, ensure_crds, http_get, kubectl,
+    metric, poll, run,
 };
 use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const WAIT: Duration = Duration::from_secs(90);
 const ZONE: &str = "cluster.local";
@@ -105,38 +105,6 @@ async fn dns_server() -> anyhow::Result<(u16, u16)> {
         .get_or_try_init(|| start_dns_server("dns-server"))
         .await?;
     Ok((s.port, s.metrics_port))
-}
-
-/// GET `path` from 127.0.0.1:`port`: (status code, body).
-async fn http_get(port: u16, path: &str) -> anyhow::Result<(u16, String)> {
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
-        .await?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).await?;
-    let code = buf
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    Ok((code, body.to_string()))
-}
-
-/// The sum of the samples of metric `name` whose labels include `labels`.
-fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.rsplit_once(' '))
-        .filter(|(series, _)| {
-            let (n, rest) = series.split_once('{').unwrap_or((series, ""));
-            n == name
-                && labels
-                    .iter()
-                    .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
-        })
-        .filter_map(|(_, v)| v.parse::<f64>().ok())
-        .sum()
 }
 
 /// One resource record as dig prints it.

@@ -6,7 +6,7 @@
 //! error as upstream's `finalize` does.
 
 use futures::StreamExt;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -81,8 +81,6 @@ pub struct Controller {
     queue: WorkQueue,
     tracker: Mutex<Tracker>,
     trigger_times: Mutex<TriggerTimeTracker>,
-    /// Services with a batched (delayed) sync pending: later pod changes join it.
-    batched: Mutex<HashSet<String>>,
     /// Services that left pods out because their node was not known yet, by node name: the
     /// node's arrival syncs them again.
     awaiting_nodes: Mutex<HashMap<String, BTreeSet<String>>>,
@@ -134,7 +132,6 @@ impl Controller {
             queue: WorkQueue::default(),
             tracker: Mutex::new(Tracker::default()),
             trigger_times: Mutex::new(TriggerTimeTracker::default()),
-            batched: Mutex::new(HashSet::new()),
             awaiting_nodes: Mutex::new(HashMap::new()),
             config: Config {
                 max_endpoints_per_slice: settings.max_endpoints_per_slice.max(1),
@@ -171,14 +168,7 @@ impl Controller {
         if self.batch_period.is_zero() {
             return self.queue.add(key);
         }
-        let fresh = self
-            .batched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key.to_string());
-        if fresh {
-            self.queue.add_after(key, self.batch_period);
-        }
+        self.queue.add_batched(key, self.batch_period);
     }
 
     /// `queueServiceForEndpointSlice`: after `max(1 s, batch period)`.
@@ -220,10 +210,6 @@ impl Controller {
 
     /// `syncService`.
     async fn sync_service(&self, key: &str) -> Result<Requeue, Error> {
-        self.batched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
         let Some(svc) = self.shared.services.get(key) else {
             // Its slices go with it: they name it as their owner.
             let (ns, name) = key.split_once('/').unwrap_or(("", key));
