@@ -338,6 +338,9 @@ async fn helm_install_gives_the_controllers_enough_rbac_and_no_more() -> anyhow:
     let release = ns.name.clone();
     let fullname = format!("{release}-bosun");
     let crd_api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    // The dry-run test applies crds/ too; doing it here first (once per process, under one lock)
+    // means no CRD appears between the look below and `helm install`, which would refuse it.
+    bosun_e2e::ensure_crds(&client).await?;
 
     // CRDs that exist already belong either to another live release (CI installs the chart
     // before the suite: leave them to it) or to nobody (earlier tests applied crds/): adopt
