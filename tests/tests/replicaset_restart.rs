@@ -121,12 +121,13 @@ async fn sigkill_during_scale_up_never_overshoots_and_converges() -> anyhow::Res
     })
     .await;
     if let Err(e) = converged {
-        let c = count.lock().unwrap_or_else(|e| e.into_inner());
+        let (now, max) = {
+            let c = count.lock().unwrap_or_else(|e| e.into_inner());
+            (c.live.len(), c.max)
+        };
         let status = rs_api.get("web").await?.status;
         anyhow::bail!(
-            "{e}; the watch counts {} pods (at most {}), the ReplicaSet's status: {status:?}",
-            c.live.len(),
-            c.max
+            "{e}; the watch counts {now} pods (at most {max}), the ReplicaSet's status: {status:?}"
         );
     }
     // A late duplicate would show up within moments of convergence: watch a short window.
