@@ -342,7 +342,21 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One malloc arena for the whole process (glibc; musl has no arenas). glibc gives each thread
+/// that contends its own arena, and the pages of a first list of thousands of Pods, freed after
+/// the cache took its slim copies, then stay resident scattered over them: measured with 2000
+/// Pods, one arena keeps 25 MB resident where the default keeps 34 MB. Two worker threads
+/// hardly contend.
+fn one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any thread is started.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
 fn main() -> anyhow::Result<()> {
+    one_malloc_arena();
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => {

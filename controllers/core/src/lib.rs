@@ -20,6 +20,7 @@ pub mod dns;
 pub mod endpointslice;
 pub mod expectations;
 pub mod pod;
+pub mod pod_cache;
 pub mod replicaset;
 pub mod selector;
 

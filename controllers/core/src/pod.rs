@@ -121,6 +121,9 @@ pub fn max_restarts(pod: &Pod) -> (i32, i32) {
     (regular, init)
 }
 
+/// The annotation that orders pods for deletion (lowest cost first).
+pub const DELETION_COST_ANNOTATION: &str = "controller.kubernetes.io/pod-deletion-cost";
+
 /// `GetDeletionCostFromPodAnnotations`: `controller.kubernetes.io/pod-deletion-cost` as an
 /// int32; missing or invalid (a leading `+`, leading zeros other than `"0"`, out of range)
 /// counts as 0.
@@ -129,7 +132,7 @@ pub fn deletion_cost(pod: &Pod) -> i32 {
         .metadata
         .annotations
         .as_ref()
-        .and_then(|a| a.get("controller.kubernetes.io/pod-deletion-cost"))
+        .and_then(|a| a.get(DELETION_COST_ANNOTATION))
     else {
         return 0;
     };

@@ -5,7 +5,8 @@
 //! kube-runtime's `watcher` lists, watches, resumes from the last resourceVersion and relists
 //! when the API server closes a slow watch; the informer turns its events into add / update /
 //! delete calls, diffing a relist against the cache so that objects deleted while the watch
-//! was down are reported as deleted. `managedFields` are dropped before caching.
+//! was down are reported as deleted. `managedFields` are dropped before caching, and an informer
+//! may drop more ([`Informer::with_slim`]: Pods keep only what the controllers read).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
@@ -34,6 +35,9 @@ pub trait Handler<K>: Send + Sync {
 /// The index values of an object (for example its controller's UID).
 pub type IndexFn<K> = fn(&K) -> Vec<String>;
 
+/// What the cache drops of an object before keeping it (say, the fields no controller reads).
+pub type SlimFn<K> = fn(&mut K);
+
 struct Inner<K> {
     objects: HashMap<String, Arc<K>>,
     index: HashMap<String, HashSet<String>>,
@@ -43,6 +47,7 @@ struct Inner<K> {
 pub struct Informer<K> {
     inner: RwLock<Inner<K>>,
     index_fn: Option<IndexFn<K>>,
+    slim: Option<SlimFn<K>>,
     handlers: RwLock<Vec<Arc<dyn Handler<K>>>>,
     synced_tx: watch::Sender<bool>,
 }
@@ -62,12 +67,19 @@ where
 {
     /// An empty informer, optionally indexing objects by `index_fn`.
     pub fn new(index_fn: Option<IndexFn<K>>) -> Arc<Self> {
+        Self::with_slim(index_fn, None)
+    }
+
+    /// [`Informer::new`] that passes every object through `slim` before caching it (after
+    /// dropping `managedFields`, which every informer does).
+    pub fn with_slim(index_fn: Option<IndexFn<K>>, slim: Option<SlimFn<K>>) -> Arc<Self> {
         Arc::new(Self {
             inner: RwLock::new(Inner {
                 objects: HashMap::new(),
                 index: HashMap::new(),
             }),
             index_fn,
+            slim,
             handlers: RwLock::new(Vec::new()),
             synced_tx: watch::channel(false).0,
         })
@@ -189,9 +201,15 @@ where
 
     /// Watch `api` and keep the cache until the stream ends (it does not, short of shutdown).
     pub async fn run(self: Arc<Self>, api: Api<K>, config: watcher::Config) {
+        let slim = self.slim;
         let stream = watcher::watcher(api, config)
             .default_backoff()
-            .modify(|o: &mut K| o.managed_fields_mut().clear());
+            .modify(move |o: &mut K| {
+                o.managed_fields_mut().clear();
+                if let Some(f) = slim {
+                    f(o);
+                }
+            });
         futures::pin_mut!(stream);
         let mut relist: Option<HashMap<String, K>> = None;
         while let Some(event) = stream.next().await {

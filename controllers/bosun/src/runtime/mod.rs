@@ -19,6 +19,11 @@ use kube::Resource;
 
 use informer::Informer;
 
+/// Objects per page of an informer's list: a page is held whole (its JSON and every object at
+/// full size) until the cache has taken its objects, so smaller pages lower the peak memory of a
+/// first list of thousands of Pods (client-go's reflector pages by 500).
+const LIST_PAGE_SIZE: u32 = 100;
+
 /// Index value: objects whose controller has this UID.
 pub fn owner_index(uid: &str) -> String {
     format!("owner:{uid}")
@@ -81,7 +86,10 @@ impl Shared {
         Arc::new(Self {
             controller_clients: factory,
             client,
-            pods: Informer::new(Some(owner_and_namespace::<Pod>)),
+            pods: Informer::with_slim(
+                Some(owner_and_namespace::<Pod>),
+                Some(bosun_core::pod_cache::slim),
+            ),
             replicasets: Informer::new(Some(owner_and_namespace::<ReplicaSet>)),
             deployments: Informer::new(Some(owner_and_namespace::<Deployment>)),
             services: Informer::new(Some(owner_and_namespace::<Service>)),
@@ -105,7 +113,7 @@ impl Shared {
     /// each of those caches holds its first list. Controllers register in their constructors,
     /// before this, so they see the first list.
     pub async fn start(self: &Arc<Self>) {
-        let all = kube::runtime::watcher::Config::default();
+        let all = kube::runtime::watcher::Config::default().page_size(LIST_PAGE_SIZE);
         let mirrored = kube::runtime::watcher::Config::default().labels(&format!(
             "endpointslice.kubernetes.io/managed-by={}",
             bosun_api::discovery::MANAGED_BY

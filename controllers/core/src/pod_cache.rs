@@ -1,0 +1,320 @@
+//! What of a Pod the controllers' shared cache keeps.
+//!
+//! A Pod as k8s-openapi deserializes it takes about 17 KB of memory (a kwok Pod of 2.5 KB of
+//! JSON: every `Container` and `ContainerStatus` carries dozens of optional fields), so 5000 of
+//! them cost 85 MB. The controllers read only a few fields, listed below; [`slim`] drops the rest
+//! before a Pod enters the cache. Upstream's informers keep whole Pods (client-go has a
+//! transform hook for this, which kube-controller-manager does not use for Pods).
+//!
+//! Kept, and who reads it:
+//! - `metadata`, without `managedFields`; `annotations` only
+//!   `controller.kubernetes.io/pod-deletion-cost` (ReplicaSet ranking);
+//! - `spec.nodeName` (ranking, zones), `spec.hostname` and `spec.subdomain` (endpoint hostnames);
+//! - `spec.containers[].name` and `.ports` of containers with ports, and the same of restartable
+//!   init (sidecar) containers with their `restartPolicy` (named target ports, sidecar restarts);
+//! - `status.phase`, `status.podIP(s)`;
+//! - the `Ready` condition's `type`, `status` and `lastTransitionTime` (readiness,
+//!   availability, trigger times);
+//! - of `status.containerStatuses` the highest restart count, and of `initContainerStatuses`
+//!   the highest of sidecars (deletion ranking), as one entry each (none when 0).
+//!
+//! The tests check every predicate the controllers use answers the same for a slim Pod.
+
+use k8s_openapi::api::core::v1::{
+    Container, ContainerStatus, Pod, PodCondition, PodSpec, PodStatus,
+};
+
+use crate::pod::DELETION_COST_ANNOTATION;
+
+/// Drop what no controller reads (see the module documentation).
+pub fn slim(pod: &mut Pod) {
+    let meta = &mut pod.metadata;
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.take() {
+        let kept: std::collections::BTreeMap<String, String> = a
+            .into_iter()
+            .filter(|(k, _)| k == DELETION_COST_ANNOTATION)
+            .collect();
+        meta.annotations = (!kept.is_empty()).then_some(kept);
+    }
+    if let Some(spec) = pod.spec.take() {
+        // Only ports are looked up by container (named target ports), and only restartable
+        // init containers count (sidecar ports, and their names tell sidecar restarts apart).
+        let container = |c: Container| Container {
+            name: c.name,
+            ports: c.ports,
+            restart_policy: c.restart_policy,
+            ..Default::default()
+        };
+        let sidecars: Vec<Container> = spec
+            .init_containers
+            .into_iter()
+            .flatten()
+            .filter(|c| c.restart_policy.as_deref() == Some("Always"))
+            .map(container)
+            .collect();
+        let sidecar_names: Vec<String> = sidecars.iter().map(|c| c.name.clone()).collect();
+        pod.spec = Some(PodSpec {
+            node_name: spec.node_name,
+            hostname: spec.hostname,
+            subdomain: spec.subdomain,
+            containers: spec
+                .containers
+                .into_iter()
+                .filter(|c| c.ports.as_ref().is_some_and(|p| !p.is_empty()))
+                .map(container)
+                .collect(),
+            init_containers: (!sidecars.is_empty()).then_some(sidecars),
+            ..Default::default()
+        });
+        if let Some(status) = pod.status.take() {
+            pod.status = Some(slim_status(status, &sidecar_names));
+        }
+    } else if let Some(status) = pod.status.take() {
+        pod.status = Some(slim_status(status, &[]));
+    }
+}
+
+/// The status part of [`slim`]: the Ready condition, and of the container statuses only the
+/// highest restart count (of regular containers, and of `sidecars`), which is all the
+/// ReplicaSet controller's ranking asks of them.
+fn slim_status(status: PodStatus, sidecars: &[String]) -> PodStatus {
+    let highest = |cs: Option<Vec<ContainerStatus>>, only: Option<&[String]>| {
+        let max = cs
+            .into_iter()
+            .flatten()
+            .filter(|c| only.is_none_or(|names| names.contains(&c.name)))
+            .map(|c| c.restart_count)
+            .max()
+            .unwrap_or(0);
+        (max != 0).then(|| {
+            vec![ContainerStatus {
+                name: only.and_then(|n| n.first().cloned()).unwrap_or_default(),
+                restart_count: max,
+                ..Default::default()
+            }]
+        })
+    };
+    PodStatus {
+        phase: status.phase,
+        pod_ip: status.pod_ip,
+        pod_ips: status.pod_ips,
+        conditions: status.conditions.map(|cs| {
+            cs.into_iter()
+                .filter(|c| c.type_ == "Ready")
+                .map(|c| PodCondition {
+                    type_: c.type_,
+                    status: c.status,
+                    last_transition_time: c.last_transition_time,
+                    ..Default::default()
+                })
+                .collect()
+        }),
+        container_statuses: highest(status.container_statuses, None),
+        init_container_statuses: highest(status.init_container_statuses, Some(sidecars)),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::endpointslice::pods::pod_endpoints_changed;
+    use crate::endpointslice::utils::{
+        endpoint_addresses, endpoint_ports, pod_to_endpoint, should_pod_be_in_endpoints,
+        should_set_hostname,
+    };
+    use crate::pod::{
+        deletion_cost, is_active, is_available, is_ready, is_terminating, max_restarts, phase,
+        ready_since,
+    };
+    use bosun_api::discovery::AddressType;
+    use k8s_openapi::api::core::v1::Service;
+    use serde_json::json;
+
+    /// A Pod as kwok and the API server fill it in, with a sidecar, named ports, two IPs, a big
+    /// annotation and the deletion cost.
+    fn full_pod(ready: &str, deleting: bool) -> Pod {
+        let mut p: Pod = serde_json::from_value(json!({
+            "metadata": {
+                "name": "web-1", "namespace": "ns", "uid": "u1", "resourceVersion": "7",
+                "creationTimestamp": "2026-11-24T04:54:27Z",
+                "labels": {"app": "web"},
+                "annotations": {
+                    "controller.kubernetes.io/pod-deletion-cost": "-5",
+                    "kubectl.kubernetes.io/last-applied-configuration": "x".repeat(4000),
+                },
+                "ownerReferences": [{"apiVersion": "apps.bosun.dev/v1", "kind": "ReplicaSet",
+                    "name": "web", "uid": "rs", "controller": true}],
+                "managedFields": [{"manager": "kwok", "operation": "Update"}],
+            },
+            "spec": {
+                "nodeName": "kwok-node-1", "hostname": "h", "subdomain": "svc",
+                "serviceAccountName": "default", "dnsPolicy": "ClusterFirst",
+                "tolerations": [{"key": "k", "operator": "Exists"}],
+                "volumes": [{"name": "v", "emptyDir": {}}],
+                "initContainers": [
+                    {"name": "init", "image": "i", "ports": [{"name": "http", "containerPort": 1}]},
+                    {"name": "side", "image": "s", "restartPolicy": "Always",
+                     "ports": [{"name": "metrics", "containerPort": 9090}]},
+                ],
+                "containers": [{"name": "app", "image": "registry.example/app:1",
+                    "env": [{"name": "A", "value": "b"}],
+                    "ports": [{"name": "http", "containerPort": 8080},
+                              {"name": "dns", "containerPort": 53, "protocol": "UDP"}]},
+                    {"name": "logger", "image": "l"}],
+            },
+            "status": {
+                "phase": "Running", "podIP": "10.0.0.1",
+                "podIPs": [{"ip": "10.0.0.1"}, {"ip": "fd00::1"}],
+                "hostIP": "192.168.0.1", "qosClass": "BestEffort",
+                "conditions": [
+                    {"type": "PodScheduled", "status": "True",
+                     "lastTransitionTime": "2026-11-24T04:54:27Z"},
+                    {"type": "Ready", "status": ready, "message": "m", "reason": "r",
+                     "lastTransitionTime": "2026-11-24T04:54:28Z"},
+                ],
+                "containerStatuses": [{"name": "app", "image": "i", "imageID": "", "ready": true,
+                    "restartCount": 3, "state": {"running": {}}},
+                    {"name": "logger", "image": "l", "imageID": "", "ready": true, "restartCount": 1}],
+                "initContainerStatuses": [
+                    {"name": "init", "image": "i", "imageID": "", "ready": false, "restartCount": 9},
+                    {"name": "side", "image": "s", "imageID": "", "ready": true, "restartCount": 4},
+                ],
+            },
+        }))
+        .expect("a valid pod");
+        if deleting {
+            p.metadata.deletion_timestamp = p.metadata.creation_timestamp.clone();
+        }
+        p
+    }
+
+    fn service(ports: serde_json::Value) -> Service {
+        serde_json::from_value(json!({
+            "metadata": {"name": "svc", "namespace": "ns"},
+            "spec": {"selector": {"app": "web"}, "ports": ports},
+        }))
+        .expect("a valid service")
+    }
+
+    #[test]
+    fn a_slim_pod_answers_every_controller_predicate_as_the_full_one() {
+        let now: crate::Timestamp = "2026-11-24T05:00:00Z".parse().expect("a time");
+        let svc = service(json!([
+            {"name": "a", "port": 80, "targetPort": "http"},
+            {"name": "b", "port": 53, "targetPort": "dns", "protocol": "UDP"},
+            {"name": "c", "port": 90, "targetPort": "metrics"},
+            {"name": "d", "port": 91, "targetPort": 7000},
+        ]));
+        for ready in ["True", "False"] {
+            for deleting in [false, true] {
+                let full = full_pod(ready, deleting);
+                let mut s = full.clone();
+                slim(&mut s);
+                let case = format!("ready={ready} deleting={deleting}");
+                assert_eq!(is_active(&s), is_active(&full), "{case}");
+                assert_eq!(is_terminating(&s), is_terminating(&full), "{case}");
+                assert_eq!(is_ready(&s), is_ready(&full), "{case}");
+                assert_eq!(phase(&s), phase(&full), "{case}");
+                assert_eq!(ready_since(&s), ready_since(&full), "{case}");
+                for min in [0, 10, 100_000] {
+                    assert_eq!(is_available(&s, min, now), is_available(&full, min, now));
+                }
+                assert_eq!(max_restarts(&s), max_restarts(&full), "{case}");
+                assert_eq!(max_restarts(&s), (3, 4), "{case}");
+                assert_eq!(deletion_cost(&s), -5, "{case}");
+                assert_eq!(s.metadata.labels, full.metadata.labels);
+                assert_eq!(s.metadata.owner_references, full.metadata.owner_references);
+                assert_eq!(
+                    s.metadata.deletion_timestamp,
+                    full.metadata.deletion_timestamp
+                );
+                assert_eq!(s.metadata.resource_version, full.metadata.resource_version);
+                assert_eq!(
+                    should_pod_be_in_endpoints(&s),
+                    should_pod_be_in_endpoints(&full)
+                );
+                assert_eq!(
+                    should_set_hostname(&s, &svc),
+                    should_set_hostname(&full, &svc)
+                );
+                assert_eq!(
+                    endpoint_ports(&svc, &s),
+                    endpoint_ports(&svc, &full),
+                    "{case}"
+                );
+                assert_eq!(endpoint_ports(&svc, &s).len(), 4, "{case}");
+                for family in [AddressType::IPv4, AddressType::IPv6] {
+                    assert_eq!(
+                        endpoint_addresses(&s, family),
+                        endpoint_addresses(&full, family)
+                    );
+                    assert_eq!(
+                        pod_to_endpoint(&s, Some("z"), &svc, family),
+                        pod_to_endpoint(&full, Some("z"), &svc, family),
+                        "{case}"
+                    );
+                }
+                assert_eq!(pod_endpoints_changed(&full, &s), (false, false), "{case}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_slim_pod_drops_what_no_controller_reads() {
+        let mut s = full_pod("True", false);
+        slim(&mut s);
+        assert!(s.metadata.managed_fields.is_none());
+        assert_eq!(s.metadata.annotations.as_ref().map(|a| a.len()), Some(1));
+        let spec = s.spec.as_ref().expect("spec");
+        assert!(spec.volumes.is_none() && spec.tolerations.is_none());
+        assert_eq!(spec.containers[0].image, None);
+        assert_eq!(spec.containers[0].env, None);
+        let init: Vec<&str> = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(init, ["side"], "only restartable init containers");
+        let names: Vec<&str> = spec.containers.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["app"], "only containers with ports");
+        let status = s.status.as_ref().expect("status");
+        assert!(status.host_ip.is_none() && status.qos_class.is_none());
+        let conditions: Vec<&str> = status
+            .conditions
+            .iter()
+            .flatten()
+            .map(|c| c.type_.as_str())
+            .collect();
+        assert_eq!(conditions, ["Ready"]);
+        assert_eq!(status.container_statuses.as_ref().map(Vec::len), Some(1));
+        assert_eq!(
+            status.init_container_statuses.as_ref().map(Vec::len),
+            Some(1)
+        );
+        assert!(
+            status
+                .conditions
+                .iter()
+                .flatten()
+                .all(|c| c.message.is_none() && c.reason.is_none())
+        );
+        // No restarts: no statuses kept. A pod without annotations keeps none; without spec or
+        // status stays so.
+        let mut calm = full_pod("True", false);
+        for c in calm
+            .status
+            .iter_mut()
+            .flat_map(|s| s.container_statuses.iter_mut().flatten())
+        {
+            c.restart_count = 0;
+        }
+        slim(&mut calm);
+        assert_eq!(calm.status.and_then(|s| s.container_statuses), None);
+        let mut bare = Pod::default();
+        slim(&mut bare);
+        assert_eq!(bare, Pod::default());
+    }
+}
