@@ -6,7 +6,7 @@
 //! error as upstream's `finalize` does.
 
 use futures::StreamExt;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -84,6 +84,10 @@ pub struct Controller {
     /// Services that left pods out because their node was not known yet, by node name: the
     /// node's arrival syncs them again.
     awaiting_nodes: Mutex<HashMap<String, BTreeSet<String>>>,
+    /// Services whose sync found the slice cache older than our own writes: the next event of
+    /// one of their slices (our write arriving) syncs them at once, rather than when the
+    /// backoff of the retry fires.
+    awaiting_cache: Mutex<HashSet<String>>,
     events: Events,
     config: Config,
     batch_period: Duration,
@@ -133,6 +137,7 @@ impl Controller {
             tracker: Mutex::new(Tracker::default()),
             trigger_times: Mutex::new(TriggerTimeTracker::default()),
             awaiting_nodes: Mutex::new(HashMap::new()),
+            awaiting_cache: Mutex::new(HashSet::new()),
             config: Config {
                 max_endpoints_per_slice: settings.max_endpoints_per_slice.max(1),
                 managed_by: MANAGED_BY.into(),
@@ -169,6 +174,22 @@ impl Controller {
             return self.queue.add(key);
         }
         self.queue.add_batched(key, self.batch_period);
+    }
+
+    /// A slice of ours arrived in the cache: a sync waiting for it runs now.
+    fn cache_caught_up(&self, meta: &ObjectMeta) {
+        if !managed_by_us(meta) {
+            return;
+        }
+        if let Some(key) = service_key_of(meta)
+            && self
+                .awaiting_cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key)
+        {
+            self.queue.add(&key);
+        }
     }
 
     /// `queueServiceForEndpointSlice`: after `max(1 s, batch period)`.
@@ -254,6 +275,10 @@ impl Controller {
             // failure worth a warning. Retry with the key's backoff (5 ms, doubling), as upstream
             // requeues a StaleInformerCache error through its rate limiter.
             debug!("EndpointSlice cache is older than our writes; retrying");
+            self.awaiting_cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key.to_string());
             return Ok(Requeue::RateLimited);
         }
         let pods: Vec<Arc<Pod>> = match &sel {
@@ -579,12 +604,14 @@ struct SliceEvents(Arc<Controller>);
 impl<K: Resource> Handler<K> for SliceEvents {
     fn on_add(&self, s: &Arc<K>) {
         let m = s.meta();
+        self.0.cache_caught_up(m);
         if managed_by_us(m) && self.0.tracker().should_sync(m) {
             self.0.enqueue_for_slice(m);
         }
     }
     fn on_update(&self, old: &Arc<K>, cur: &Arc<K>) {
         let (o, m) = (old.meta(), cur.meta());
+        self.0.cache_caught_up(m);
         if service_key_of(o) != service_key_of(m) {
             self.0.enqueue_for_slice(m);
             self.0.enqueue_for_slice(o);
@@ -608,6 +635,8 @@ impl<K: Resource> Handler<K> for SliceEvents {
                 self.0.enqueue_for_slice(m);
             }
         }
+        // After the tracker forgot the expected deletion, so the sync finds the cache current.
+        self.0.cache_caught_up(m);
     }
 }
 
