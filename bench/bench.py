@@ -395,6 +395,7 @@ class Tracker:
         self.goals, self.marks = {}, {}
         self.cond = threading.Condition()
         self.events = 0
+        self.last_event = time.monotonic()
         self.watcher = client.watch(path, self.on_event, label_selector=selector)
 
     def _set(self, name, summ):
@@ -418,6 +419,7 @@ class Tracker:
             else:
                 self._set(payload["metadata"]["name"], self.summarize(payload))
             self.events += 1
+            self.last_event = t
             self._check(t)
 
     def _check(self, t):
@@ -442,6 +444,19 @@ class Tracker:
                     raise TimeoutError(f"{name}: not reached (totals {self.totals})")
                 self.cond.wait(min(1.0, left))
             return self.marks[name]
+
+    def wait_quiet(self, quiet, deadline):
+        """Wait until no event arrived for `quiet` seconds; returns when the quiet began."""
+        with self.cond:
+            while True:
+                if self.watcher.error is not None:
+                    raise RuntimeError(f"watch failed: {self.watcher.error}")
+                now = time.monotonic()
+                if now - self.last_event >= quiet:
+                    return self.last_event
+                if now >= deadline:
+                    raise TimeoutError(f"no quiet {quiet}s window ({self.events} events)")
+                self.cond.wait(min(quiet, deadline - now))
 
     def stop(self):
         self.watcher.stop()
@@ -721,8 +736,12 @@ def run_eps(side, n, flips, threads, timeout):
         cl.namespace()
         pods = Tracker(cl.admin, f"/api/v1/namespaces/{NS}/pods", pod_summary, width=3)
         pods.goal("ready", lambda tr: tr.totals[2] >= n)
+        t_pods = time.monotonic()
         create_pods(cl.admin, n, "eps", threads)
         pods.wait("ready", time.monotonic() + timeout)
+        # kwok keeps rewriting Pods for seconds after they first turn Ready (their IPs change):
+        # the Service is created once the Pods are quiet, so neither side chases a moving target.
+        res["pods_quiet_after_s"] = round(pods.wait_quiet(2.0, time.monotonic() + timeout) - t_pods, 3)
         names = {f"eps-{i}" for i in range(n)}
         slices = Tracker(cl.admin, slice_path, slice_summary, selector="kubernetes.io/service-name=eps")
         slices.goal("correct", slices_match(names, set()))

@@ -537,6 +537,9 @@ impl Handler<Pod> for PodEvents {
             return;
         }
         let keys = services_to_update(old, cur, self.0.services_for(old), self.0.services_for(cur));
+        if !keys.is_empty() {
+            debug!(pod = %cur.name_any(), services = ?keys, changed = ?bosun_core::endpointslice::pods::pod_endpoints_changed(old, cur), ready = bosun_core::pod::is_ready(cur), "pod change syncs services");
+        }
         for key in keys {
             self.0.enqueue_batched(&key);
         }
