@@ -94,7 +94,12 @@ async fn sigkill_during_scale_up_never_overshoots_and_converges() -> anyhow::Res
             }
         })
     };
-    let live = || count.lock().unwrap_or_else(|e| e.into_inner()).live.len();
+    // (pods now, most pods at once)
+    let counts = || {
+        let c = count.lock().unwrap_or_else(|e| e.into_inner());
+        (c.live.len(), c.max)
+    };
+    let live = || counts().0;
 
     let patch = json!({"spec": {"replicas": REPLICAS}});
     rs_api
@@ -121,10 +126,7 @@ async fn sigkill_during_scale_up_never_overshoots_and_converges() -> anyhow::Res
     })
     .await;
     if let Err(e) = converged {
-        let (now, max) = {
-            let c = count.lock().unwrap_or_else(|e| e.into_inner());
-            (c.live.len(), c.max)
-        };
+        let (now, max) = counts();
         let status = rs_api.get("web").await?.status;
         anyhow::bail!(
             "{e}; the watch counts {now} pods (at most {max}), the ReplicaSet's status: {status:?}"
@@ -138,10 +140,7 @@ async fn sigkill_during_scale_up_never_overshoots_and_converges() -> anyhow::Res
     )
     .await;
     counter.abort();
-    let (now, max) = {
-        let c = count.lock().unwrap_or_else(|e| e.into_inner());
-        (c.live.len(), c.max)
-    };
+    let (now, max) = counts();
     eprintln!("after convergence: {now} pods; at most {max} at once");
     assert!(
         window.is_err(),

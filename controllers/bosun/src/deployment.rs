@@ -63,7 +63,6 @@ const POD_BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(1
 /// The Deployment controller.
 pub struct Controller {
     shared: Arc<Shared>,
-    client: kube::Client,
     queue: WorkQueue,
     events: Events,
     status_pacer: crate::runtime::pacer::Pacer,
@@ -72,10 +71,8 @@ pub struct Controller {
 impl Controller {
     /// A controller over the shared informers.
     pub fn new(shared: Arc<Shared>) -> Arc<Self> {
-        let client = shared.controller_client();
         let c = Arc::new(Self {
-            events: Events::new(client.clone(), MANAGER),
-            client,
+            events: Events::new(shared.client.clone(), MANAGER),
             shared: shared.clone(),
             queue: WorkQueue::default(),
             status_pacer: crate::runtime::pacer::Pacer::new(crate::runtime::pacer::STATUS_INTERVAL),
@@ -181,7 +178,7 @@ impl Controller {
 
         self.claim(&d, &p.adopt, &p.release).await?;
 
-        let rs_api: Api<ReplicaSet> = Api::namespaced(self.client.clone(), &ns);
+        let rs_api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
         for action in &p.actions {
             match action {
                 Action::Create(rs) => self.create(&d, &rs_api, rs).await?,
@@ -228,7 +225,7 @@ impl Controller {
             }
         }
 
-        let d_api: Api<Deployment> = Api::namespaced(self.client.clone(), &ns);
+        let d_api: Api<Deployment> = Api::namespaced(self.shared.client.clone(), &ns);
         if let Some(rb) = &p.rollback {
             // Replace the template (when rolling back) and the annotations, as upstream's Update.
             let mut ops = vec![
@@ -338,7 +335,7 @@ impl Controller {
                     + 1;
                 let body = json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment", "status": {"collisionCount": count}});
                 let d_api: Api<Deployment> = Api::namespaced(
-                    self.client.clone(),
+                    self.shared.client.clone(),
                     &d.metadata.namespace.clone().unwrap_or_default(),
                 );
                 d_api
@@ -377,7 +374,7 @@ impl Controller {
         }
         let ns = d.metadata.namespace.clone().unwrap_or_default();
         if !adopt.is_empty() {
-            let d_api: Api<Deployment> = Api::namespaced(self.client.clone(), &ns);
+            let d_api: Api<Deployment> = Api::namespaced(self.shared.client.clone(), &ns);
             let fresh = d_api
                 .get(&d.name_any())
                 .await
@@ -389,7 +386,7 @@ impl Controller {
                 )));
             }
         }
-        let api: Api<ReplicaSet> = Api::namespaced(self.client.clone(), &ns);
+        let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
         let ours = controller_ref(d);
         // Adopt: our reference added. Release: ours removed. The UID makes the patch fail on
         // a ReplicaSet deleted and recreated meanwhile.

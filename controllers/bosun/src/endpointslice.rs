@@ -5,7 +5,6 @@
 //! slices) and applies the plans: creates, then updates, then deletes, stopping at the first
 //! error as upstream's `finalize` does.
 
-use futures::StreamExt;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
@@ -33,7 +32,7 @@ use tracing::{debug, info};
 use crate::runtime::events::Events;
 use crate::runtime::informer::Handler;
 use crate::runtime::queue::WorkQueue;
-use crate::runtime::{ApiError, Requeue, Shared, api_err, namespace_index};
+use crate::runtime::{ApiError, Requeue, Shared, api_err, in_parallel, namespace_index};
 
 /// The field manager and event reporter of this controller.
 pub const MANAGER: &str = "endpointslice-controller.bosun.dev";
@@ -77,7 +76,6 @@ pub struct Settings {
 /// The EndpointSlice controller.
 pub struct Controller {
     shared: Arc<Shared>,
-    client: kube::Client,
     queue: WorkQueue,
     tracker: Mutex<Tracker>,
     trigger_times: Mutex<TriggerTimeTracker>,
@@ -128,10 +126,8 @@ fn slices_of<K: Resource>(cached: &[Arc<K>], svc: &str) -> Vec<Arc<K>> {
 impl Controller {
     /// A controller over the shared informers; call [`crate::runtime::run_workers`] to start it.
     pub fn new(shared: Arc<Shared>, settings: Settings) -> Arc<Self> {
-        let client = shared.controller_client();
         let c = Arc::new(Self {
-            events: Events::new(client.clone(), MANAGER),
-            client,
+            events: Events::new(shared.client.clone(), MANAGER),
             shared: shared.clone(),
             queue: WorkQueue::default(),
             tracker: Mutex::new(Tracker::default()),
@@ -387,7 +383,7 @@ impl Controller {
             return Ok(());
         }
         let kind = format!("{}.{}", K::kind(&()), K::group(&()));
-        let api: Api<K> = Api::namespaced(self.client.clone(), ns);
+        let api: Api<K> = Api::namespaced(self.shared.client.clone(), ns);
         let pp = PostParams {
             field_manager: Some(MANAGER.into()),
             ..Default::default()
@@ -396,22 +392,18 @@ impl Controller {
         // Creates, then updates, each set in parallel (at most WRITES_IN_FLIGHT at once): a
         // Service over thousands of pods needs tens of slices at once, and one round trip each
         // in sequence would add up. Every success is tracked; the first failure is returned.
+        let prepared = |s: &Slice| {
+            let mut s = s.clone();
+            set_trigger_time(&mut s, trigger);
+            K::from(s)
+        };
         if !being_deleted {
-            let writes: Vec<_> = p
-                .create
-                .iter()
-                .map(|s| {
-                    let mut s = s.clone();
-                    set_trigger_time(&mut s, trigger);
-                    let api = api.clone();
-                    let pp = pp.clone();
-                    async move { api.create(&pp, &K::from(s)).await }
-                })
-                .collect();
-            let results: Vec<_> = futures::stream::iter(writes)
-                .buffer_unordered(WRITES_IN_FLIGHT)
-                .collect()
-                .await;
+            let creates: Vec<K> = p.create.iter().map(prepared).collect();
+            let results = in_parallel(
+                creates.iter().map(|obj| api.create(&pp, obj)).collect(),
+                WRITES_IN_FLIGHT,
+            )
+            .await;
             let mut first_error = None;
             for r in results {
                 match r {
@@ -434,24 +426,19 @@ impl Controller {
                 return Err(e);
             }
         }
-        let writes: Vec<_> = p
+        let updates: Vec<(String, K)> = p
             .update
             .iter()
-            .map(|s| {
-                let mut s = s.clone();
-                set_trigger_time(&mut s, trigger);
-                let api = api.clone();
-                let pp = pp.clone();
-                async move {
-                    let name = s.name().to_string();
-                    (name.clone(), api.replace(&name, &pp, &K::from(s)).await)
-                }
-            })
+            .map(|s| (s.name().to_string(), prepared(s)))
             .collect();
-        let results: Vec<_> = futures::stream::iter(writes)
-            .buffer_unordered(WRITES_IN_FLIGHT)
-            .collect()
-            .await;
+        let results = in_parallel(
+            updates
+                .iter()
+                .map(|(name, obj)| tagged(name, api.replace(name, &pp, obj)))
+                .collect(),
+            WRITES_IN_FLIGHT,
+        )
+        .await;
         let mut first_error = None;
         for (name, r) in results {
             match r {
@@ -538,7 +525,7 @@ impl Handler<Pod> for PodEvents {
         }
         let keys = services_to_update(old, cur, self.0.services_for(old), self.0.services_for(cur));
         if !keys.is_empty() {
-            debug!(pod = %cur.name_any(), services = ?keys, changed = ?bosun_core::endpointslice::pods::pod_endpoints_changed(old, cur), ready = bosun_core::pod::is_ready(cur), "pod change syncs services");
+            debug!(pod = %cur.name_any(), services = ?keys, ready = bosun_core::pod::is_ready(cur), "pod change syncs services");
         }
         for key in keys {
             self.0.enqueue_batched(&key);
@@ -641,6 +628,11 @@ impl<K: Resource> Handler<K> for SliceEvents {
         // After the tracker forgot the expected deletion, so the sync finds the cache current.
         self.0.cache_caught_up(m);
     }
+}
+
+/// `fut`'s output with the name it concerns (parallel writes finish in any order).
+async fn tagged<T>(name: &str, fut: impl std::future::Future<Output = T>) -> (&str, T) {
+    (name, fut.await)
 }
 
 /// Parse a Go-style duration (`0`, `500ms`, `1s`, `1.5s`, `2m`, `1m30s`, `1h`).

@@ -180,17 +180,14 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     serve::spawn(args.metrics_addr, health.clone())
         .await
         .with_context(|| format!("serving metrics on {}", args.metrics_addr))?;
-    let config = kube::Config::infer()
+    let client = runtime::client::build(args.kube_api_qps, args.kube_api_burst)
         .await
-        .context("reading KUBECONFIG or the in-cluster config")?;
-    let (qps, burst) = (args.kube_api_qps, args.kube_api_burst);
-    let client = runtime::client::from_config(config, qps, burst)
         .context("connecting to the API server (KUBECONFIG or in-cluster config)")?;
     // One client, and so one rate limiter, for the whole process. (kube-controller-manager gives
     // each controller a client of its own; tried here, the Deployment controller then outran a
     // throttled ReplicaSet controller and re-patched ReplicaSets hundreds of times per rollout,
-    // see docs/benchmarks.md. `Shared::with_controller_clients` keeps the plumbing.)
-    let shared = runtime::Shared::with_controller_clients(client.clone(), None);
+    // see bench/notes.md.)
+    let shared = runtime::Shared::new(client.clone());
     // SIGTERM/SIGINT, as a value every waiter can watch.
     let (sig_tx, mut sig_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

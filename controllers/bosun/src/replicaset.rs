@@ -15,10 +15,6 @@ use bosun_core::{Timestamp, key_of};
 use futures::StreamExt;
 use futures::future::join_all;
 
-/// Requests of one batch in flight at once. kube's client speaks HTTP/1.1, one connection per
-/// request in flight: a batch of 245 at once costs 245 TLS handshakes on the API server, which
-/// (on a small control plane) takes longer than queueing them over fewer connections.
-const MAX_IN_FLIGHT: usize = 64;
 use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
@@ -28,7 +24,14 @@ use tracing::{debug, info};
 use crate::runtime::events::Events;
 use crate::runtime::informer::Handler;
 use crate::runtime::queue::WorkQueue;
-use crate::runtime::{ApiError, Shared, api_err, namespace_index, orphan_index, owner_index};
+use crate::runtime::{
+    ApiError, Shared, api_err, in_parallel, namespace_index, orphan_index, owner_index,
+};
+
+/// Requests of one batch in flight at once. kube's client speaks HTTP/1.1, one connection per
+/// request in flight: a batch of 245 at once costs 245 TLS handshakes on the API server, which
+/// (on a small control plane) takes longer than queueing them over fewer connections.
+const MAX_IN_FLIGHT: usize = 64;
 
 /// The field manager and event reporter of this controller.
 pub const MANAGER: &str = "replicaset-controller.bosun.dev";
@@ -61,7 +64,6 @@ impl Error {
 /// The ReplicaSet controller.
 pub struct Controller {
     shared: Arc<Shared>,
-    client: kube::Client,
     queue: WorkQueue,
     expectations: Mutex<Expectations>,
     events: Events,
@@ -89,10 +91,8 @@ fn object_ref(rs: &ReplicaSet) -> ObjectReference {
 impl Controller {
     /// A controller over the shared informers; call [`Controller::run`] to start it.
     pub fn new(shared: Arc<Shared>) -> Arc<Self> {
-        let client = shared.controller_client();
-        let events = Events::new(client.clone(), MANAGER);
+        let events = Events::new(shared.client.clone(), MANAGER);
         let c = Arc::new(Self {
-            client,
             shared: shared.clone(),
             queue: WorkQueue::default(),
             expectations: Mutex::new(Expectations::default()),
@@ -214,7 +214,7 @@ impl Controller {
             }
         }
         if status::needs_write(&rs, &new_status) && paced.is_none() {
-            let api: Api<ReplicaSet> = Api::namespaced(self.client.clone(), &ns);
+            let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
             let body = json!({"apiVersion": "apps.bosun.dev/v1", "kind": "ReplicaSet", "status": new_status});
             api.patch_status(
                 &rs.name_any(),
@@ -267,11 +267,11 @@ impl Controller {
             return Ok(());
         }
         let ns = rs.metadata.namespace.clone().unwrap_or_default();
-        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
+        let pods: Api<Pod> = Api::namespaced(self.shared.client.clone(), &ns);
         let rs_uid = rs.metadata.uid.clone().unwrap_or_default();
         if !adopt.is_empty() {
             // RecheckDeletionTimestamp: a live read, so a ReplicaSet being deleted adopts nothing.
-            let api: Api<ReplicaSet> = Api::namespaced(self.client.clone(), &ns);
+            let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
             let fresh = api
                 .get(&rs.name_any())
                 .await
@@ -344,17 +344,17 @@ impl Controller {
         };
         self.expectations().expect_creations(key, n, now());
         let ns = rs.metadata.namespace.clone().unwrap_or_default();
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
+        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), &ns);
         let reference = object_ref(rs);
         let mut created = 0usize;
         let mut failure = None;
         let pp = PostParams::default();
         for batch in slow_start_batches(n) {
-            let results: Vec<_> =
-                futures::stream::iter((0..batch).map(|_| api.create(&pp, &template)))
-                    .buffer_unordered(MAX_IN_FLIGHT)
-                    .collect()
-                    .await;
+            let results = in_parallel(
+                (0..batch).map(|_| api.create(&pp, &template)).collect(),
+                MAX_IN_FLIGHT,
+            )
+            .await;
             let mut batch_ok = 0;
             for r in results {
                 match r {
@@ -416,7 +416,7 @@ impl Controller {
         let keys: Vec<String> = victims.iter().map(|p| key_of(&p.metadata)).collect();
         self.expectations().expect_deletions(key, &keys, now());
         let ns = rs.metadata.namespace.clone().unwrap_or_default();
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
+        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), &ns);
         let reference = object_ref(rs);
         // In order (`buffered`): the results are matched with `keys` and `victims` below.
         let deletes: Vec<_> = victims

@@ -103,13 +103,7 @@ pub fn max_restarts(pod: &Pod) -> (i32, i32) {
         .map(|c| c.restart_count)
         .max()
         .unwrap_or(0);
-    let sidecars: Vec<&str> = pod
-        .spec
-        .iter()
-        .flat_map(|s| s.init_containers.iter().flatten())
-        .filter(|c| c.restart_policy.as_deref() == Some("Always"))
-        .map(|c| c.name.as_str())
-        .collect();
+    let sidecars = sidecar_names(pod);
     let init = status
         .init_container_statuses
         .iter()
@@ -119,6 +113,16 @@ pub fn max_restarts(pod: &Pod) -> (i32, i32) {
         .max()
         .unwrap_or(0);
     (regular, init)
+}
+
+/// The names of the pod's restartable init containers (sidecars: `restartPolicy: Always`).
+pub fn sidecar_names(pod: &Pod) -> Vec<&str> {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.init_containers.iter().flatten())
+        .filter(|c| c.restart_policy.as_deref() == Some("Always"))
+        .map(|c| c.name.as_str())
+        .collect()
 }
 
 /// The annotation that orders pods for deletion (lowest cost first).

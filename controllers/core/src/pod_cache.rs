@@ -24,7 +24,7 @@ use k8s_openapi::api::core::v1::{
     Container, ContainerStatus, Pod, PodCondition, PodSpec, PodStatus,
 };
 
-use crate::pod::DELETION_COST_ANNOTATION;
+use crate::pod::{DELETION_COST_ANNOTATION, sidecar_names};
 
 /// Drop what no controller reads (see the module documentation).
 pub fn slim(pod: &mut Pod) {
@@ -37,23 +37,28 @@ pub fn slim(pod: &mut Pod) {
             .collect();
         meta.annotations = (!kept.is_empty()).then_some(kept);
     }
+    // Sidecars' names tell sidecar restarts apart.
+    let sidecars: Vec<String> = sidecar_names(pod).into_iter().map(String::from).collect();
+    if let Some(status) = pod.status.take() {
+        pod.status = Some(slim_status(status, &sidecars));
+    }
     if let Some(spec) = pod.spec.take() {
-        // Only ports are looked up by container (named target ports), and only restartable
-        // init containers count (sidecar ports, and their names tell sidecar restarts apart).
+        // Only ports are looked up by container (named target ports), regular containers'
+        // only when they have some; sidecars stay for their names too.
         let container = |c: Container| Container {
             name: c.name,
             ports: c.ports,
             restart_policy: c.restart_policy,
             ..Default::default()
         };
-        let sidecars: Vec<Container> = spec
+        let has_ports = |c: &Container| c.ports.as_ref().is_some_and(|p| !p.is_empty());
+        let init: Vec<Container> = spec
             .init_containers
             .into_iter()
             .flatten()
-            .filter(|c| c.restart_policy.as_deref() == Some("Always"))
+            .filter(|c| sidecars.contains(&c.name))
             .map(container)
             .collect();
-        let sidecar_names: Vec<String> = sidecars.iter().map(|c| c.name.clone()).collect();
         pod.spec = Some(PodSpec {
             node_name: spec.node_name,
             hostname: spec.hostname,
@@ -61,17 +66,12 @@ pub fn slim(pod: &mut Pod) {
             containers: spec
                 .containers
                 .into_iter()
-                .filter(|c| c.ports.as_ref().is_some_and(|p| !p.is_empty()))
+                .filter(has_ports)
                 .map(container)
                 .collect(),
-            init_containers: (!sidecars.is_empty()).then_some(sidecars),
+            init_containers: (!init.is_empty()).then_some(init),
             ..Default::default()
         });
-        if let Some(status) = pod.status.take() {
-            pod.status = Some(slim_status(status, &sidecar_names));
-        }
-    } else if let Some(status) = pod.status.take() {
-        pod.status = Some(slim_status(status, &[]));
     }
 }
 

@@ -40,7 +40,6 @@ impl Error {
 /// The dns controller.
 pub struct Controller {
     shared: Arc<Shared>,
-    client: kube::Client,
     queue: WorkQueue,
     zone: String,
 }
@@ -50,7 +49,6 @@ impl Controller {
     /// Service, EndpointSlice and DNSRecordSet informers.
     pub fn new(shared: Arc<Shared>, zone: &str) -> Arc<Self> {
         let c = Arc::new(Self {
-            client: shared.controller_client(),
             shared: shared.clone(),
             queue: WorkQueue::default(),
             zone: bosun_core::dns::normalize_zone(zone),
@@ -90,7 +88,7 @@ impl Controller {
         let slices = self.slices_of(&ns, &name);
         let slice_refs: Vec<&EndpointSlice> = slices.iter().map(|s| s.as_ref()).collect();
         let existing = self.shared.dnsrecordsets.get(key);
-        let api: Api<DNSRecordSet> = Api::namespaced(self.client.clone(), &ns);
+        let api: Api<DNSRecordSet> = Api::namespaced(self.shared.client.clone(), &ns);
         match plan(&svc, &slice_refs, &self.zone, existing.as_deref()) {
             Write::Nothing => Ok(Requeue::No),
             Write::Status(st) => {

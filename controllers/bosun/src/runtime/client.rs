@@ -125,11 +125,7 @@ pub async fn build(qps: f32, burst: u32) -> Result<kube::Client, kube::Error> {
 }
 
 /// A client for `config` with a rate limiter of its own.
-pub fn from_config(
-    config: kube::Config,
-    qps: f32,
-    burst: u32,
-) -> Result<kube::Client, kube::Error> {
+fn from_config(config: kube::Config, qps: f32, burst: u32) -> Result<kube::Client, kube::Error> {
     let layer = ApiLayer {
         limiter: Arc::new(RateLimiter::new(qps, burst)),
     };

@@ -48,16 +48,10 @@ pub fn owner_and_namespace<K: Resource>(obj: &K) -> Vec<String> {
     vec![namespace_index(ns), by_owner]
 }
 
-/// Builds a client with a rate limiter of its own.
-pub type ClientFactory = Box<dyn Fn() -> Option<kube::Client> + Send + Sync>;
-
 /// The informers every controller shares, and the client.
 pub struct Shared {
-    /// The informers' API client.
+    /// The API client (one rate limiter for the process).
     pub client: kube::Client,
-    /// Makes each controller a client with a rate limiter of its own, as kube-controller-manager
-    /// gives each controller its own client: `--kube-api-qps` is per controller there and here.
-    controller_clients: Option<ClientFactory>,
     /// Every Pod of the cluster.
     pub pods: Arc<Informer<Pod>>,
     /// Every bosun ReplicaSet.
@@ -78,13 +72,9 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Empty informers on `client`; each controller's own client from `factory`.
-    pub fn with_controller_clients(
-        client: kube::Client,
-        factory: Option<ClientFactory>,
-    ) -> Arc<Self> {
+    /// Empty informers; [`Shared::start`] fills them.
+    pub fn new(client: kube::Client) -> Arc<Self> {
         Arc::new(Self {
-            controller_clients: factory,
             client,
             pods: Informer::with_slim(
                 Some(owner_and_namespace::<Pod>),
@@ -98,15 +88,6 @@ impl Shared {
             core_endpointslices: Informer::new(Some(owner_and_namespace::<CoreEndpointSlice>)),
             dnsrecordsets: Informer::new(Some(owner_and_namespace::<DNSRecordSet>)),
         })
-    }
-
-    /// A client of a controller's own (the informers' client when there is no factory or it
-    /// fails, which it does not once the informers' client was built from the same config).
-    pub fn controller_client(&self) -> kube::Client {
-        self.controller_clients
-            .as_ref()
-            .and_then(|f| f())
-            .unwrap_or_else(|| self.client.clone())
     }
 
     /// Start the watches of the kinds some controller registered a handler for; returns when
@@ -143,6 +124,17 @@ impl Shared {
         watch!(dnsrecordsets, all);
         futures::future::join_all(synced).await;
     }
+}
+
+/// Run `futures` with at most `limit` of them in flight; their outputs in completion order.
+/// (A `Vec`, not any iterator: a stream over a closure held across an await trips rustc's
+/// `Send` check of the controllers' futures.)
+pub async fn in_parallel<F: std::future::Future>(futures: Vec<F>, limit: usize) -> Vec<F::Output> {
+    use futures::StreamExt;
+    futures::stream::iter(futures)
+        .buffer_unordered(limit)
+        .collect()
+        .await
 }
 
 /// A failed API call and what it was for; every controller's error wraps it.
