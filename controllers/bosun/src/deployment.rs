@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bosun_api::apps::{Deployment, DeploymentStrategyType, ReplicaSet};
-use bosun_core::deployment::util::equal_ignore_hash;
+use bosun_api::apps::{Deployment, DeploymentStatus, DeploymentStrategyType, ReplicaSet};
+use bosun_core::deployment::progress;
+use bosun_core::deployment::util::{equal_ignore_hash, raised_collision_count};
 use bosun_core::deployment::{Action, Observed, Requeue as PlanRequeue, controller_ref, plan};
 use bosun_core::pod::controller_of;
 use bosun_core::selector::Selector;
@@ -179,40 +180,70 @@ impl Controller {
         self.claim(&d, &p.adopt, &p.release).await?;
 
         let rs_api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
+        // The resourceVersion each ReplicaSet has after this sync's own writes: a second write
+        // of the same ReplicaSet in one sync (annotate, then scale) builds on the first.
+        let mut written: HashMap<String, Option<String>> = HashMap::new();
         for action in &p.actions {
-            match action {
-                Action::Create(rs) => self.create(&d, &rs_api, rs).await?,
+            let outcome = match action {
+                Action::Create(rs) => match self.create(&d, &rs_api, rs).await? {
+                    Created::Yes => continue,
+                    // Made by an earlier sync, not yet in the cache: upstream announces no scale
+                    // for it; sync again once the cache has it.
+                    Created::Already => return Ok(Requeue::RateLimited),
+                    // The namespace is being deleted: every later create fails too.
+                    Created::NamespaceTerminating => return Ok(Requeue::No),
+                },
                 Action::Scale {
                     name,
                     to,
                     annotations,
+                    resource_version,
                     ..
                 } => {
+                    let rv = written.get(name).unwrap_or(resource_version);
                     let body =
-                        json!({"metadata": {"annotations": annotations}, "spec": {"replicas": to}});
+                        json!({"metadata": guarded(annotations, rv), "spec": {"replicas": to}});
                     rs_api
                         .patch(name, &PatchParams::default(), &Patch::Merge(&body))
                         .await
-                        .map_err(api_err(format!("scaling replica set {name} to {to}")))?;
+                        .map(|rs| (name, rs))
+                        .map_err(|e| (e, format!("scaling replica set {name} to {to}")))
                 }
                 Action::Annotate {
                     name,
                     annotations,
                     min_ready_seconds,
+                    resource_version,
                 } => {
-                    let body = json!({"metadata": {"annotations": annotations}, "spec": {"minReadySeconds": min_ready_seconds}});
+                    let rv = written.get(name).unwrap_or(resource_version);
+                    let body = json!({"metadata": guarded(annotations, rv), "spec": {"minReadySeconds": min_ready_seconds}});
                     rs_api
                         .patch(name, &PatchParams::default(), &Patch::Merge(&body))
                         .await
-                        .map_err(api_err(format!("updating replica set {name}")))?;
+                        .map(|rs| (name, rs))
+                        .map_err(|e| (e, format!("updating replica set {name}")))
                 }
                 Action::Delete(name) => match rs_api.delete(name, &DeleteParams::default()).await {
                     Ok(_) => {
-                        info!(replicaset = %name, "deleted old replica set (revisionHistoryLimit)")
+                        info!(replicaset = %name, "deleted old replica set (revisionHistoryLimit)");
+                        continue;
                     }
-                    Err(kube::Error::Api(e)) if e.code == 404 => {}
-                    Err(e) => return Err(api_err(format!("deleting replica set {name}"))(e).into()),
+                    Err(kube::Error::Api(e)) if e.code == 404 => continue,
+                    Err(e) => Err((e, format!("deleting replica set {name}"))),
                 },
+            };
+            match outcome {
+                Ok((name, rs)) => {
+                    written.insert(name.clone(), rs.metadata.resource_version);
+                }
+                // The cache is older than the ReplicaSet (often this controller's own previous
+                // write): upstream's Update conflicts the same way. Nothing was written and no
+                // Event announces it; the watch brings the newer ReplicaSet and another sync.
+                Err((kube::Error::Api(e), what)) if e.code == 409 => {
+                    debug!(deployment = %key, "{what}: the replica set changed since it was read; syncing again");
+                    return Ok(Requeue::RateLimited);
+                }
+                Err((e, what)) => return Err(api_err(what)(e).into()),
             }
         }
         for e in &p.events {
@@ -284,14 +315,7 @@ impl Controller {
             });
         }
         if let Some(status) = &p.status {
-            let body =
-                json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment", "status": status});
-            d_api
-                .patch_status(
-                    &d.name_any(),
-                    &PatchParams::apply(MANAGER).force(),
-                    &Patch::Apply(&body),
-                )
+            self.write_status(&d_api, &d, status)
                 .await
                 .map_err(api_err("writing status"))?;
         }
@@ -302,19 +326,24 @@ impl Controller {
         })
     }
 
-    /// Create the new ReplicaSet; on a name taken by another template, raise the collision
-    /// count (upstream's hash-collision handling).
+    /// Create the new ReplicaSet (upstream's `getNewReplicaSet`): on a name taken by another
+    /// template, raise the collision count; on any other failure, `Progressing=False` with
+    /// reason ReplicaSetCreateError and a Warning event.
     async fn create(
         &self,
         d: &Deployment,
         api: &Api<ReplicaSet>,
         rs: &ReplicaSet,
-    ) -> Result<(), Error> {
+    ) -> Result<Created, Error> {
         let name = rs.name_any();
+        let d_api: Api<Deployment> = Api::namespaced(
+            self.shared.client.clone(),
+            &d.metadata.namespace.clone().unwrap_or_default(),
+        );
         match api.create(&PostParams::default(), rs).await {
             Ok(_) => {
                 info!(replicaset = %name, replicas = rs.spec.replicas.unwrap_or(0), "created new replica set");
-                Ok(())
+                Ok(Created::Yes)
             }
             Err(kube::Error::Api(e)) if e.code == 409 => {
                 let existing = api
@@ -325,40 +354,59 @@ impl Controller {
                     .is_some_and(|r| Some(&r.uid) == d.metadata.uid.as_ref());
                 if ours && equal_ignore_hash(&existing.spec.template, &d.spec.template) {
                     // Our own, not yet in the cache.
-                    return Ok(());
+                    return Ok(Created::Already);
                 }
-                let count = d
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.collision_count)
-                    .unwrap_or(0)
-                    + 1;
-                let body = json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment", "status": {"collisionCount": count}});
-                let d_api: Api<Deployment> = Api::namespaced(
-                    self.shared.client.clone(),
-                    &d.metadata.namespace.clone().unwrap_or_default(),
-                );
-                d_api
-                    .patch_status(
-                        &d.name_any(),
-                        &PatchParams::apply(MANAGER).force(),
-                        &Patch::Apply(&body),
-                    )
+                // The whole status, as upstream's UpdateStatus: an apply of the count alone
+                // under this manager would drop every other field it owns.
+                let status = raised_collision_count(d);
+                self.write_status(&d_api, d, &status)
                     .await
                     .map_err(api_err("raising the collision count"))?;
                 Err(Error::Collision(name))
             }
+            Err(kube::Error::Api(e)) if is_namespace_terminating(&e) => {
+                Ok(Created::NamespaceTerminating)
+            }
             Err(e) => {
-                let message = crate::runtime::message(&e);
+                let (message, status) = progress::replica_set_create_failed(
+                    d,
+                    &name,
+                    &crate::runtime::message(&e),
+                    Timestamp::now(),
+                );
+                if let Some(status) = status
+                    && let Err(err) = self.write_status(&d_api, d, &status).await
+                {
+                    // Upstream ignores this error too: the create's failure is the bigger one.
+                    debug!(error = %err, "writing the ReplicaSetCreateError condition");
+                }
                 self.events.warning(
                     &d.object_ref(&()),
                     None,
-                    "ReplicaSetCreateError",
-                    format!("Failed to create new replica set {name:?}: {message}"),
+                    progress::FAILED_RS_CREATE_REASON,
+                    message,
                 );
                 Err(api_err(format!("creating replica set {name}"))(e).into())
             }
         }
+    }
+
+    /// Write the Deployment's whole status (server-side apply, this controller's manager).
+    async fn write_status(
+        &self,
+        api: &Api<Deployment>,
+        d: &Deployment,
+        status: &DeploymentStatus,
+    ) -> Result<(), kube::Error> {
+        let body =
+            json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment", "status": status});
+        api.patch_status(
+            &d.name_any(),
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Adopt and release ReplicaSets (merge patches of their owner references, the UID as a
@@ -509,6 +557,35 @@ impl Handler<ReplicaSet> for RsEvents {
             self.0.enqueue(&d);
         }
     }
+}
+
+/// The metadata of a ReplicaSet merge patch: its annotations and, when known, the
+/// resourceVersion the decision was made on, which makes the API server refuse the patch
+/// (409 Conflict) if the ReplicaSet changed since.
+fn guarded(
+    annotations: &std::collections::BTreeMap<String, String>,
+    resource_version: &Option<String>,
+) -> serde_json::Value {
+    match resource_version {
+        Some(rv) => json!({"annotations": annotations, "resourceVersion": rv}),
+        None => json!({"annotations": annotations}),
+    }
+}
+
+/// What a create of the new ReplicaSet came to.
+enum Created {
+    /// Created now.
+    Yes,
+    /// It exists already, this Deployment's and of its template.
+    Already,
+    /// The namespace is being deleted.
+    NamespaceTerminating,
+}
+
+/// `errors.HasStatusCause(err, NamespaceTerminatingCause)`: the API server refuses creates in a
+/// namespace being deleted with 403 and this wording (kube's error type keeps no causes).
+fn is_namespace_terminating(e: &kube::core::Status) -> bool {
+    e.code == 403 && e.message.contains("because it is being terminated")
 }
 
 /// Pod deletions unblock Recreate rollouts (upstream's deletePod); pod readiness moves

@@ -129,8 +129,9 @@ pub fn sidecar_names(pod: &Pod) -> Vec<&str> {
 pub const DELETION_COST_ANNOTATION: &str = "controller.kubernetes.io/pod-deletion-cost";
 
 /// `GetDeletionCostFromPodAnnotations`: `controller.kubernetes.io/pod-deletion-cost` as an
-/// int32; missing or invalid (a leading `+`, leading zeros other than `"0"`, out of range)
-/// counts as 0.
+/// int32. `validFirstDigit` looks at the first character only (a `-`, a lone `"0"`, or 1-9), so
+/// a leading `+` or `"008"` is invalid while `"-008"` is -8; then `strconv.ParseInt(v, 10, 32)`.
+/// Missing or invalid counts as 0.
 pub fn deletion_cost(pod: &Pod) -> i32 {
     let Some(v) = pod
         .metadata
@@ -140,14 +141,15 @@ pub fn deletion_cost(pod: &Pod) -> i32 {
     else {
         return 0;
     };
-    let digits = v.strip_prefix('-').unwrap_or(v);
-    let canonical = !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && (digits == "0" || !digits.starts_with('0'))
-        && v != "-0";
-    if !canonical {
+    let valid_first_digit = match v.as_bytes().first() {
+        Some(b'-') | Some(b'1'..=b'9') => true,
+        Some(b'0') => v == "0",
+        _ => false,
+    };
+    if !valid_first_digit {
         return 0;
     }
+    // Like ParseInt, Rust's parse refuses "-", "-+1" and out-of-range values.
     v.parse::<i32>().unwrap_or(0)
 }
 
@@ -360,6 +362,26 @@ mod tests {
         assert_eq!(cost("007"), 0);
         assert_eq!(cost("2147483648"), 0);
         assert_eq!(cost("abc"), 0);
+        assert_eq!(cost("-"), 0);
+        assert_eq!(cost("-+5"), 0);
+        assert_eq!(cost("-2147483648"), i32::MIN);
         assert_eq!(deletion_cost(&pod("a").build()), 0);
+    }
+
+    #[test]
+    fn get_deletion_cost_from_pod_annotations_checks_only_the_first_digit() {
+        // validFirstDigit looks at the first character: after a '-', ParseInt takes leading
+        // zeros ("-008" is -8, "-0" is 0).
+        let cost = |v: &str| {
+            deletion_cost(
+                &pod("a")
+                    .annotation("controller.kubernetes.io/pod-deletion-cost", v)
+                    .build(),
+            )
+        };
+        assert_eq!(cost("-008"), -8);
+        assert_eq!(cost("-0"), 0);
+        assert_eq!(cost("-00"), 0);
+        assert_eq!(cost("08"), 0);
     }
 }

@@ -45,7 +45,9 @@ pub struct Observed<'a> {
     pub selector: &'a Selector,
     /// ReplicaSets of its namespace whose controller is this Deployment, and orphans.
     pub candidates: Vec<&'a ReplicaSet>,
-    /// Pods of the owned ReplicaSets, by ReplicaSet UID (any phase, terminating included).
+    /// Pods by the UID of the ReplicaSet that controls them (any phase, terminating included).
+    /// The plan keeps only those of ReplicaSets it claims that match the Deployment's selector
+    /// (`getPodMapForDeployment`), so the act side may pass the pods of every candidate.
     pub pods_by_rs: HashMap<String, Vec<&'a Pod>>,
 }
 
@@ -64,6 +66,9 @@ pub enum Action {
         to: i32,
         /// Its annotations after the change.
         annotations: BTreeMap<String, String>,
+        /// The resourceVersion the decision was made on: the write is refused (Conflict) when
+        /// the ReplicaSet changed since, as upstream's Update is.
+        resource_version: Option<String>,
     },
     /// Update the new ReplicaSet's annotations and `minReadySeconds` (revision sync).
     Annotate {
@@ -73,6 +78,8 @@ pub enum Action {
         annotations: BTreeMap<String, String>,
         /// Its `minReadySeconds` after the change.
         min_ready_seconds: Option<i32>,
+        /// The resourceVersion the decision was made on (see [`Action::Scale`]).
+        resource_version: Option<String>,
     },
     /// Delete an old ReplicaSet (`revisionHistoryLimit`).
     Delete(String),
@@ -135,7 +142,11 @@ pub(crate) struct Pass<'a> {
     pub d: &'a Deployment,
     pub now: Timestamp,
     pub rss: Vec<ReplicaSet>,
-    pub pods_by_rs: &'a HashMap<String, Vec<&'a Pod>>,
+    /// `spec.replicas` of the ReplicaSets this pass scaled, as they were before it scaled them:
+    /// upstream's status is calculated from the ReplicaSet objects it read, not from its writes.
+    pub before_scale: HashMap<usize, i32>,
+    /// `getPodMapForDeployment`: pods of the claimed ReplicaSets matching the selector.
+    pub pods_by_rs: HashMap<String, Vec<&'a Pod>>,
     /// The Deployment's status as this pass updates its conditions (the start of
     /// `calculateStatus`).
     pub status: DeploymentStatus,
@@ -191,8 +202,10 @@ impl<'a> Pass<'a> {
             return;
         }
         rs.spec.replicas = Some(to);
+        self.before_scale.entry(i).or_insert(from);
         let name = rs.metadata.name.clone().unwrap_or_default();
         let annotations = rs.metadata.annotations.clone().unwrap_or_default();
+        let resource_version = rs.metadata.resource_version.clone();
         if from != to {
             let dir = if to > from { "up" } else { "down" };
             self.event(
@@ -215,6 +228,7 @@ impl<'a> Pass<'a> {
             from,
             to,
             annotations,
+            resource_version,
         });
     }
 
@@ -246,6 +260,7 @@ impl<'a> Pass<'a> {
                     name: updated.metadata.name.clone().unwrap_or_default(),
                     annotations: updated.metadata.annotations.clone().unwrap_or_default(),
                     min_ready_seconds: updated.spec.min_ready_seconds,
+                    resource_version: updated.metadata.resource_version.clone(),
                 });
                 self.rss[i] = updated;
                 return Some(i);
@@ -376,11 +391,26 @@ pub fn plan<'a>(o: Observed<'a>, now: Timestamp) -> Plan<'a> {
             Claim::Ignore => {}
         }
     }
+    // `getPodMapForDeployment`: only pods of claimed ReplicaSets that the selector matches.
+    let pods_by_rs: HashMap<String, Vec<&Pod>> = owned
+        .iter()
+        .filter_map(|rs| rs.metadata.uid.as_ref())
+        .filter_map(|uid| {
+            let pods = o.pods_by_rs.get(uid)?;
+            let matching = pods
+                .iter()
+                .copied()
+                .filter(|pod| o.selector.matches(pod.metadata.labels.as_ref()))
+                .collect();
+            Some((uid.clone(), matching))
+        })
+        .collect();
     let mut pass = Pass {
         d,
         now,
         rss: owned,
-        pods_by_rs: &o.pods_by_rs,
+        before_scale: HashMap::new(),
+        pods_by_rs,
         status: d.status.clone().unwrap_or_default(),
         annotations: d.metadata.annotations.clone().unwrap_or_default(),
         actions: Vec::new(),

@@ -27,6 +27,36 @@ pub fn condition(
     }
 }
 
+/// `getNewReplicaSet` when the create fails (any error but AlreadyExists or a terminating
+/// namespace): the message of the Warning event, and, with a progress deadline, the status to
+/// write: the Deployment's own with `Progressing=False`, reason `ReplicaSetCreateError`.
+pub fn replica_set_create_failed(
+    d: &bosun_api::apps::Deployment,
+    name: &str,
+    error: &str,
+    now: Timestamp,
+) -> (String, Option<DeploymentStatus>) {
+    let message = format!("Failed to create new replica set {name:?}: {error}");
+    let status = progress_deadline(d).map(|_| {
+        let mut s = d.status.clone().unwrap_or_default();
+        set_condition(
+            &mut s,
+            condition(
+                "Progressing",
+                "False",
+                FAILED_RS_CREATE_REASON,
+                message.clone(),
+                now,
+            ),
+        );
+        s
+    });
+    (message, status)
+}
+
+/// `FailedRSCreateReason`.
+pub const FAILED_RS_CREATE_REASON: &str = "ReplicaSetCreateError";
+
 /// The condition of `type_`, if any.
 pub fn get<'s>(status: &'s DeploymentStatus, type_: &str) -> Option<&'s DeploymentCondition> {
     status

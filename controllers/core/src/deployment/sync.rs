@@ -4,6 +4,7 @@
 use super::Pass;
 use super::progress::{condition, set_condition};
 use super::util::*;
+use crate::pod::{is_active, is_available, is_ready};
 use crate::selector::Selector;
 
 /// `isScalingEvent`: an active ReplicaSet's `desired-replicas` annotation differs from
@@ -202,20 +203,55 @@ pub(crate) fn cleanup(p: &mut Pass<'_>, olds: &[usize]) {
     }
 }
 
-/// `calculateStatus` over the ReplicaSets as this pass leaves them.
+/// The replicas, ready and available counts of ReplicaSet `i` (`replica_set_utils.go`
+/// `calculateStatus`): from its active pods in the pod cache when the pass has them, else from
+/// the ReplicaSet's status.
+///
+/// ReplicaSet statuses are written at different moments (each one paced), so summing them
+/// during a rollout can add an old ReplicaSet's count from before its scale-down to a new one's
+/// from after its scale-up: 27 replicas with 20 wanted and maxSurge 5, a number no moment had.
+/// The pod cache is one snapshot, the one the ReplicaSet controller writes its next status from.
+fn counts(p: &Pass<'_>, i: usize) -> (i32, i32, i32) {
+    let rs = &p.rss[i];
+    let pods = rs.metadata.uid.as_ref().and_then(|u| p.pods_by_rs.get(u));
+    let Some(pods) = pods else {
+        let s = rs.status.clone().unwrap_or_default();
+        return (s.replicas, s.ready_replicas, s.available_replicas);
+    };
+    let min_ready = rs.spec.min_ready_seconds.unwrap_or(0);
+    let active: Vec<_> = pods.iter().filter(|pod| is_active(pod)).collect();
+    let ready = active.iter().filter(|pod| is_ready(pod)).count();
+    let available = active
+        .iter()
+        .filter(|pod| is_ready(pod) && is_available(pod, min_ready, p.now))
+        .count();
+    let n = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
+    (n(active.len()), n(ready), n(available))
+}
+
+/// `calculateStatus` over the ReplicaSets as this pass read them: sizes from before its own
+/// scaling (upstream calculates from the objects it listed, not from its writes).
 pub(crate) fn calculate_status(
     p: &Pass<'_>,
     new: Option<usize>,
 ) -> bosun_api::apps::DeploymentStatus {
-    let st = |i: usize| p.rss[i].status.clone().unwrap_or_default();
     let all = 0..p.rss.len();
-    let available: i32 = all.clone().map(|i| st(i).available_replicas).sum();
-    let spec_total: i32 = all.clone().map(|i| rs_replicas(&p.rss[i])).sum();
+    let counts: Vec<(i32, i32, i32)> = all.clone().map(|i| counts(p, i)).collect();
+    let available: i32 = counts.iter().map(|c| c.2).sum();
+    let spec_total: i32 = all
+        .clone()
+        .map(|i| {
+            p.before_scale
+                .get(&i)
+                .copied()
+                .unwrap_or_else(|| rs_replicas(&p.rss[i]))
+        })
+        .sum();
     let mut s = p.status.clone();
     s.observed_generation = p.d.metadata.generation;
-    s.replicas = all.clone().map(|i| st(i).replicas).sum();
-    s.updated_replicas = new.map(|i| st(i).replicas).unwrap_or(0);
-    s.ready_replicas = all.clone().map(|i| st(i).ready_replicas).sum();
+    s.replicas = counts.iter().map(|c| c.0).sum();
+    s.updated_replicas = new.map(|i| counts[i].0).unwrap_or(0);
+    s.ready_replicas = counts.iter().map(|c| c.1).sum();
     s.available_replicas = available;
     s.unavailable_replicas = (spec_total - available).max(0);
     s.terminating_replicas = terminating(p);

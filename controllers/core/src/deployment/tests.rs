@@ -772,3 +772,320 @@ fn rolling_counts_available_pods_of_the_cache_before_the_status_says_so() {
         "3 available new pods (not the pending or terminating ones) free 3 old ones"
     );
 }
+
+/// `n` running, ready pods of ReplicaSet `rs` (uid `rs-<suffix>`), labelled `labels`.
+fn running_pods(rs: &ReplicaSet, n: usize, labels: &[(&str, &str)]) -> Vec<Pod> {
+    let name = rs.metadata.name.clone().unwrap_or_default();
+    let uid = rs.metadata.uid.clone().unwrap_or_default();
+    (0..n)
+        .map(|k| {
+            let mut b = pod(&format!("{name}-{k}"))
+                .owned_by("ReplicaSet", &name, &uid)
+                .phase("Running")
+                .ready_at(t(50));
+            b.0.metadata.labels = None;
+            b.labels(labels).build()
+        })
+        .collect()
+}
+
+#[test]
+fn get_pod_map_for_deployment_ignores_pods_of_a_standalone_replicaset() {
+    // A standalone ReplicaSet `cache` (no owner, 2 running pods, labels the Deployment does not
+    // select) does not hold back a Recreate Deployment: upstream maps only pods of the
+    // ReplicaSets the Deployment claimed.
+    let d = deployment("web", 2).recreate().build();
+    let mut cache = rs_of(&d, "cache", 2, 1);
+    cache.metadata.name = Some("cache".into());
+    cache.metadata.owner_references = None;
+    cache.metadata.labels = Some([("app".to_string(), "cache".to_string())].into());
+    let cache_pods = running_pods(&cache, 2, &[("app", "cache")]);
+    let rss = [cache];
+    let s = sel(&d);
+    let p = plan(
+        Observed {
+            deployment: &d,
+            selector: &s,
+            candidates: rss.iter().collect(),
+            pods_by_rs: HashMap::from([("rs-cache".to_string(), cache_pods.iter().collect())]),
+        },
+        t(100),
+    );
+    assert!(p.adopt.is_empty() && p.release.is_empty());
+    assert_eq!(
+        created(&p).and_then(|rs| rs.spec.replicas),
+        Some(2),
+        "the new ReplicaSet at once, at full size"
+    );
+}
+
+#[test]
+fn get_pod_map_for_deployment_ignores_pods_of_a_released_replicaset() {
+    // An owned ReplicaSet whose labels no longer match is released in this sync: its pods are
+    // no longer the Deployment's old pods.
+    let old_d = deployment("web", 2).recreate().image("img:0").build();
+    let d = deployment("web", 2).recreate().build();
+    let mut other = rs_of(&old_d, "other", 0, 1);
+    other.metadata.labels = Some([("app".to_string(), "other".to_string())].into());
+    if let Some(st) = other.status.as_mut() {
+        st.replicas = 0;
+    }
+    let other_pods = running_pods(&other, 2, &[("app", "other")]);
+    let rss = [other];
+    let s = sel(&d);
+    let p = plan(
+        Observed {
+            deployment: &d,
+            selector: &s,
+            candidates: rss.iter().collect(),
+            pods_by_rs: HashMap::from([("rs-other".to_string(), other_pods.iter().collect())]),
+        },
+        t(100),
+    );
+    assert_eq!(p.release.len(), 1, "the ReplicaSet is released");
+    assert_eq!(created(&p).and_then(|rs| rs.spec.replicas), Some(2));
+}
+
+#[test]
+fn get_pod_map_for_deployment_keeps_only_pods_the_selector_matches() {
+    // Pods of an owned old ReplicaSet that were relabelled out of the selector do not block a
+    // Recreate; those still selected do.
+    let old_d = deployment("web", 2).recreate().image("img:0").build();
+    let d = deployment("web", 2).recreate().build();
+    let mut old = rs_of(&old_d, "old", 0, 1);
+    if let Some(st) = old.status.as_mut() {
+        st.replicas = 0;
+    }
+    let relabelled = running_pods(&old, 1, &[("app", "debug")]);
+    let selected = running_pods(&old, 1, &[("app", "web")]);
+    let rss = [old];
+    let s = sel(&d);
+    let observe = |pods: &[Pod]| {
+        plan(
+            Observed {
+                deployment: &d,
+                selector: &s,
+                candidates: rss.iter().collect(),
+                pods_by_rs: HashMap::from([("rs-old".to_string(), pods.iter().collect())]),
+            },
+            t(100),
+        )
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::Create(_)))
+    };
+    assert!(
+        observe(&relabelled),
+        "a pod outside the selector does not block"
+    );
+    assert!(!observe(&selected), "a selected old pod blocks");
+}
+
+#[test]
+fn calculate_status_uses_replica_set_sizes_from_before_the_pass_scaled_them() {
+    // One ReplicaSet with 10 available pods, the Deployment scaled 10 -> 20: upstream's status
+    // of that sync counts the ReplicaSet at 10 (the object it read), so unavailableReplicas 0.
+    let d10 = deployment("web", 10).rolling(i(5), i(0)).build();
+    let d = deployment("web", 20).rolling(i(5), i(0)).build();
+    let mut rs = rs_of(&d, "cur", 10, 1);
+    set_replicas_annotations(&mut rs, 10, 10 + max_surge(&d10));
+    let rss = [rs];
+    let s = sel(&d);
+    let p = run(&d, &s, &rss, t(100));
+    assert_eq!(scales(&p), [("web-cur".to_string(), 10, 20)]);
+    let st = p.status.expect("a status");
+    assert_eq!(st.available_replicas, 10);
+    assert_eq!(
+        st.unavailable_replicas, 0,
+        "10 (before the scale) - 10 available"
+    );
+}
+
+#[test]
+fn calculate_status_counts_pods_of_one_cache_snapshot_not_statuses_of_different_ages() {
+    // maxSurge 5 on 20: old wants 10 and its (lagging) status still says 15; new wants 15 and
+    // its status says 12. The pod cache has 10 + 15 pods: status.replicas is 25, not 27 (a sum
+    // no moment had), and never above replicas + maxSurge.
+    let old_d = deployment("web", 20)
+        .rolling(i(5), i(0))
+        .image("img:0")
+        .build();
+    let d = deployment("web", 20).rolling(i(5), i(0)).build();
+    let mut old = rs_of(&old_d, "old", 10, 1);
+    let mut new = rs_of(&d, "new", 15, 2);
+    for rs in [&mut old, &mut new] {
+        set_replicas_annotations(rs, 20, 25);
+    }
+    if let Some(st) = old.status.as_mut() {
+        (st.replicas, st.ready_replicas, st.available_replicas) = (15, 15, 15);
+    }
+    if let Some(st) = new.status.as_mut() {
+        (st.replicas, st.ready_replicas, st.available_replicas) = (12, 12, 12);
+    }
+    let old_pods = running_pods(&old, 10, &[("app", "web")]);
+    let mut new_pods = running_pods(&new, 15, &[("app", "web")]);
+    // One new pod not yet ready, one old pod already terminating (not counted at all).
+    new_pods[14] = pod("web-new-14")
+        .owned_by("ReplicaSet", "web-new", "rs-new")
+        .phase("Running")
+        .build();
+    let mut leaving = running_pods(&old, 1, &[("app", "web")]).remove(0);
+    leaving.metadata.name = Some("web-old-leaving".into());
+    leaving.metadata.deletion_timestamp = Some(Time(t(90)));
+    let mut old_refs: Vec<&Pod> = old_pods.iter().collect();
+    old_refs.push(&leaving);
+    let rss = [old, new];
+    let s = sel(&d);
+    let p = plan(
+        Observed {
+            deployment: &d,
+            selector: &s,
+            candidates: rss.iter().collect(),
+            pods_by_rs: HashMap::from([
+                ("rs-old".to_string(), old_refs),
+                ("rs-new".to_string(), new_pods.iter().collect()),
+            ]),
+        },
+        t(100),
+    );
+    let st = p.status.expect("a status");
+    assert_eq!(
+        (
+            st.replicas,
+            st.updated_replicas,
+            st.ready_replicas,
+            st.available_replicas
+        ),
+        (25, 15, 24, 24)
+    );
+}
+
+#[test]
+fn replica_set_create_error_sets_progressing_false_on_the_deployments_own_status() {
+    let mut d = deployment("web", 3).build();
+    let mut st = DeploymentStatus {
+        observed_generation: Some(1),
+        replicas: 3,
+        available_replicas: 3,
+        ..Default::default()
+    };
+    progress::set_condition(
+        &mut st,
+        progress::condition(
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            "ok".into(),
+            t(1),
+        ),
+    );
+    progress::set_condition(
+        &mut st,
+        progress::condition(
+            "Progressing",
+            "True",
+            "NewReplicaSetAvailable",
+            "ok".into(),
+            t(1),
+        ),
+    );
+    d.status = Some(st.clone());
+    let (message, status) =
+        progress::replica_set_create_failed(&d, "web-abc", "exceeded quota: q", t(50));
+    assert_eq!(
+        message,
+        r#"Failed to create new replica set "web-abc": exceeded quota: q"#
+    );
+    let status = status.expect("a progress deadline: the condition is written");
+    assert_eq!(
+        cond(&status, "Progressing"),
+        Some(("False", "ReplicaSetCreateError"))
+    );
+    assert_eq!(
+        progress::get(&status, "Progressing").and_then(|c| c.message.clone()),
+        Some(message.clone())
+    );
+    assert_eq!(
+        cond(&status, "Available"),
+        Some(("True", "MinimumReplicasAvailable"))
+    );
+    assert_eq!(
+        (
+            status.replicas,
+            status.available_replicas,
+            status.observed_generation
+        ),
+        (3, 3, Some(1))
+    );
+    // Without a progress deadline upstream writes no condition, only the event.
+    d.spec.progress_deadline_seconds = None;
+    assert!(
+        progress::replica_set_create_failed(&d, "web-abc", "x", t(50))
+            .1
+            .is_none()
+    );
+}
+
+#[test]
+fn hash_collision_raises_the_count_and_keeps_the_rest_of_the_status() {
+    let mut d = deployment("web", 3).build();
+    let mut st = DeploymentStatus {
+        observed_generation: Some(4),
+        replicas: 3,
+        ready_replicas: 3,
+        available_replicas: 3,
+        updated_replicas: 3,
+        collision_count: Some(1),
+        ..Default::default()
+    };
+    progress::set_condition(
+        &mut st,
+        progress::condition(
+            "Progressing",
+            "True",
+            "NewReplicaSetAvailable",
+            "ok".into(),
+            t(1),
+        ),
+    );
+    d.status = Some(st.clone());
+    let raised = raised_collision_count(&d);
+    assert_eq!(raised.collision_count, Some(2));
+    st.collision_count = Some(2);
+    assert_eq!(raised, st, "everything else as it was");
+    d.status = None;
+    assert_eq!(raised_collision_count(&d).collision_count, Some(1));
+}
+
+#[test]
+fn replica_set_writes_carry_the_resource_version_they_were_decided_on() {
+    // A sync on a cache older than its own previous write must conflict, not scale again.
+    let old_d = deployment("web", 4)
+        .rolling(i(1), i(0))
+        .image("img:0")
+        .build();
+    let d = deployment("web", 4).rolling(i(1), i(0)).build();
+    let mut old = rs_of(&old_d, "old", 4, 1);
+    old.metadata.resource_version = Some("41".into());
+    let mut new = rs_of(&d, "new", 1, 2);
+    new.metadata.resource_version = Some("42".into());
+    for rs in [&mut old, &mut new] {
+        set_replicas_annotations(rs, 4, 5);
+    }
+    let rss = [old, new];
+    let s = sel(&d);
+    let p = run(&d, &s, &rss, t(100));
+    let versions: Vec<_> = p
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Scale {
+                name,
+                resource_version,
+                ..
+            } => Some((name.as_str(), resource_version.as_deref())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(versions, [("web-old", Some("41"))]);
+}

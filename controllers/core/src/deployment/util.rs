@@ -237,6 +237,15 @@ pub fn compute_hash(t: &PodTemplateSpec, collision_count: Option<i32>) -> String
     safe_encode(&h.to_string())
 }
 
+/// `getNewReplicaSet` on a hash collision: the Deployment's whole status (counts, conditions,
+/// observedGeneration kept) with `collisionCount` one higher, as upstream's UpdateStatus of the
+/// Deployment it read. Go's int32 increment would wrap; this saturates.
+pub fn raised_collision_count(d: &Deployment) -> DeploymentStatus {
+    let mut s = d.status.clone().unwrap_or_default();
+    s.collision_count = Some(s.collision_count.unwrap_or(0).saturating_add(1));
+    s
+}
+
 /// `rand.SafeEncodeString`: each byte mapped into an alphabet without vowels and look-alikes.
 fn safe_encode(s: &str) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";

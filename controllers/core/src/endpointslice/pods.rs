@@ -24,9 +24,12 @@ pub fn pod_endpoints_changed(old: &Pod, new: &Pod) -> (bool, bool) {
             .map(|ips| ips.iter().map(|i| i.ip.clone()).collect::<Vec<_>>())
             .unwrap_or_default()
     };
-    let pod_changed = old.metadata.deletion_timestamp != new.metadata.deletion_timestamp
-        || is_ready(old) != is_ready(new)
-        || ips(old) != ips(new);
+    // Upstream compares the DeletionTimestamp *pointers*: two decoded versions of a terminating
+    // pod never share one, so every update of a terminating pod counts as a change (a
+    // terminating pod that turns Failed leaves its slice at once).
+    let terminating =
+        old.metadata.deletion_timestamp.is_some() || new.metadata.deletion_timestamp.is_some();
+    let pod_changed = terminating || is_ready(old) != is_ready(new) || ips(old) != ips(new);
     (pod_changed, labels_changed)
 }
 
@@ -100,6 +103,23 @@ mod tests {
             s.hostname = Some("h".into());
         }
         assert_eq!(pod_endpoints_changed(&a, &h), (false, true));
+    }
+
+    #[test]
+    fn pod_endpoints_changed_on_any_update_of_a_terminating_pod() {
+        // Upstream compares DeletionTimestamp pointers: a terminating, not-ready pod that turns
+        // Failed is a changed pod, and leaves its slice.
+        let old = rv(pod("a").not_ready().deleting().build(), "1");
+        let failed = rv(pod("a").not_ready().deleting().phase("Failed").build(), "2");
+        assert_eq!(pod_endpoints_changed(&old, &failed), (true, false));
+        assert_eq!(
+            services_to_update(&old, &failed, set(&["s"]), set(&["s"])),
+            set(&["s"])
+        );
+        // Neither version terminating and nothing relevant changed: no change.
+        let running = rv(pod("a").not_ready().build(), "1");
+        let annotated = rv(pod("a").not_ready().annotation("x", "y").build(), "2");
+        assert_eq!(pod_endpoints_changed(&running, &annotated), (false, false));
     }
 
     #[test]
