@@ -924,3 +924,341 @@ async fn the_lifecycle_of_a_deployment() -> anyhow::Result<()> {
     .await?;
     Ok(())
 }
+
+/// Recorded values of the Deployment at every watch event, from a task started before a change.
+struct DeploymentWatch {
+    seen: Arc<Mutex<Vec<Deployment>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DeploymentWatch {
+    fn start(api: Api<Deployment>, name: &str) -> Self {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+        let task = tokio::spawn(async move {
+            let stream = watcher(api, config).default_backoff();
+            futures::pin_mut!(stream);
+            while let Some(ev) = stream.next().await {
+                if let Ok(watcher::Event::Apply(d) | watcher::Event::InitApply(d)) = ev {
+                    s.lock().unwrap_or_else(|e| e.into_inner()).push(d);
+                }
+            }
+        });
+        Self { seen, task }
+    }
+
+    fn count(&self) -> usize {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    fn stop(self) -> Vec<Deployment> {
+        self.task.abort();
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.clone()
+    }
+}
+
+#[tokio::test]
+async fn get_pod_map_for_deployment_ignores_a_standalone_replicaset() -> anyhow::Result<()> {
+    // A standalone ReplicaSet `cache` with running pods beside a Recreate Deployment `web`:
+    // upstream maps only the pods of ReplicaSets the Deployment claimed, so `web` rolls out at
+    // once, and again on a template change.
+    let e = env("d-standalone").await?;
+    ensure_controller("replicaset")?;
+    let cache: ReplicaSet = serde_json::from_value(json!({
+        "apiVersion": "apps.bosun.dev/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "cache"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "cache"}},
+            "template": {
+                "metadata": {"labels": {"app": "cache"}},
+                "spec": {"containers": [{"name": "app", "image": "registry.example/cache:1"}]}
+            }
+        }
+    }))?;
+    e.rs.create(&PostParams::default(), &cache).await?;
+    poll("cache's 2 pods ready", WAIT, || async {
+        let rs = e.rs.get("cache").await?;
+        Ok((rs.status.is_some_and(|s| s.ready_replicas == 2)).then_some(()))
+    })
+    .await?;
+    let recreate = json!({"type": "Recreate"});
+    e.d.create(&PostParams::default(), &deployment("web", 2, recreate)?)
+        .await?;
+    wait_complete(&e, "web").await?;
+    set_image(&e, "web", "registry.example/app:2").await?;
+    let d = wait_complete(&e, "web").await?;
+    assert_eq!(
+        d.annotations()
+            .get("bosun.dev/revision")
+            .map(String::as_str),
+        Some("2")
+    );
+    let cache = e.rs.get("cache").await?;
+    assert!(
+        cache.owner_references().is_empty(),
+        "cache stays standalone"
+    );
+    assert_eq!(cache.status.map(|s| s.ready_replicas), Some(2));
+    Ok(())
+}
+
+#[tokio::test]
+async fn replica_set_create_error_sets_progressing_false() -> anyhow::Result<()> {
+    // A ResourceQuota that allows no bosun ReplicaSet: upstream's getNewReplicaSet sets
+    // Progressing=False, reason ReplicaSetCreateError, and emits the event.
+    let e = env("d-create-error").await?;
+    let quotas: Api<k8s_openapi::api::core::v1::ResourceQuota> =
+        Api::namespaced(e.client.clone(), &e.ns.name);
+    let quota = serde_json::from_value(json!({
+        "metadata": {"name": "no-replicasets"},
+        "spec": {"hard": {"count/replicasets.apps.bosun.dev": "0"}}
+    }))?;
+    quotas.create(&PostParams::default(), &quota).await?;
+    e.d.create(
+        &PostParams::default(),
+        &deployment("web", 2, json!({"type": "RollingUpdate"}))?,
+    )
+    .await?;
+    let (reason, message) = poll("Progressing=False on web", WAIT, || async {
+        let d = e.d.get("web").await?;
+        let c = d
+            .status
+            .and_then(|s| s.conditions)
+            .into_iter()
+            .flatten()
+            .find(|c| c.type_ == "Progressing" && c.status == "False");
+        Ok(c.map(|c| (c.reason.unwrap_or_default(), c.message.unwrap_or_default())))
+    })
+    .await?;
+    assert_eq!(reason, "ReplicaSetCreateError");
+    assert!(
+        message.starts_with("Failed to create new replica set \"web-")
+            && message.contains("is forbidden"),
+        "{message}"
+    );
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(e.client.clone(), &e.ns.name);
+    poll("the ReplicaSetCreateError event", WAIT, || async {
+        let found = events
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .any(|ev| {
+                ev.reason.as_deref() == Some("ReplicaSetCreateError")
+                    && ev.type_.as_deref() == Some("Warning")
+                    && ev.note.as_deref() == Some(message.as_str())
+            });
+        Ok(found.then_some(()))
+    })
+    .await?;
+    assert!(e.rs.list(&ListParams::default()).await?.items.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_hash_collision_keeps_the_rest_of_the_deployments_status() -> anyhow::Result<()> {
+    // The name the next template hashes to is taken by a ReplicaSet of another template:
+    // upstream raises collisionCount with an UpdateStatus of the whole status, so counts,
+    // conditions and observedGeneration never vanish, and the rollout goes on under a new name.
+    use bosun_core::deployment::util::{compute_hash, replicaset_name};
+    let e = env("d-collision").await?;
+    e.d.create(
+        &PostParams::default(),
+        &deployment("web", 2, json!({"type": "RollingUpdate"}))?,
+    )
+    .await?;
+    wait_complete(&e, "web").await?;
+    // Paused, the template change creates no ReplicaSet; read it back as bosun will see it.
+    e.d.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"paused": true}})),
+    )
+    .await?;
+    set_image(&e, "web", "registry.example/app:2").await?;
+    let d = e.d.get("web").await?;
+    let count = d.status.as_ref().and_then(|s| s.collision_count);
+    let taken = replicaset_name("web", &compute_hash(&d.spec.template, count));
+    let squatter: ReplicaSet = serde_json::from_value(json!({
+        "apiVersion": "apps.bosun.dev/v1", "kind": "ReplicaSet",
+        "metadata": {"name": taken},
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": {"app": "squatter"}},
+            "template": {
+                "metadata": {"labels": {"app": "squatter"}},
+                "spec": {"containers": [{"name": "app", "image": "registry.example/other:1"}]}
+            }
+        }
+    }))?;
+    e.rs.create(&PostParams::default(), &squatter).await?;
+    let watch = DeploymentWatch::start(e.d.clone(), "web");
+    poll("the watch's first list", WAIT, || async {
+        Ok((watch.count() > 0).then_some(()))
+    })
+    .await?;
+    e.d.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"paused": false}})),
+    )
+    .await?;
+    let done = wait_complete(&e, "web").await?;
+    let seen = watch.stop();
+    assert_eq!(
+        done.status.as_ref().and_then(|s| s.collision_count),
+        Some(count.unwrap_or(0) + 1)
+    );
+    let new_rs =
+        e.rs.list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|rs| rs.spec.replicas == Some(2))
+            .map(|rs| rs.name_any())
+            .collect::<Vec<_>>();
+    assert_eq!(new_rs.len(), 1);
+    assert_ne!(new_rs[0], taken, "the rollout went on under a new name");
+    for (i, d) in seen.iter().enumerate() {
+        let s = d.status.clone().unwrap_or_default();
+        let types: Vec<&str> = s
+            .conditions
+            .iter()
+            .flatten()
+            .map(|c| c.type_.as_str())
+            .collect();
+        assert!(
+            types.contains(&"Available")
+                && types.contains(&"Progressing")
+                && s.observed_generation.is_some()
+                && s.replicas >= 2,
+            "event {i} of {}: the status lost fields: {s:?}",
+            seen.len()
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_rollout_announces_each_scale_once() -> anyhow::Result<()> {
+    // Every ScalingReplicaSet event of a rollout describes a real step: for each ReplicaSet the
+    // events chain (the "from" of one is the "to" of the one before), so a sync acting on a cache
+    // without its own previous write can neither repeat a scale nor announce it twice.
+    let e = env("d-events-once").await?;
+    let strategy =
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}});
+    e.d.create(&PostParams::default(), &deployment("web", 10, strategy)?)
+        .await?;
+    wait_complete(&e, "web").await?;
+    set_image(&e, "web", "registry.example/app:2").await?;
+    wait_complete(&e, "web").await?;
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(e.client.clone(), &e.ns.name);
+    let step = regex::Regex::new(r"^Scaled (up|down) replica set (\S+) from (\d+) to (\d+)$")?;
+    // The old ReplicaSet's last step, "… to 0", is the rollout's last event.
+    let notes = poll(
+        "the rollout's last ScalingReplicaSet event",
+        WAIT,
+        || async {
+            let mut evs: Vec<_> = events
+                .list(&ListParams::default())
+                .await?
+                .items
+                .into_iter()
+                .filter(|ev| ev.reason.as_deref() == Some("ScalingReplicaSet"))
+                .collect();
+            evs.sort_by_key(|ev| {
+                (
+                    ev.event_time.as_ref().map(|t| t.0),
+                    ev.metadata.creation_timestamp.as_ref().map(|t| t.0),
+                )
+            });
+            let notes: Vec<String> = evs.into_iter().filter_map(|ev| ev.note).collect();
+            let down_to_zero = notes
+                .iter()
+                .filter(|n| n.starts_with("Scaled down") && n.ends_with(" to 0"))
+                .count();
+            Ok((down_to_zero == 1).then_some(notes))
+        },
+    )
+    .await?;
+    let mut sizes: BTreeMap<String, u32> = BTreeMap::new();
+    for note in &notes {
+        let caps = step
+            .captures(note)
+            .ok_or_else(|| anyhow::anyhow!("unexpected note {note:?}"))?;
+        let (name, from, to) = (
+            caps[2].to_string(),
+            caps[3].parse::<u32>()?,
+            caps[4].parse()?,
+        );
+        let before = sizes.insert(name.clone(), to).unwrap_or(0);
+        // The first event of the first ReplicaSet starts from 0 too.
+        assert_eq!(
+            before, from,
+            "{note:?} after {name} was last announced at {before}: {notes:#?}"
+        );
+    }
+    let mut unique = notes.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), notes.len(), "a repeated event: {notes:#?}");
+    eprintln!("{} ScalingReplicaSet events, each once", notes.len());
+    Ok(())
+}
+
+#[tokio::test]
+async fn status_replicas_stays_within_the_surge_bound_at_every_event() -> anyhow::Result<()> {
+    // The Deployment's status.replicas during rollouts of 20 replicas with maxSurge 0, 1, 5 and
+    // 50%: never above replicas + maxSurge, at any watch event.
+    let e = env("d-status-bound").await?;
+    e.d.create(
+        &PostParams::default(),
+        &deployment("web", 20, json!({"type": "RollingUpdate"}))?,
+    )
+    .await?;
+    wait_complete(&e, "web").await?;
+    let cases = [
+        (json!(0), json!(5), 20),
+        (json!(1), json!(0), 21),
+        (json!(5), json!(0), 25),
+        (json!("50%"), json!(0), 30),
+    ];
+    for (n, (surge, unavailable, bound)) in cases.into_iter().enumerate() {
+        let strategy = json!({"spec": {"strategy": {"type": "RollingUpdate",
+            "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}}}});
+        e.d.patch("web", &PatchParams::default(), &Patch::Merge(&strategy))
+            .await?;
+        wait_complete(&e, "web").await?;
+        let watch = DeploymentWatch::start(e.d.clone(), "web");
+        poll("the watch's first list", WAIT, || async {
+            Ok((watch.count() > 0).then_some(()))
+        })
+        .await?;
+        set_image(&e, "web", &format!("registry.example/app:{}", n + 2)).await?;
+        wait_complete(&e, "web").await?;
+        let seen = watch.stop();
+        let replicas: Vec<i32> = seen
+            .iter()
+            .map(|d| d.status.as_ref().map(|s| s.replicas).unwrap_or(0))
+            .collect();
+        assert!(
+            replicas.len() > 3,
+            "the watch saw the rollout: {replicas:?}"
+        );
+        let max = replicas.iter().max().copied().unwrap_or(0);
+        assert!(
+            max <= bound,
+            "maxSurge {surge}: status.replicas reached {max} > {bound}: {replicas:?}"
+        );
+        eprintln!(
+            "maxSurge {surge}: {} events, status.replicas max {max} (bound {bound})",
+            replicas.len()
+        );
+    }
+    Ok(())
+}

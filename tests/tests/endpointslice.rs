@@ -883,3 +883,107 @@ async fn a_pod_on_a_node_not_yet_known_joins_when_the_node_appears() -> anyhow::
     nodes.delete(&node_name, &DeleteParams::default()).await?;
     result
 }
+
+/// A Node nobody plays (no kwok annotation), unique to one test and deleted when dropped, pass
+/// or fail, together with the pods bound to it (no kubelet would ever finish them).
+struct UnplayedNode {
+    name: String,
+    ns: String,
+}
+
+impl UnplayedNode {
+    async fn new(client: &Client, ns: &str) -> anyhow::Result<Self> {
+        let name = format!("bosun-e2e-unplayed-{ns}");
+        let nodes: Api<Node> = Api::all(client.clone());
+        let node = serde_json::from_value(json!({"metadata": {"name": name}}))?;
+        nodes.create(&PostParams::default(), &node).await?;
+        Ok(Self {
+            name,
+            ns: ns.into(),
+        })
+    }
+}
+
+impl Drop for UnplayedNode {
+    fn drop(&mut self) {
+        let selector = format!("spec.nodeName={}", self.name);
+        let _ = std::process::Command::new("kubectl")
+            .args([
+                "delete",
+                "pods",
+                "-n",
+                &self.ns,
+                "--field-selector",
+                &selector,
+            ])
+            .args(["--grace-period=0", "--force", "--wait=false"])
+            .output();
+        let _ = std::process::Command::new("kubectl")
+            .args([
+                "delete",
+                "node",
+                &self.name,
+                "--wait=false",
+                "--ignore-not-found",
+            ])
+            .output();
+    }
+}
+
+#[tokio::test]
+async fn pod_endpoints_changed_on_any_update_of_a_terminating_pod() -> anyhow::Result<()> {
+    // Upstream's podEndpointsChanged compares DeletionTimestamp pointers: every new version of a
+    // terminating pod is a change. A terminating, not-ready pod that turns Failed leaves both
+    // controllers' slices at once, not when the Pod object is gone.
+    let e = env("eps-term-failed").await?;
+    let node = UnplayedNode::new(&e.client, &e.ns.name).await?;
+    e.services
+        .create(&PostParams::default(), &service("tf", "tf", json!({}))?)
+        .await?;
+    let on_node = json!({"spec": {"nodeName": node.name}});
+    create_pods(
+        &e,
+        vec![
+            pod("f0", "tf", 0, on_node.clone())?,
+            pod("f1", "tf", 0, on_node)?,
+        ],
+    )
+    .await?;
+    for (i, name) in ["f0", "f1"].iter().enumerate() {
+        let ip = format!("10.253.{}.{}", std::process::id() % 200, i + 1);
+        let body = json!({"status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+            "conditions": [{"type": "Ready", "status": "True"}]}});
+        e.pods
+            .patch_status(name, &PatchParams::default(), &Patch::Strategic(&body))
+            .await?;
+    }
+    matches_oracle(&e, "tf", 2).await?;
+    e.pods.delete("f0", &DeleteParams::default()).await?;
+    // The kubelet's reports of a pod shutting down: not ready, then Failed.
+    let unready = json!({"status": {"conditions": [{"type": "Ready", "status": "False"}]}});
+    e.pods
+        .patch_status("f0", &PatchParams::default(), &Patch::Strategic(&unready))
+        .await?;
+    poll("f0 terminating and not serving in both", WAIT, || async {
+        let v = matches_oracle(&e, "tf", 2).await?;
+        let ep = v.by_pod("f0");
+        Ok(
+            (ep.len() == 1 && ep[0].terminating == Some(true) && ep[0].serving == Some(false))
+                .then_some(()),
+        )
+    })
+    .await?;
+    let failed = json!({"status": {"phase": "Failed"}});
+    e.pods
+        .patch_status("f0", &PatchParams::default(), &Patch::Merge(&failed))
+        .await?;
+    let view = matches_oracle(&e, "tf", 1).await?;
+    assert!(
+        view.by_pod("f0").is_empty(),
+        "the Failed pod left: {view:?}"
+    );
+    // The Pod object is still there, terminating: the endpoint left because of the update.
+    let f0 = e.pods.get("f0").await?;
+    assert!(f0.metadata.deletion_timestamp.is_some());
+    Ok(())
+}
