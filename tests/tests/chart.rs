@@ -122,6 +122,10 @@ fn values_schema_refuses_bad_values_with_a_clear_message() {
             "controller.replicas=2,controller.leaderElection.enabled=false",
             vec!["/controller/leaderElection/enabled", "must be true"],
         ),
+        (
+            "metrics.serviceMonitor.enabled=true,metrics.serviceMonitor.interval=1.5m",
+            vec!["/metrics/serviceMonitor/interval", "pattern"],
+        ),
     ];
     for (set, wanted) in cases {
         for verb in ["lint", "template"] {
@@ -144,6 +148,153 @@ fn values_schema_refuses_bad_values_with_a_clear_message() {
     }
     // The defaults themselves pass, so the refusals above are the values' doing.
     template("default", &[]).expect("the default values render");
+}
+
+/// `helm template` with `controller.leaderElection.leaseDuration` set (as a string): the
+/// controller's rendered BOSUN_LEASE_DURATION, or helm's message.
+fn rendered_lease_duration(value: &str) -> Result<String, String> {
+    let chart = chart();
+    let set = format!("controller.leaderElection.leaseDuration={value}");
+    let args = [
+        "template",
+        "t",
+        &chart,
+        "--kube-version",
+        KUBE_VERSION,
+        "--set-string",
+        &set,
+    ];
+    let out = helm(&args).map_err(|e| e.to_string())?;
+    if out.code != 0 {
+        return Err(format!("{}{}", out.stdout, out.stderr));
+    }
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&out.stdout).map_err(|e| e.to_string())?;
+    docs.iter()
+        .filter(|d| d["kind"] == "Deployment")
+        .flat_map(|d| {
+            d["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
+        .flat_map(|c| c["env"].as_array().into_iter().flatten())
+        .find(|e| e["name"] == "BOSUN_LEASE_DURATION")
+        .and_then(|e| e["value"].as_str().map(String::from))
+        .ok_or_else(|| format!("no BOSUN_LEASE_DURATION rendered: {}", out.stdout))
+}
+
+/// `bosun run` with BOSUN_LEASE_DURATION=`value` and no cluster to reach: `Ok` when it got past
+/// its flags (and then failed to connect), else clap's message.
+fn bosun_run_accepts_lease_duration(value: &str) -> Result<(), String> {
+    let mut child = std::process::Command::new(bosun_e2e::bosun_bin())
+        .arg("run")
+        .env("BOSUN_LEADER_ELECT", "true")
+        .env("BOSUN_LEASE_DURATION", value)
+        .env("BOSUN_METRICS_ADDR", "127.0.0.1:0")
+        .env("KUBECONFIG", "/nonexistent/bosun-kubeconfig")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", bosun_e2e::bosun_bin().display()))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("bosun run neither refused its flags nor failed to connect".into());
+            }
+        }
+    };
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+    }
+    // clap's usage errors exit 2; a run that got past its flags fails to connect, exit 1.
+    match status.code() {
+        Some(2) => Err(stderr),
+        Some(1) if stderr.contains("connecting to the API server") => Ok(()),
+        other => Err(format!("bosun run exited {other:?}: {stderr}")),
+    }
+}
+
+/// Issue 14: a leaseDuration the schema accepts is one `bosun run` accepts, passed unchanged;
+/// one it refuses is refused by helm naming the key, not by a crash-looping Pod.
+#[test]
+fn lease_duration_as_go_writes_it_renders_unchanged_and_bosun_run_accepts_it() {
+    for value in [
+        "1m30s",
+        "15s",
+        "3s",
+        "3000ms",
+        "1.5m",
+        "1s1s1s",
+        "1h",
+        "0.05m",
+        "3000000000ns",
+        "3000000µs",
+        "2s999ms1000us",
+    ] {
+        let rendered = rendered_lease_duration(value)
+            .unwrap_or_else(|e| panic!("leaseDuration={value} refused: {e}"));
+        assert_eq!(rendered, value, "the chart passes the duration unchanged");
+        if let Err(e) = bosun_run_accepts_lease_duration(&rendered) {
+            panic!("bosun run refuses the rendered BOSUN_LEASE_DURATION={rendered}: {e}");
+        }
+    }
+}
+
+/// (By `helm template` and so `helm install`; `helm lint` reports a template's `fail` as [INFO]
+/// only, so the schema test above, which also lints, cannot hold these.)
+#[test]
+fn lease_duration_too_short_or_not_go_s_is_refused_by_helm_naming_the_key() {
+    // (value, what helm's message must hold): under 3s by the templates, malformed by the schema.
+    let cases = [
+        (
+            "1s",
+            "controller.leaderElection.leaseDuration: \"1s\" is shorter than 3s",
+        ),
+        (
+            "2999ms",
+            "controller.leaderElection.leaseDuration: \"2999ms\" is shorter than 3s",
+        ),
+        (
+            "0",
+            "controller.leaderElection.leaseDuration: \"0\" is shorter than 3s",
+        ),
+        ("1s1s", "is shorter than 3s"),
+        ("2999999999ns", "is shorter than 3s"),
+        ("2999999μs", "is shorter than 3s"),
+        // 2999999999ns for Go and bosun, though 3.0 as one float64.
+        ("2.9999999999999999s", "is shorter than 3s"),
+        ("596523h14m8s", "is longer than 2147483647s"),
+        ("5x", "/controller/leaderElection/leaseDuration"),
+        ("15", "/controller/leaderElection/leaseDuration"),
+        ("-15s", "/controller/leaderElection/leaseDuration"),
+        ("1 m", "/controller/leaderElection/leaseDuration"),
+    ];
+    for (value, wanted) in cases {
+        match rendered_lease_duration(value) {
+            Ok(r) => panic!("helm template accepted leaseDuration={value} as {r}"),
+            Err(text) => assert!(
+                text.contains(wanted),
+                "leaseDuration={value}: helm's message does not hold {wanted:?}: {text}"
+            ),
+        }
+        // And bosun refuses it too: the two accept the same set.
+        match bosun_run_accepts_lease_duration(value) {
+            Ok(()) => panic!("bosun run accepts BOSUN_LEASE_DURATION={value}, the chart not"),
+            Err(e) => assert!(
+                e.contains("--lease-duration"),
+                "{value}: bosun run's refusal does not name the flag: {e}"
+            ),
+        }
+    }
 }
 
 #[test]

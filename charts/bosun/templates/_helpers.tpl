@@ -67,3 +67,39 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "bosun.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
+
+{{/*
+Refuses a controller.leaderElection.leaseDuration that `bosun run --lease-duration` would refuse
+for its length: under 3s (MIN_LEASE in controllers/bosun/src/main.rs) or over 2147483647s (a
+Lease's leaseDurationSeconds is an int32). The schema's pattern has already checked that it is a
+non-negative Go duration, but JSON Schema cannot compare durations (a pattern cannot even add
+up `1s1s1s`, which Go reads as 3s), so the check is here, at template time, and `helm install`,
+`helm template` and `helm lint` fail naming the key rather than the Pod crash-looping.
+It adds up nanoseconds as Go's time.ParseDuration does, with sprig's float functions: per
+number-and-unit, integer part times the unit plus the fraction times the unit truncated, so
+`2.9999999999999999s` is 2999999999ns here as in bosun (float64 holds every such sum exactly
+below 2^53ns, 104 days). Only fractions of 17 or more significant digits can round otherwise.
+Included by controller-deployment.yaml; renders nothing.
+*/}}
+{{- define "bosun.checkLeaseDuration" -}}
+{{- $key := "controller.leaderElection.leaseDuration" }}
+{{- $d := toString .Values.controller.leaderElection.leaseDuration }}
+{{- $unitNs := dict "ns" 1.0 "us" 1e3 "µs" 1e3 "μs" 1e3 "ms" 1e6 "s" 1e9 "m" 60e9 "h" 3600e9 }}
+{{- $ns := 0.0 }}
+{{- range regexFindAll "[0-9]*\\.?[0-9]*(ns|us|µs|μs|ms|s|m|h)" $d -1 }}
+{{- $number := regexFind "^[0-9]*\\.?[0-9]*" . }}
+{{- $unit := get $unitNs (trimPrefix $number .) }}
+{{- $int := regexFind "^[0-9]*" $number }}
+{{- $frac := trimPrefix "." (trimPrefix $int $number) }}
+{{- $ns = addf $ns (mulf (float64 (default "0" $int)) $unit) }}
+{{- if $frac }}
+{{- $ns = addf $ns (floor (mulf (float64 (printf "0.%s" $frac)) $unit)) }}
+{{- end }}
+{{- end }}
+{{- if lt $ns 3e9 }}
+{{- fail (printf "%s: %q is shorter than 3s, the shortest lease bosun accepts (it renews a third of the lease before it expires)" $key $d) }}
+{{- end }}
+{{- if ge $ns 2147483648e9 }}
+{{- fail (printf "%s: %q is longer than 2147483647s, the longest a Lease's leaseDurationSeconds (an int32) holds" $key $d) }}
+{{- end }}
+{{- end }}

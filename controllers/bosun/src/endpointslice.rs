@@ -635,57 +635,9 @@ async fn tagged<T>(name: &str, fut: impl std::future::Future<Output = T>) -> (&s
     (name, fut.await)
 }
 
-/// Parse a Go-style duration (`0`, `500ms`, `1s`, `1.5s`, `2m`, `1m30s`, `1h`).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut total = 0f64;
-    let mut rest = text;
-    if rest.is_empty() {
-        return Err("empty duration".into());
-    }
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("{text:?}: missing unit"))?;
-        let (num, tail) = rest.split_at(num_end);
-        let value: f64 = num.parse().map_err(|_| format!("{text:?}: bad number"))?;
-        let unit_end = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_end);
-        let secs = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(format!("{text:?}: unknown unit {unit:?}")),
-        };
-        total += value * secs;
-        rest = tail;
-    }
-    Duration::try_from_secs_f64(total).map_err(|e| format!("{text:?}: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parse_duration_accepts_go_durations() {
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("5x").is_err());
-        assert!(parse_duration("").is_err());
-    }
 
     #[test]
     fn service_key_of_a_slice_needs_the_service_name_label() {

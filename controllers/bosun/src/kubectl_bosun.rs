@@ -11,6 +11,7 @@
 //!
 //! Global flags as kubectl's: `-n/--namespace`, `--context`, `--kubeconfig` (and `KUBECONFIG`).
 
+mod duration;
 mod kubectl;
 
 use std::process::ExitCode;
@@ -329,6 +330,56 @@ fn main() -> ExitCode {
             };
             eprintln!("{msg}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// The `--timeout` of `rollout status` as clap parses `args`.
+    fn rollout_status_timeout(args: &[&str]) -> Result<Duration, clap::Error> {
+        let argv = ["kubectl-bosun", "rollout", "status", "deploy/web"];
+        let cli = Cli::try_parse_from(argv.iter().chain(args))?;
+        match cli.command {
+            Command::Rollout {
+                action: kubectl::rollout::Rollout::Status { timeout, .. },
+            } => Ok(timeout),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rollout_status_timeout_takes_go_durations_as_kubectl() {
+        assert_eq!(rollout_status_timeout(&[]).ok(), Some(Duration::ZERO));
+        for (arg, want) in [
+            ("--timeout=1m30s", Duration::from_secs(90)),
+            ("--timeout=0", Duration::ZERO),
+            ("--timeout=1.5h", Duration::from_secs(5400)),
+            ("--timeout=500ms", Duration::from_millis(500)),
+        ] {
+            assert_eq!(rollout_status_timeout(&[arg]).ok(), Some(want), "{arg}");
+        }
+    }
+
+    #[test]
+    fn rollout_status_timeout_refuses_what_kubectl_refuses_naming_the_flag() {
+        // kubectl: `invalid argument "5" for "--timeout" flag: time: missing unit in duration "5"`.
+        for (arg, reason) in [
+            ("--timeout=5", r#"time: missing unit in duration "5""#),
+            ("--timeout=5x", r#"time: unknown unit "x" in duration "5x""#),
+            ("--timeout=-1s", r#"negative duration "-1s""#),
+        ] {
+            let err = match rollout_status_timeout(&[arg]) {
+                Ok(d) => panic!("{arg} accepted as {d:?}"),
+                Err(e) => e.to_string(),
+            };
+            assert!(
+                err.contains("--timeout") && err.contains(reason),
+                "{arg}: {err}"
+            );
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod deployment;
 mod dns;
+mod duration;
 mod endpointslice;
 mod replicaset;
 mod runtime;
@@ -71,9 +72,9 @@ struct RunArgs {
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     max_endpoints_per_slice: u16,
     /// How long pod changes wait before their Services sync, so bursts share one write
-    /// (Go duration: `0s`, `500ms`, `1s`; upstream's default 0s).
+    /// (a Go duration such as `0s`, `500ms` or `1s`; upstream's default 0s).
     #[arg(long, env = "BOSUN_ENDPOINT_UPDATES_BATCH_PERIOD", default_value = "0s",
-          value_parser = endpointslice::parse_duration)]
+          value_parser = duration::parse)]
     endpoint_updates_batch_period: std::time::Duration,
     /// Log format.
     #[arg(long, env = "BOSUN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -88,11 +89,12 @@ struct RunArgs {
     /// The Lease's namespace (default: $POD_NAMESPACE, else "default").
     #[arg(long, env = "BOSUN_LEASE_NAMESPACE")]
     lease_namespace: Option<String>,
-    /// How long a lease holds without renewal, in seconds (upstream's
-    /// --leader-elect-lease-duration is 15s); a standby takes over at most this long after the
-    /// leader dies.
-    #[arg(long, env = "BOSUN_LEASE_DURATION", default_value = "15s", value_parser = parse_seconds)]
-    lease_duration: u64,
+    /// How long a lease holds without renewal, a Go duration such as `15s`, `1m30s` or `1.5m`
+    /// of at least 3s (upstream's --leader-elect-lease-duration, default 15s); a standby takes
+    /// over at most this long after the leader dies. The Lease holds it in whole seconds.
+    #[arg(long, env = "BOSUN_LEASE_DURATION", default_value = "15s",
+          value_parser = parse_lease_duration)]
+    lease_duration: std::time::Duration,
     /// This process's identity in the Lease (default: $POD_NAME or $HOSTNAME, plus the pid).
     #[arg(long, env = "BOSUN_LEADER_IDENTITY")]
     leader_identity: Option<String>,
@@ -111,19 +113,29 @@ struct RunArgs {
     dns_zone: String,
 }
 
-/// Seconds, as `15`, `15s` or `1m`.
-fn parse_seconds(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, unit) = match s.strip_suffix('s') {
-        Some(n) => (n, 1),
-        None => match s.strip_suffix('m') {
-            Some(n) => (n, 60),
-            None => (s, 1),
-        },
-    };
-    num.parse::<u64>()
-        .map(|n| n * unit)
-        .map_err(|_| format!("invalid duration {s:?}: expected seconds such as 15s or 1m"))
+/// The shortest `--lease-duration`: the lease manager renews a third of it (at least 1s) before
+/// it expires, and needs that grace shorter than the lease. The chart checks the same bound
+/// (`bosun.checkLeaseDuration` in charts/bosun/templates/_helpers.tpl).
+const MIN_LEASE: std::time::Duration = std::time::Duration::from_secs(3);
+/// The longest `--lease-duration`: a Lease's `spec.leaseDurationSeconds` is an int32.
+const MAX_LEASE_SECS: u64 = i32::MAX as u64;
+
+/// `--lease-duration`: a Go duration from [`MIN_LEASE`] to [`MAX_LEASE_SECS`] seconds.
+fn parse_lease_duration(text: &str) -> Result<std::time::Duration, String> {
+    let d = duration::parse(text).map_err(|e| e.to_string())?;
+    if d < MIN_LEASE {
+        return Err(format!(
+            "lease duration {text:?} is shorter than the minimum {}s",
+            MIN_LEASE.as_secs()
+        ));
+    }
+    if d.as_secs() > MAX_LEASE_SECS {
+        return Err(format!(
+            "lease duration {text:?} is longer than the maximum {MAX_LEASE_SECS}s (a Lease's \
+             leaseDurationSeconds is an int32)"
+        ));
+    }
+    Ok(d)
 }
 
 fn init_logs(format: LogFormat) {
@@ -173,9 +185,6 @@ fn leader_identity(args: &RunArgs) -> String {
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
-    if args.leader_elect && args.lease_duration < 3 {
-        anyhow::bail!("--lease-duration must be at least 3s");
-    }
     let health = serve::Health::new();
     serve::spawn(args.metrics_addr, health.clone())
         .await
@@ -238,8 +247,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         let manager = kube_lease_manager::LeaseManagerBuilder::new(client, &args.lease_name)
             .with_namespace(&namespace)
             .with_identity(&identity)
-            .with_duration(args.lease_duration)
-            .with_grace((args.lease_duration / 3).max(1))
+            // Whole seconds, truncated as client-go's leaseDurationSeconds; at least 3 (MIN_LEASE).
+            .with_duration(args.lease_duration.as_secs())
+            .with_grace((args.lease_duration.as_secs() / 3).max(1))
             .build()
             .await
             .with_context(|| format!("setting up the Lease {namespace}/{}", args.lease_name))?;
@@ -416,6 +426,253 @@ fn crd_files() -> anyhow::Result<Vec<(String, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    /// `bosun run` with `args`, as clap parses them.
+    fn run_args(args: &[&str]) -> Result<RunArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["bosun", "run"].iter().chain(args))?;
+        match cli.command {
+            Command::Run(a) => Ok(a),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn run_duration_flags_take_go_durations() {
+        let a = run_args(&[
+            "--leader-elect",
+            "--lease-duration",
+            "1m30s",
+            "--endpoint-updates-batch-period=500ms",
+        ])
+        .expect("parses");
+        assert_eq!(a.lease_duration, Duration::from_secs(90));
+        assert_eq!(a.endpoint_updates_batch_period, Duration::from_millis(500));
+        let a = run_args(&[]).expect("the defaults parse");
+        assert_eq!(a.lease_duration, Duration::from_secs(15));
+        assert_eq!(a.endpoint_updates_batch_period, Duration::ZERO);
+        for (arg, want) in [
+            ("1.5m", Duration::from_secs(90)),
+            ("3s", Duration::from_secs(3)),
+            ("3000ms", Duration::from_secs(3)),
+            ("1s1s1s", Duration::from_secs(3)),
+            ("1h", Duration::from_secs(3600)),
+            ("596523h14m7s", Duration::from_secs(2147483647)),
+        ] {
+            let a = run_args(&["--lease-duration", arg]).expect(arg);
+            assert_eq!(a.lease_duration, want, "{arg}");
+        }
+    }
+
+    #[test]
+    fn run_duration_flags_refuse_bad_values_naming_the_flag() {
+        for (args, reason) in [
+            (["--lease-duration", "1s"], "shorter than the minimum 3s"),
+            (
+                ["--lease-duration", "2999ms"],
+                "shorter than the minimum 3s",
+            ),
+            (["--lease-duration", "0"], "shorter than the minimum 3s"),
+            (
+                ["--lease-duration", "596523h14m8s"],
+                "longer than the maximum",
+            ),
+            (["--lease-duration", "15"], "time: missing unit in duration"),
+            (["--lease-duration", "5x"], r#"unknown unit "x""#),
+            (["--lease-duration", "-15s"], "negative duration"),
+            (
+                ["--endpoint-updates-batch-period", "-1s"],
+                "negative duration",
+            ),
+            (
+                ["--endpoint-updates-batch-period", "1"],
+                "time: missing unit in duration",
+            ),
+        ] {
+            // `--flag=value`, as a value starting with `-` needs.
+            let err = match run_args(&[&format!("{}={}", args[0], args[1])]) {
+                Ok(a) => panic!("{args:?} accepted: {a:?}"),
+                Err(e) => e.to_string(),
+            };
+            assert!(
+                err.contains(args[0]) && err.contains(reason),
+                "{args:?}: {err}"
+            );
+        }
+    }
+
+    /// The chart's values.schema.json.
+    fn chart_schema() -> serde_json::Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../charts/bosun/values.schema.json");
+        let text = std::fs::read_to_string(&path).expect("the chart's schema is readable");
+        serde_json::from_str(&text).expect("the chart's schema is JSON")
+    }
+
+    /// Every property of `schema` under `path` (dotted, as `--set` writes it), depth first.
+    fn properties<'a>(
+        path: &str,
+        schema: &'a serde_json::Value,
+        out: &mut Vec<(String, &'a serde_json::Value)>,
+    ) {
+        if let Some(props) = schema.get("properties").and_then(|p| p.as_object()) {
+            for (name, sub) in props {
+                let p = if path.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{path}.{name}")
+                };
+                out.push((p.clone(), sub));
+                properties(&p, sub, out);
+            }
+        }
+    }
+
+    /// The chart's duration fields: (key, its schema, whether it is bosun's Go duration rather
+    /// than a Prometheus one); fails on a field that speaks of a duration without saying which.
+    fn chart_duration_fields(
+        schema: &serde_json::Value,
+    ) -> Vec<(String, &serde_json::Value, bool)> {
+        let mut all = Vec::new();
+        properties("", schema, &mut all);
+        let mut fields = Vec::new();
+        for (key, sub) in all {
+            let desc = sub["description"].as_str().unwrap_or("");
+            if desc.starts_with("A Go duration") {
+                fields.push((key, sub, true));
+            } else if desc.starts_with("A Prometheus duration") {
+                fields.push((key, sub, false));
+            } else {
+                assert!(
+                    !desc.to_lowercase().contains("duration"),
+                    "{key} speaks of a duration but is neither \"A Go duration\" nor \"A \
+                     Prometheus duration\": {desc}"
+                );
+            }
+        }
+        fields
+    }
+
+    /// The `bosun run` flag each Go duration of the chart becomes (through its env var).
+    const CHART_DURATION_FLAGS: &[(&str, &str)] = &[(
+        "controller.leaderElection.leaseDuration",
+        "--lease-duration",
+    )];
+
+    #[test]
+    fn every_duration_example_of_the_chart_schema_is_accepted_by_its_flag() {
+        let schema = chart_schema();
+        let fields = chart_duration_fields(&schema);
+        assert!(
+            fields
+                .iter()
+                .any(|(k, _, go)| *go && k == "controller.leaderElection.leaseDuration"),
+            "leaseDuration is no Go duration field: {:?}",
+            fields.iter().map(|f| &f.0).collect::<Vec<_>>()
+        );
+        for (key, sub, go) in fields {
+            let pattern = regex::Regex::new(sub["pattern"].as_str().expect("a pattern"))
+                .expect("the pattern compiles");
+            let examples: Vec<&str> = sub["examples"]
+                .as_array()
+                .expect("examples")
+                .iter()
+                .map(|e| e.as_str().expect("string examples"))
+                .collect();
+            assert!(!examples.is_empty(), "{key} has no examples");
+            for ex in examples {
+                assert!(pattern.is_match(ex), "{key}: its pattern refuses {ex}");
+                if !go {
+                    continue;
+                }
+                let flag = CHART_DURATION_FLAGS
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, f)| *f)
+                    .unwrap_or_else(|| panic!("{key}: which flag of bosun run is it?"));
+                if let Err(e) = run_args(&[flag, ex]) {
+                    panic!("{key}: the chart's example {ex} is refused by {flag}: {e}");
+                }
+            }
+        }
+    }
+
+    /// Strings of up to four tokens, the tokens of Go durations and of near misses.
+    fn duration_corpus() -> Vec<String> {
+        const TOKENS: &[&str] = &[
+            "0", "1", "5", "00", ".", "+", "-", "s", "m", "h", "ms", "us", "µs", "μs", "ns", "x",
+            " ", "d",
+        ];
+        let mut corpus = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..4 {
+            last = last
+                .iter()
+                .flat_map(|s| TOKENS.iter().map(move |t| format!("{s}{t}")))
+                .collect();
+            corpus.extend(last.iter().cloned());
+        }
+        corpus.extend(
+            [
+                "1m30s", "1.5m", "2h45m", "500ms", "1m0.5s", "5.s", ".5s", "1.5.s", "S", "1M",
+                "1s ", "１s", "0x1s", "1e3s", "-0", "+-1s", "1h-1m",
+            ]
+            .map(String::from),
+        );
+        corpus
+    }
+
+    #[test]
+    fn chart_go_duration_patterns_accept_exactly_what_the_parser_accepts() {
+        let schema = chart_schema();
+        let corpus = duration_corpus();
+        let mut compared = 0;
+        for (key, sub, go) in chart_duration_fields(&schema) {
+            if !go {
+                continue;
+            }
+            let pattern = regex::Regex::new(sub["pattern"].as_str().expect("a pattern"))
+                .expect("the pattern compiles");
+            let mut accepted = 0;
+            for s in &corpus {
+                let parsed = duration::parse(s);
+                assert_eq!(
+                    pattern.is_match(s),
+                    parsed.is_ok(),
+                    "{key}: the pattern and the parser disagree on {s:?} ({parsed:?})"
+                );
+                accepted += usize::from(parsed.is_ok());
+            }
+            // The corpus holds both kinds, so the comparison means something.
+            assert!(accepted > 1000 && accepted < corpus.len() / 2, "{accepted}");
+            compared += 1;
+        }
+        assert!(compared > 0, "no Go duration field in the chart's schema");
+    }
+
+    #[test]
+    fn chart_prometheus_duration_patterns_refuse_go_only_forms() {
+        let schema = chart_schema();
+        let mut checked = 0;
+        for (key, sub, go) in chart_duration_fields(&schema) {
+            if go {
+                continue;
+            }
+            let pattern = regex::Regex::new(sub["pattern"].as_str().expect("a pattern"))
+                .expect("the pattern compiles");
+            for ok in ["30s", "1m30s", "500ms", "1d", "0"] {
+                assert!(pattern.is_match(ok), "{key} refuses {ok}");
+            }
+            for bad in ["1.5m", "30s1m", "+30s", "10us", "1m 30s"] {
+                assert!(!pattern.is_match(bad), "{key} accepts {bad}");
+            }
+            checked += 1;
+        }
+        assert_eq!(
+            checked, 2,
+            "the ServiceMonitor's interval and scrapeTimeout"
+        );
+    }
 
     /// `crds/` is generated from the types; regenerate with `make crds`.
     #[test]

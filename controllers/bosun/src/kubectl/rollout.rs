@@ -30,9 +30,10 @@ pub enum Rollout {
         /// Watch until done (`--watch=false` prints the state once).
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         watch: bool,
-        /// Give up after this long (`0s`: never), like `5m` or `30s`.
-        #[arg(long, default_value = "0s")]
-        timeout: String,
+        /// The length of time to wait before ending watch, zero means never. Any other values
+        /// should contain a corresponding time unit (e.g. 1s, 2m, 3h, 1m30s; Go's durations).
+        #[arg(long, default_value = "0s", value_parser = crate::duration::parse)]
+        timeout: Duration,
     },
     /// List the revisions, with their change cause.
     History {
@@ -83,20 +84,6 @@ fn name_of(target: &str) -> Result<String, Failure> {
             "no rollout support for {kind:?}; use deploy/NAME"
         ))),
     }
-}
-
-fn parse_duration(s: &str) -> Result<Duration, Failure> {
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| Failure(format!("error: invalid duration {s:?}")))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(Failure(format!("error: invalid duration {s:?}"))),
-    };
-    Ok(Duration::from_secs(secs))
 }
 
 /// Upstream's `DeploymentStatusViewer.Status`: a message, and whether the rollout is done.
@@ -194,7 +181,9 @@ pub async fn run(session: &Session, action: &Rollout) -> Result<(), Failure> {
             timeout,
         } => {
             let name = name_of(target)?;
-            let limit = parse_duration(timeout)?;
+            // kubectl's ContextWithOptionalTimeout: 0 waits forever. (A negative --timeout, which
+            // kubectl logs as an error and then treats as 0, is refused by the flag's parser.)
+            let limit = *timeout;
             let start = Instant::now();
             let mut last = String::new();
             loop {
