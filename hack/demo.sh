@@ -11,9 +11,10 @@ export KUBECONFIG=$KUBECONFIG_PATH
 top=$(cd "$here/.." && pwd)
 RELEASE=bosun
 NS=bosun-system
+# Moved by BOSUN_PORT_OFFSET like the cluster's ports, with bases 100 apart (cluster/lib.sh).
 DNS_PORT=$((10053 + off))
 CONTROLLER_METRICS=127.0.0.1:$((18080 + off))
-DNS_METRICS=127.0.0.1:$((18081 + off))
+DNS_METRICS=127.0.0.1:$((18180 + off))
 
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 run() { say "$*"; "$@"; }

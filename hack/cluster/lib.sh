@@ -10,15 +10,17 @@ DIR=${BOSUN_CLUSTER_DIR:-$CACHE/cluster}
 KUBECONFIG_PATH=$DIR/kubeconfig
 export PATH="$BIN:$PATH"
 
-# BOSUN_PORT_OFFSET moves every port, so two clusters (two clones) can run side by side.
+# BOSUN_PORT_OFFSET moves every port, so two clusters (two clones) can run side by side. The
+# bases lie at least 100 apart, so two offsets between 0 and 99 never share a port (with bases 10
+# apart, offset 10's etcd took offset 0's etcd peer port). demo.sh follows the same rule.
 off=${BOSUN_PORT_OFFSET:-0}
 ETCD_PORT=$((23790 + off))
-ETCD_PEER_PORT=$((23800 + off))
-ETCD_METRICS_PORT=$((23810 + off))
+ETCD_PEER_PORT=$((23890 + off))
+ETCD_METRICS_PORT=$((23990 + off))
 APISERVER_PORT=$((16443 + off))
 KCM_PORT=$((10357 + off))
-SCHEDULER_PORT=$((10359 + off))
-KWOK_PORT=$((10347 + off))
+SCHEDULER_PORT=$((10459 + off))
+KWOK_PORT=$((10647 + off))
 # A non-loopback address of this machine: the apiserver refuses to publish a loopback one in the
 # default/kubernetes Endpoints. Nothing connects to it; everything binds to 127.0.0.1.
 ADVERTISE_ADDRESS=${BOSUN_ADVERTISE_ADDRESS:-$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -n1)}

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, Node};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
@@ -155,37 +155,80 @@ where
     }
 }
 
-/// A namespace of one test, deleted (without waiting) when dropped.
+/// A namespace of one test, deleted (without waiting) when dropped, with the cluster-scoped
+/// Nodes the test registered with [`TestNamespace::node_name`].
 pub struct TestNamespace {
     /// The namespace's name.
     pub name: String,
+    /// Nodes of this test: deleted on drop, after the Pods bound to them.
+    nodes: std::sync::Mutex<Vec<String>>,
 }
 
+/// Tells apart the namespaces one test process creates in the same microsecond.
+static NAMESPACES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// The label of every cluster-scoped object a test makes, so leftovers are easy to find.
+pub const E2E_LABEL: &str = "bosun.dev/e2e";
+
 impl TestNamespace {
-    /// Create `e2e-<prefix>-<unique>` and wait until its default ServiceAccount exists.
+    /// Create `e2e-<prefix>-<unique>` (unique per test process, per call and per run).
     pub async fn new(client: &Client, prefix: &str) -> anyhow::Result<Self> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or_default();
+        let seq = NAMESPACES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!(
-            "e2e-{prefix}-{:x}{:05x}",
+            "e2e-{prefix}-{:x}{:02x}{:05x}",
             std::process::id() & 0xfff,
+            seq & 0xff,
             nanos >> 12
         );
         let api: Api<Namespace> = Api::all(client.clone());
         let ns: Namespace = serde_json::from_value(json!({
-            "metadata": {"name": name, "labels": {"bosun.dev/e2e": "true"}}
+            "metadata": {"name": name, "labels": {E2E_LABEL: "true"}}
         }))?;
         api.create(&PostParams::default(), &ns)
             .await
             .with_context(|| format!("creating namespace {name}"))?;
-        Ok(Self { name })
+        Ok(Self {
+            name,
+            nodes: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A Node name unique to this test, `bosun-e2e-<prefix>-<namespace>`. The test creates the
+    /// Node (or not); when the namespace is dropped, the Pods bound to it are force-deleted and
+    /// the Node is deleted, pass or fail.
+    pub fn node_name(&self, prefix: &str) -> String {
+        let name = format!("bosun-e2e-{prefix}-{}", self.name);
+        self.nodes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(name.clone());
+        name
+    }
+
+    /// Create a Node of this test that nobody plays (kwok manages only the nodes annotated
+    /// `kwok.x-k8s.io/node: fake`): without a kubelet, a graceful deletion of a Pod bound to it
+    /// stays Terminating. Removed with the namespace, see [`TestNamespace::node_name`].
+    pub async fn unmanaged_node(&self, client: &Client) -> anyhow::Result<String> {
+        let name = self.node_name("unmanaged");
+        let nodes: Api<Node> = Api::all(client.clone());
+        let node: Node = serde_json::from_value(json!({
+            "metadata": {"name": name, "labels": {E2E_LABEL: "true"}}
+        }))?;
+        nodes
+            .create(&PostParams::default(), &node)
+            .await
+            .with_context(|| format!("creating node {name}"))?;
+        Ok(name)
     }
 }
 
 impl Drop for TestNamespace {
     fn drop(&mut self) {
+        // The namespace first: once it is Terminating nothing creates Pods in it any more.
         let _ = Command::new("kubectl")
             .args([
                 "delete",
@@ -195,6 +238,34 @@ impl Drop for TestNamespace {
                 "--ignore-not-found",
             ])
             .output();
+        // No kubelet confirms the deletion of a Pod bound to a test's Node, so the namespace
+        // would stay Terminating: confirm it (grace period 0), as the kubelet would, then remove
+        // the Node.
+        let nodes = std::mem::take(self.nodes.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for node in nodes {
+            let _ = Command::new("kubectl")
+                .args([
+                    "delete",
+                    "pods",
+                    "--namespace",
+                    &self.name,
+                    "--field-selector",
+                    &format!("spec.nodeName={node}"),
+                    "--grace-period=0",
+                    "--force",
+                    "--ignore-not-found",
+                ])
+                .output();
+            let _ = Command::new("kubectl")
+                .args([
+                    "delete",
+                    "node",
+                    &node,
+                    "--wait=false",
+                    "--ignore-not-found",
+                ])
+                .output();
+        }
     }
 }
 

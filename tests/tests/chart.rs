@@ -653,9 +653,12 @@ async fn helm_install_gives_the_controllers_enough_rbac_and_no_more() -> anyhow:
         "403",
         "the token must not read other Leases"
     );
-    let default_leases: Api<Lease> = Api::namespaced(sa_client.clone(), "default");
+    // Another namespace of this test's own, not `default`: were the Role too wide, the Lease
+    // created there goes with the namespace.
+    let elsewhere = TestNamespace::new(&client, "chart-other").await?;
+    let other_leases: Api<Lease> = Api::namespaced(sa_client.clone(), &elsewhere.name);
     assert_eq!(
-        status_code(default_leases.create(&PostParams::default(), &lease).await),
+        status_code(other_leases.create(&PostParams::default(), &lease).await),
         "403",
         "the token must not create Leases outside the release's namespace"
     );

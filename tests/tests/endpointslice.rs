@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bosun_api::apps::ReplicaSet;
 use bosun_api::discovery::EndpointSlice;
-use bosun_e2e::{TestNamespace, client, ensure_controller, ensure_crds, poll};
+use bosun_e2e::{E2E_LABEL, TestNamespace, client, ensure_controller, ensure_crds, poll};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointPort, EndpointSlice as CoreSlice};
@@ -547,18 +547,13 @@ async fn publish_not_ready_addresses_makes_unready_pods_ready() -> anyhow::Resul
 async fn terminating_pods_stay_as_terminating_endpoints() -> anyhow::Result<()> {
     let e = env("eps-terminating").await?;
     // kwok finishes deletions at once; on a node nobody plays, a graceful deletion stays
-    // Terminating, and the test plays the kubelet's status reports.
-    let nodes: Api<Node> = Api::all(e.client.clone());
-    let node = serde_json::from_value(json!({"metadata": {"name": "bosun-e2e-unmanaged"}}))?;
-    match nodes.create(&PostParams::default(), &node).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(ae)) if ae.code == 409 => {}
-        Err(err) => return Err(err.into()),
-    }
+    // Terminating, and the test plays the kubelet's status reports. The namespace's drop
+    // removes the node and, should the test fail, the pods left on it.
+    let node = e.ns.unmanaged_node(&e.client).await?;
     e.services
         .create(&PostParams::default(), &service("term", "term", json!({}))?)
         .await?;
-    let on_unmanaged = json!({"spec": {"nodeName": "bosun-e2e-unmanaged"}});
+    let on_unmanaged = json!({"spec": {"nodeName": node}});
     create_pods(
         &e,
         vec![
@@ -835,7 +830,8 @@ async fn a_pod_on_a_node_not_yet_known_joins_when_the_node_appears() -> anyhow::
     e.services
         .create(&PostParams::default(), &service("late", "late", json!({}))?)
         .await?;
-    let node_name = format!("bosun-e2e-late-{}", e.ns.name);
+    // Created below; the namespace's drop deletes it (and the pod bound to it), pass or fail.
+    let node_name = e.ns.node_name("late");
     create_pods(
         &e,
         vec![
@@ -863,25 +859,11 @@ async fn a_pod_on_a_node_not_yet_known_joins_when_the_node_appears() -> anyhow::
     );
     let nodes: Api<Node> = Api::all(e.client.clone());
     let node = serde_json::from_value(json!({"metadata": {"name": node_name,
-        "labels": {"topology.kubernetes.io/zone": "zone-late"}}}))?;
+        "labels": {"topology.kubernetes.io/zone": "zone-late", E2E_LABEL: "true"}}}))?;
     nodes.create(&PostParams::default(), &node).await?;
-    let result = async {
-        let view = matches_oracle(&e, "late", 2).await?;
-        assert_eq!(view.by_pod("waiting")[0].zone.as_deref(), Some("zone-late"));
-        anyhow::Ok(())
-    }
-    .await;
-    e.pods
-        .delete(
-            "waiting",
-            &DeleteParams {
-                grace_period_seconds: Some(0),
-                ..Default::default()
-            },
-        )
-        .await?;
-    nodes.delete(&node_name, &DeleteParams::default()).await?;
-    result
+    let view = matches_oracle(&e, "late", 2).await?;
+    assert_eq!(view.by_pod("waiting")[0].zone.as_deref(), Some("zone-late"));
+    Ok(())
 }
 
 /// A Node nobody plays (no kwok annotation), unique to one test and deleted when dropped, pass

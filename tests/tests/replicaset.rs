@@ -396,16 +396,11 @@ async fn terminating_pods_are_replaced_at_once_and_counted() -> anyhow::Result<(
     let e = env("rs-terminating").await?;
     // kwok finishes the deletion of pods on its nodes at once, so these pods go to a node that
     // nobody plays: without a kubelet to confirm it, a graceful deletion stays Terminating.
-    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(e.client.clone());
-    let node = serde_json::from_value(json!({"metadata": {"name": "bosun-e2e-unmanaged"}}))?;
-    match nodes.create(&PostParams::default(), &node).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(ae)) if ae.code == 409 => {}
-        Err(err) => return Err(err.into()),
-    }
+    // The namespace's drop removes the node and the pods left on it.
+    let node = e.ns.unmanaged_node(&e.client).await?;
     let mut rs = replicaset("web", 2, "web")?;
     if let Some(spec) = rs.spec.template.spec.as_mut() {
-        spec.node_name = Some("bosun-e2e-unmanaged".into());
+        spec.node_name = Some(node);
     }
     e.rs.create(&PostParams::default(), &rs).await?;
     let rs = poll("2 pods", WAIT, || async {

@@ -3,6 +3,7 @@
 //! invalid object and asserts the refusal, its field path and upstream's message.
 
 use bosun_e2e::{MANAGER, TestNamespace, api_error_message, client, ensure_crds, remove, set};
+use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
@@ -33,22 +34,48 @@ fn workload(kind: &str, name: &str) -> Value {
     })
 }
 
-async fn api(kind: &str, ns: &str) -> anyhow::Result<Api<DynamicObject>> {
-    let client = client().await?;
-    ensure_crds(&client).await?;
-    Ok(Api::namespaced_with(client, ns, &resource(kind)))
+/// Server-side dry runs in a namespace of the test's own: a dry-run create is refused with
+/// AlreadyExists when an object of the name exists, so a shared namespace (say `default`, where
+/// `make demo` leaves its Service `web` and that Service's DNSRecordSet) would decide the outcome.
+struct DryRun {
+    client: Client,
+    ns: TestNamespace,
 }
 
-/// Submit `obj` with a server-side dry run in `default` and return the API server's message.
-async fn refusal(obj: Value) -> anyhow::Result<String> {
-    let kind = obj["kind"].as_str().unwrap_or_default().to_string();
-    let api = api(&kind, "default").await?;
-    let obj: DynamicObject = serde_json::from_value(obj)?;
-    let pp = PostParams {
+impl DryRun {
+    async fn new() -> anyhow::Result<Self> {
+        let client = client().await?;
+        ensure_crds(&client).await?;
+        let ns = TestNamespace::new(&client, "validation").await?;
+        Ok(Self { client, ns })
+    }
+
+    fn api(&self, obj: &Value) -> Api<DynamicObject> {
+        let kind = obj["kind"].as_str().unwrap_or_default();
+        Api::namespaced_with(self.client.clone(), &self.ns.name, &resource(kind))
+    }
+
+    /// Submit `obj` with a server-side dry run and return the API server's message.
+    async fn refusal(&self, obj: Value) -> anyhow::Result<String> {
+        let api = self.api(&obj);
+        let obj: DynamicObject = serde_json::from_value(obj)?;
+        Ok(api_error_message(api.create(&dry_run(), &obj).await))
+    }
+
+    /// Dry-run `obj` and return it as the API server would store it.
+    async fn accepted(&self, obj: Value) -> anyhow::Result<Value> {
+        let api = self.api(&obj);
+        let obj: DynamicObject = serde_json::from_value(obj)?;
+        let created = api.create(&dry_run(), &obj).await?;
+        Ok(serde_json::to_value(created)?)
+    }
+}
+
+fn dry_run() -> PostParams {
+    PostParams {
         dry_run: true,
         field_manager: Some(MANAGER.into()),
-    };
-    Ok(api_error_message(api.create(&pp, &obj).await))
+    }
 }
 
 /// Assert the message names `path`, the error `type_` and upstream's `detail`.
@@ -67,7 +94,8 @@ macro_rules! refused {
         async fn $name() -> anyhow::Result<()> {
             let mut $o = workload($kind, "invalid");
             $mutate;
-            let message = refusal($o).await?;
+            let dry = DryRun::new().await?;
+            let message = dry.refusal($o).await?;
             assert_refused(&message, $path, $type_, $detail);
             Ok(())
         }
@@ -428,21 +456,9 @@ refused!(
     "must be greater than minReadySeconds"
 );
 
-/// Dry-run `obj` and return it as the API server would store it.
-async fn accepted(obj: Value) -> anyhow::Result<Value> {
-    let kind = obj["kind"].as_str().unwrap_or_default().to_string();
-    let api = api(&kind, "default").await?;
-    let obj: DynamicObject = serde_json::from_value(obj)?;
-    let pp = PostParams {
-        dry_run: true,
-        field_manager: Some(MANAGER.into()),
-    };
-    let created = api.create(&pp, &obj).await?;
-    Ok(serde_json::to_value(created)?)
-}
-
 #[tokio::test]
 async fn v7_matching_expressions_are_accepted() -> anyhow::Result<()> {
+    let dry = DryRun::new().await?;
     let mut o = workload("Deployment", "expressions");
     set(
         &mut o,
@@ -454,25 +470,27 @@ async fn v7_matching_expressions_are_accepted() -> anyhow::Result<()> {
             {"key": "legacy", "operator": "DoesNotExist"}
         ]),
     );
-    accepted(o).await?;
+    dry.accepted(o).await?;
     Ok(())
 }
 
 #[tokio::test]
 async fn v15_zero_surge_with_unavailable_is_accepted() -> anyhow::Result<()> {
+    let dry = DryRun::new().await?;
     let mut o = workload("Deployment", "zero-surge");
     set(
         &mut o,
         "/spec/strategy",
         json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": "100%"}}),
     );
-    accepted(o).await?;
+    dry.accepted(o).await?;
     Ok(())
 }
 
 #[tokio::test]
 async fn v23_upstream_defaults_are_applied_by_the_api_server() -> anyhow::Result<()> {
-    let d = accepted(workload("Deployment", "defaults")).await?;
+    let dry = DryRun::new().await?;
+    let d = dry.accepted(workload("Deployment", "defaults")).await?;
     assert_eq!(d["spec"]["replicas"], json!(1));
     assert_eq!(d["spec"]["revisionHistoryLimit"], json!(10));
     assert_eq!(d["spec"]["progressDeadlineSeconds"], json!(600));
@@ -488,7 +506,7 @@ async fn v23_upstream_defaults_are_applied_by_the_api_server() -> anyhow::Result
         "/spec/strategy",
         json!({"rollingUpdate": {"maxSurge": 2}}),
     );
-    let d = accepted(o).await?;
+    let d = dry.accepted(o).await?;
     assert_eq!(
         d["spec"]["strategy"],
         json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 2, "maxUnavailable": "25%"}})
@@ -497,10 +515,10 @@ async fn v23_upstream_defaults_are_applied_by_the_api_server() -> anyhow::Result
     // Recreate gets no rollingUpdate.
     let mut o = workload("Deployment", "recreate");
     set(&mut o, "/spec/strategy", json!({"type": "Recreate"}));
-    let d = accepted(o).await?;
+    let d = dry.accepted(o).await?;
     assert_eq!(d["spec"]["strategy"], json!({"type": "Recreate"}));
 
-    let rs = accepted(workload("ReplicaSet", "defaults")).await?;
+    let rs = dry.accepted(workload("ReplicaSet", "defaults")).await?;
     assert_eq!(rs["spec"]["replicas"], json!(1));
     Ok(())
 }
@@ -705,17 +723,19 @@ fn slice(endpoints: usize) -> Value {
 
 #[tokio::test]
 async fn endpointslice_holds_at_most_1000_endpoints() -> anyhow::Result<()> {
-    accepted(slice(1000)).await?;
-    let m = refusal(slice(1001)).await?;
+    let dry = DryRun::new().await?;
+    dry.accepted(slice(1000)).await?;
+    let m = dry.refusal(slice(1001)).await?;
     assert_refused(&m, "endpoints", "Too many", "must have at most 1000 items");
     Ok(())
 }
 
 #[tokio::test]
 async fn endpointslice_address_type_and_addresses_are_checked() -> anyhow::Result<()> {
+    let dry = DryRun::new().await?;
     let mut o = slice(1);
     set(&mut o, "/addressType", json!("IPv5"));
-    let m = refusal(o).await?;
+    let m = dry.refusal(o).await?;
     assert_refused(
         &m,
         "addressType",
@@ -724,7 +744,7 @@ async fn endpointslice_address_type_and_addresses_are_checked() -> anyhow::Resul
     );
     let mut o = slice(1);
     set(&mut o, "/endpoints", json!([{"addresses": []}]));
-    let m = refusal(o).await?;
+    let m = dry.refusal(o).await?;
     assert_refused(
         &m,
         "endpoints[0].addresses",
@@ -744,42 +764,47 @@ fn records(records: Value) -> Value {
 
 #[tokio::test]
 async fn dnsrecordset_records_are_checked() -> anyhow::Result<()> {
-    accepted(records(json!([
+    let dry = DryRun::new().await?;
+    dry.accepted(records(json!([
         {"name": "web.default.svc.cluster.local", "type": "A", "address": "10.96.0.10"},
         {"name": "web.default.svc.cluster.local", "type": "AAAA", "address": "fd00::10"},
         {"name": "_http._tcp.web.default.svc.cluster.local", "type": "SRV", "port": 80, "priority": 0, "weight": 100, "target": "web.default.svc.cluster.local"},
         {"name": "10.0.96.10.in-addr.arpa", "type": "PTR", "target": "web.default.svc.cluster.local"},
         {"name": "dns-version.cluster.local", "type": "TXT", "text": "1.1.0"}
     ]))).await?;
-    let m = refusal(records(
-        json!([{"name": "web.default.svc.cluster.local", "type": "MX", "target": "x"}]),
-    ))
-    .await?;
+    let m = dry
+        .refusal(records(
+            json!([{"name": "web.default.svc.cluster.local", "type": "MX", "target": "x"}]),
+        ))
+        .await?;
     assert_refused(
         &m,
         "spec.records[0].type",
         "Unsupported value",
         "\"A\", \"AAAA\", \"CNAME\", \"SRV\", \"PTR\", \"TXT\"",
     );
-    let m = refusal(records(
-        json!([{"name": "web..svc", "type": "A", "address": "10.0.0.1"}]),
-    ))
-    .await?;
+    let m = dry
+        .refusal(records(
+            json!([{"name": "web..svc", "type": "A", "address": "10.0.0.1"}]),
+        ))
+        .await?;
     assert_refused(&m, "spec.records[0].name", "Invalid value", "should match");
-    let m = refusal(records(
-        json!([{"name": "web.default.svc.cluster.local", "type": "A", "address": "fd00::1"}]),
-    ))
-    .await?;
+    let m = dry
+        .refusal(records(
+            json!([{"name": "web.default.svc.cluster.local", "type": "A", "address": "fd00::1"}]),
+        ))
+        .await?;
     assert_refused(
         &m,
         "spec.records[0].address",
         "Invalid value",
         "must be an IPv4 address for A records",
     );
-    let m = refusal(records(
-        json!([{"name": "_http._tcp.web", "type": "SRV", "target": "web"}]),
-    ))
-    .await?;
+    let m = dry
+        .refusal(records(
+            json!([{"name": "_http._tcp.web", "type": "SRV", "target": "web"}]),
+        ))
+        .await?;
     assert_refused(
         &m,
         "spec.records[0].port",
