@@ -866,63 +866,17 @@ async fn a_pod_on_a_node_not_yet_known_joins_when_the_node_appears() -> anyhow::
     Ok(())
 }
 
-/// A Node nobody plays (no kwok annotation), unique to one test and deleted when dropped, pass
-/// or fail, together with the pods bound to it (no kubelet would ever finish them).
-struct UnplayedNode {
-    name: String,
-    ns: String,
-}
-
-impl UnplayedNode {
-    async fn new(client: &Client, ns: &str) -> anyhow::Result<Self> {
-        let name = format!("bosun-e2e-unplayed-{ns}");
-        let nodes: Api<Node> = Api::all(client.clone());
-        let node = serde_json::from_value(json!({"metadata": {"name": name}}))?;
-        nodes.create(&PostParams::default(), &node).await?;
-        Ok(Self {
-            name,
-            ns: ns.into(),
-        })
-    }
-}
-
-impl Drop for UnplayedNode {
-    fn drop(&mut self) {
-        let selector = format!("spec.nodeName={}", self.name);
-        let _ = std::process::Command::new("kubectl")
-            .args([
-                "delete",
-                "pods",
-                "-n",
-                &self.ns,
-                "--field-selector",
-                &selector,
-            ])
-            .args(["--grace-period=0", "--force", "--wait=false"])
-            .output();
-        let _ = std::process::Command::new("kubectl")
-            .args([
-                "delete",
-                "node",
-                &self.name,
-                "--wait=false",
-                "--ignore-not-found",
-            ])
-            .output();
-    }
-}
-
 #[tokio::test]
 async fn pod_endpoints_changed_on_any_update_of_a_terminating_pod() -> anyhow::Result<()> {
     // Upstream's podEndpointsChanged compares DeletionTimestamp pointers: every new version of a
     // terminating pod is a change. A terminating, not-ready pod that turns Failed leaves both
     // controllers' slices at once, not when the Pod object is gone.
     let e = env("eps-term-failed").await?;
-    let node = UnplayedNode::new(&e.client, &e.ns.name).await?;
+    let node = e.ns.unmanaged_node(&e.client).await?;
     e.services
         .create(&PostParams::default(), &service("tf", "tf", json!({}))?)
         .await?;
-    let on_node = json!({"spec": {"nodeName": node.name}});
+    let on_node = json!({"spec": {"nodeName": node}});
     create_pods(
         &e,
         vec![
