@@ -873,9 +873,6 @@ async fn pod_endpoints_changed_on_any_update_of_a_terminating_pod() -> anyhow::R
     // controllers' slices at once, not when the Pod object is gone.
     let e = env("eps-term-failed").await?;
     let node = e.ns.unmanaged_node(&e.client).await?;
-    e.services
-        .create(&PostParams::default(), &service("tf", "tf", json!({}))?)
-        .await?;
     let on_node = json!({"spec": {"nodeName": node}});
     create_pods(
         &e,
@@ -893,12 +890,16 @@ async fn pod_endpoints_changed_on_any_update_of_a_terminating_pod() -> anyhow::R
             .patch_status(name, &PatchParams::default(), &Patch::Strategic(&body))
             .await?;
     }
-    matches_oracle(&e, "tf", 2).await?;
+    // f0 shuts down (the kubelet's reports, played by the test): terminating, then not ready.
     e.pods.delete("f0", &DeleteParams::default()).await?;
-    // The kubelet's reports of a pod shutting down: not ready, then Failed.
     let unready = json!({"status": {"conditions": [{"type": "Ready", "status": "False"}]}});
     e.pods
         .patch_status("f0", &PatchParams::default(), &Patch::Strategic(&unready))
+        .await?;
+    // The Service comes only now, so the one sync that writes its slices has nothing after it:
+    // only the next update of f0 can bring another.
+    e.services
+        .create(&PostParams::default(), &service("tf", "tf", json!({}))?)
         .await?;
     poll("f0 terminating and not serving in both", WAIT, || async {
         let v = matches_oracle(&e, "tf", 2).await?;
