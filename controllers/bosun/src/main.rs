@@ -95,7 +95,7 @@ struct RunArgs {
     #[arg(long, env = "BOSUN_LEASE_DURATION", default_value = "15s",
           value_parser = parse_lease_duration)]
     lease_duration: std::time::Duration,
-    /// This process's identity in the Lease (default: $POD_NAME or $HOSTNAME, plus the pid).
+    /// This process's identity in the Lease (default: $POD_NAME or $HOSTNAME, plus a random UUID).
     #[arg(long, env = "BOSUN_LEADER_IDENTITY")]
     leader_identity: Option<String>,
     /// Where to serve /metrics, /healthz and /readyz.
@@ -181,7 +181,9 @@ fn leader_identity(args: &RunArgs) -> String {
     let base = std::env::var("POD_NAME")
         .or_else(|_| std::env::var("HOSTNAME"))
         .unwrap_or_else(|_| "bosun".into());
-    format!("{base}_{}", std::process::id())
+    // client-go's leader election: `<hostname>_<uuid>`. The pid would be 1 in every container,
+    // so a restarted container would claim its predecessor's identity.
+    format!("{base}_{}", uuid::Uuid::new_v4())
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -435,6 +437,16 @@ mod tests {
             Command::Run(a) => Ok(a),
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn leader_identities_are_unique_per_process_start() {
+        // Two starts of the same container (same POD_NAME, both pid 1) must not share one.
+        let a = run_args(&[]).expect("parses");
+        let (x, y) = (leader_identity(&a), leader_identity(&a));
+        assert_ne!(x, y);
+        let named = run_args(&["--leader-identity", "me"]).expect("parses");
+        assert_eq!(leader_identity(&named), "me");
     }
 
     #[test]
