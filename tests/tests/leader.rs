@@ -38,7 +38,16 @@ async fn metrics(port: u16) -> anyhow::Result<String> {
 }
 
 fn replica(identity: &str, ns: &str, port: u16) -> anyhow::Result<ControllerProcess> {
-    let lease_duration = format!("{LEASE_SECONDS}s");
+    replica_with_lease(identity, ns, port, LEASE_SECONDS)
+}
+
+fn replica_with_lease(
+    identity: &str,
+    ns: &str,
+    port: u16,
+    lease_seconds: u64,
+) -> anyhow::Result<ControllerProcess> {
+    let lease_duration = format!("{lease_seconds}s");
     let addr = format!("--metrics-addr=127.0.0.1:{port}");
     ControllerProcess::start(
         &format!("leader-{identity}"),
@@ -236,6 +245,39 @@ async fn one_leader_acts_a_standby_takes_over_and_sigterm_releases_the_lease() -
         holder(&leases).await?,
         None,
         "the lease is released on shutdown, not left to expire"
+    );
+
+    // A released lease is taken by the waiting standby at once, not at its recorded expiry:
+    // with a 15 s lease renewed every 10 s, the expiry is 5-15 s away when the leader leaves.
+    let (port_c, port_d) = (free_port()?, free_port()?);
+    let mut c = replica_with_lease("c", &ns.name, port_c, 15)?;
+    poll("c holds the lease", WAIT, || async {
+        Ok((holder(&leases).await?.as_deref() == Some("c")).then_some(()))
+    })
+    .await?;
+    let _d = replica_with_lease("d", &ns.name, port_d, 15)?;
+    poll("d ready as a standby", WAIT, || async {
+        Ok(match http_get(port_d, "/readyz").await {
+            Ok((200, _)) => Some(()),
+            _ => None,
+        })
+    })
+    .await?;
+    let status = c.signal_and_wait(libc::SIGTERM)?;
+    let released = Instant::now();
+    assert!(status.success(), "SIGTERM exits 0: {status:?}");
+    poll("d holds the lease", WAIT, || async {
+        Ok((holder(&leases).await?.as_deref() == Some("d")).then_some(()))
+    })
+    .await?;
+    let takeover = released.elapsed();
+    eprintln!(
+        "release: the standby took the lease {:.2}s after the leader's SIGTERM exit (lease 15s)",
+        takeover.as_secs_f64()
+    );
+    assert!(
+        takeover < Duration::from_secs(2),
+        "the standby took {takeover:?} to take a released lease"
     );
     Ok(())
 }

@@ -13,6 +13,8 @@ use std::io::Write;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Api;
 use tracing::info;
 
 /// Kubernetes' core controllers as custom resources, and a DNS server.
@@ -173,6 +175,79 @@ pub(crate) async fn shutdown_signal() {
     info!("shutting down: finishing in-flight syncs");
 }
 
+/// Wait until this process holds the Lease (`Some`) or is told to stop (`None`).
+///
+/// kube-lease-manager's standby sleeps until the Lease's recorded expiry (up to its whole
+/// duration) even when the leader released it at shutdown. A watch of the one Lease wakes the
+/// standby instead: when the Lease shows no holder, the waiting manager is dropped and a new one
+/// built, which takes the free Lease at once (client-go's standbys poll every 2 s; this is
+/// faster). Writing our own election would mean re-deriving the lease-locking rules the crate
+/// already gets right, so only the wake-up is ours.
+async fn wait_to_lead<F, Fut>(
+    build: F,
+    leases: Api<Lease>,
+    name: &str,
+    sig_rx: &mut tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Option<LeaderHandle>>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<kube_lease_manager::LeaseManager>>,
+{
+    use futures::StreamExt;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let released = watcher(leases, config)
+        .default_backoff()
+        .applied_objects()
+        .filter(|l| {
+            let free = l.as_ref().is_ok_and(|l| {
+                l.spec
+                    .as_ref()
+                    .and_then(|s| s.holder_identity.as_deref())
+                    .is_none_or(str::is_empty)
+            });
+            std::future::ready(free)
+        });
+    futures::pin_mut!(released);
+    loop {
+        let (mut leading, handle) = build().await?.watch().await;
+        enum Woke {
+            Leading(Result<(), tokio::sync::watch::error::RecvError>),
+            Stop,
+            Released,
+        }
+        let woke = tokio::select! {
+            r = leading.wait_for(|l| *l) => Woke::Leading(r.map(|_| ())),
+            _ = sig_rx.wait_for(|s| *s) => Woke::Stop,
+            Some(_) = released.next() => Woke::Released,
+        };
+        match woke {
+            Woke::Leading(r) => {
+                r.context("the lease manager stopped")?;
+                return Ok(Some((leading, handle)));
+            }
+            Woke::Stop => {
+                drop(leading);
+                let _ = handle.await;
+                return Ok(None);
+            }
+            Woke::Released => {
+                // Dropping the receiver stops the waiting manager (it releases nothing: it holds
+                // nothing); the next one tries the free Lease first thing.
+                drop(leading);
+                let _ = handle.await;
+                tracing::debug!(lease = name, "the lease was released; trying to take it");
+            }
+        }
+    }
+}
+
+/// A held Lease: its state channel and the task keeping it.
+type LeaderHandle = (
+    tokio::sync::watch::Receiver<bool>,
+    tokio::task::JoinHandle<kube_lease_manager::Result<kube_lease_manager::LeaseManager>>,
+);
+
 /// This process's identity in the Lease.
 fn leader_identity(args: &RunArgs) -> String {
     if let Some(id) = &args.leader_identity {
@@ -246,29 +321,25 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             .or_else(|| std::env::var("POD_NAMESPACE").ok())
             .unwrap_or_else(|| "default".into());
         let identity = leader_identity(&args);
-        let manager = kube_lease_manager::LeaseManagerBuilder::new(client, &args.lease_name)
-            .with_namespace(&namespace)
-            .with_identity(&identity)
-            // Whole seconds, truncated as client-go's leaseDurationSeconds; at least 3 (MIN_LEASE).
-            .with_duration(args.lease_duration.as_secs())
-            .with_grace((args.lease_duration.as_secs() / 3).max(1))
-            .build()
-            .await
-            .with_context(|| format!("setting up the Lease {namespace}/{}", args.lease_name))?;
-        let (mut leading, handle) = manager.watch().await;
-        info!(lease = %format!("{namespace}/{}", args.lease_name), %identity, "waiting to lead");
-        let signalled = tokio::select! {
-            r = leading.wait_for(|l| *l) => {
-                r.context("the lease manager stopped")?;
-                false
-            }
-            _ = sig_rx.wait_for(|s| *s) => true,
+        let lease_name = format!("{namespace}/{}", args.lease_name);
+        info!(lease = %lease_name, %identity, "waiting to lead");
+        let build = || async {
+            kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &args.lease_name)
+                .with_namespace(&namespace)
+                .with_identity(&identity)
+                // Whole seconds, truncated as client-go's leaseDurationSeconds; at least 3.
+                .with_duration(args.lease_duration.as_secs())
+                .with_grace((args.lease_duration.as_secs() / 3).max(1))
+                .build()
+                .await
+                .with_context(|| format!("setting up the Lease {lease_name}"))
         };
-        if signalled {
-            drop(leading);
-            let _ = handle.await;
+        let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
+        let Some((leading, handle)) =
+            wait_to_lead(build, leases, &args.lease_name, &mut sig_rx).await?
+        else {
             return Ok(());
-        }
+        };
         info!(%identity, "leading");
         Some((leading, handle))
     } else {
