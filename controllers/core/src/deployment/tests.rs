@@ -33,6 +33,25 @@ fn run<'a>(
     )
 }
 
+/// `run` with the pods of the ReplicaSets, by ReplicaSet UID.
+fn run_with_pods<'a>(
+    d: &'a Deployment,
+    sel: &'a Selector,
+    rss: &'a [ReplicaSet],
+    pods_by_rs: HashMap<String, Vec<&'a Pod>>,
+    now: Timestamp,
+) -> Plan<'a> {
+    plan(
+        Observed {
+            deployment: d,
+            selector: sel,
+            candidates: rss.iter().collect(),
+            pods_by_rs,
+        },
+        now,
+    )
+}
+
 fn sel(d: &Deployment) -> Selector {
     Selector::new(&d.spec.selector).expect("valid")
 }
@@ -228,15 +247,7 @@ fn recreate_waits_until_no_old_pod_exists() {
         .deleting()
         .build();
     let pods = HashMap::from([("rs-old".to_string(), vec![&terminating])]);
-    let p = plan(
-        Observed {
-            deployment: &d,
-            selector: &s,
-            candidates: rss.iter().collect(),
-            pods_by_rs: pods,
-        },
-        t(100),
-    );
+    let p = run_with_pods(&d, &s, &rss, pods, t(100));
     assert!(created(&p).is_none(), "a terminating old pod still blocks");
     let p = run(&d, &s, &rss, t(100));
     assert_eq!(
@@ -757,13 +768,11 @@ fn rolling_counts_available_pods_of_the_cache_before_the_status_says_so() {
     let mut pods: Vec<&Pod> = ready.iter().collect();
     pods.extend([&pending, &terminating]);
     let s = sel(&d);
-    let p = plan(
-        Observed {
-            deployment: &d,
-            selector: &s,
-            candidates: rss.iter().collect(),
-            pods_by_rs: HashMap::from([("rs-new".to_string(), pods)]),
-        },
+    let p = run_with_pods(
+        &d,
+        &s,
+        &rss,
+        HashMap::from([("rs-new".to_string(), pods)]),
         t(100),
     );
     assert_eq!(
@@ -802,13 +811,11 @@ fn get_pod_map_for_deployment_ignores_pods_of_a_standalone_replicaset() {
     let cache_pods = running_pods(&cache, 2, &[("app", "cache")]);
     let rss = [cache];
     let s = sel(&d);
-    let p = plan(
-        Observed {
-            deployment: &d,
-            selector: &s,
-            candidates: rss.iter().collect(),
-            pods_by_rs: HashMap::from([("rs-cache".to_string(), cache_pods.iter().collect())]),
-        },
+    let p = run_with_pods(
+        &d,
+        &s,
+        &rss,
+        HashMap::from([("rs-cache".to_string(), cache_pods.iter().collect())]),
         t(100),
     );
     assert!(p.adopt.is_empty() && p.release.is_empty());
@@ -833,13 +840,11 @@ fn get_pod_map_for_deployment_ignores_pods_of_a_released_replicaset() {
     let other_pods = running_pods(&other, 2, &[("app", "other")]);
     let rss = [other];
     let s = sel(&d);
-    let p = plan(
-        Observed {
-            deployment: &d,
-            selector: &s,
-            candidates: rss.iter().collect(),
-            pods_by_rs: HashMap::from([("rs-other".to_string(), other_pods.iter().collect())]),
-        },
+    let p = run_with_pods(
+        &d,
+        &s,
+        &rss,
+        HashMap::from([("rs-other".to_string(), other_pods.iter().collect())]),
         t(100),
     );
     assert_eq!(p.release.len(), 1, "the ReplicaSet is released");
@@ -861,13 +866,11 @@ fn get_pod_map_for_deployment_keeps_only_pods_the_selector_matches() {
     let rss = [old];
     let s = sel(&d);
     let observe = |pods: &[Pod]| {
-        plan(
-            Observed {
-                deployment: &d,
-                selector: &s,
-                candidates: rss.iter().collect(),
-                pods_by_rs: HashMap::from([("rs-old".to_string(), pods.iter().collect())]),
-            },
+        run_with_pods(
+            &d,
+            &s,
+            &rss,
+            HashMap::from([("rs-old".to_string(), pods.iter().collect())]),
             t(100),
         )
         .actions
@@ -936,16 +939,14 @@ fn calculate_status_counts_pods_of_one_cache_snapshot_not_statuses_of_different_
     old_refs.push(&leaving);
     let rss = [old, new];
     let s = sel(&d);
-    let p = plan(
-        Observed {
-            deployment: &d,
-            selector: &s,
-            candidates: rss.iter().collect(),
-            pods_by_rs: HashMap::from([
-                ("rs-old".to_string(), old_refs),
-                ("rs-new".to_string(), new_pods.iter().collect()),
-            ]),
-        },
+    let p = run_with_pods(
+        &d,
+        &s,
+        &rss,
+        HashMap::from([
+            ("rs-old".to_string(), old_refs),
+            ("rs-new".to_string(), new_pods.iter().collect()),
+        ]),
         t(100),
     );
     let st = p.status.expect("a status");
