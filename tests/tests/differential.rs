@@ -12,8 +12,8 @@
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `BOSUN_DIFF_SEQUENCES` | `3` | random sequences to run (`make diff-long`: 50) |
-//! | `BOSUN_DIFF_OPS` | `6` | operations per sequence, after the creation |
+//! | `BOSUN_DIFF_SEQUENCES` | `4` | random sequences to run (`make diff-long`: 50) |
+//! | `BOSUN_DIFF_OPS` | `8` | operations per sequence, after the creation |
 //! | `BOSUN_DIFF_SEED` | from the clock | the first seed; sequence `i` uses seed + `i` |
 //! | `BOSUN_DIFF_REPLAY` | — | run exactly this printed sequence (`start/… scale/2 …`) |
 //! | `BOSUN_DIFF_SHRINK` | `12` | re-runs the shrinker may spend on a divergence |
@@ -315,7 +315,7 @@ fn generate(seed: u64, n: usize) -> Sequence {
         history: rng.pick(&[1, 10]),
     };
     let ops = (0..n)
-        .map(|_| match rng.below(13) {
+        .map(|_| match rng.below(14) {
             0 | 1 => Op::Scale(rng.below(6) as i32),
             2..=4 => Op::Image(1 + rng.below(3) as u8),
             5 => Op::Paused(rng.coin()),
@@ -325,7 +325,7 @@ fn generate(seed: u64, n: usize) -> Sequence {
                 0
             }),
             7 => Op::Strategy(random_strategy(&mut rng)),
-            8 => Op::Solo {
+            8 | 13 => Op::Solo {
                 id: 1 + rng.below(2) as u8,
                 replicas: rng.below(3) as i32,
                 adopt: rng.coin(),
@@ -1268,6 +1268,8 @@ async fn shrink(
 ) -> anyhow::Result<(Sequence, Divergence, usize)> {
     seq.ops.truncate(div.step);
     let mut runs = 0;
+    // Sequences already run (and found equal): never run one twice.
+    let mut tried = BTreeSet::new();
     let mut chunk = seq.ops.len().div_ceil(2).max(1);
     while !seq.ops.is_empty() && runs < budget {
         let mut at = 0;
@@ -1276,6 +1278,10 @@ async fn shrink(
             let mut candidate = seq.clone();
             let end = (at + chunk).min(candidate.ops.len());
             candidate.ops.drain(at..end);
+            if !tried.insert(candidate.to_string()) {
+                at += chunk;
+                continue;
+            }
             runs += 1;
             eprintln!("  shrink run {runs}/{budget}: {candidate}");
             match run(client, &candidate, false).await? {
@@ -1313,8 +1319,8 @@ async fn random_operation_sequences_match_the_builtin_controllers() -> anyhow::R
     let plan: Vec<(Option<u64>, Sequence)> = match std::env::var("BOSUN_DIFF_REPLAY") {
         Ok(s) => vec![(None, s.parse()?)],
         Err(_) => {
-            let n = env_usize("BOSUN_DIFF_SEQUENCES", 3)?;
-            let ops = env_usize("BOSUN_DIFF_OPS", 6)?;
+            let n = env_usize("BOSUN_DIFF_SEQUENCES", 4)?;
+            let ops = env_usize("BOSUN_DIFF_OPS", 8)?;
             let first = match std::env::var("BOSUN_DIFF_SEED") {
                 Ok(s) => s
                     .parse()
