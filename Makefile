@@ -59,6 +59,11 @@ unit: ## unit tests (no cluster needed), including the CRD drift check
 e2e: ## end-to-end tests against the cluster KUBECONFIG names (starts the local one if needed)
 	hack/e2e.sh
 
+.PHONY: diff-long
+diff-long: ## the differential test alone, 50 random sequences, on the cluster KUBECONFIG names
+	cargo build -p bosun
+	BOSUN_DIFF_SEQUENCES=$${BOSUN_DIFF_SEQUENCES:-50} cargo test -p bosun-e2e --test differential -- --nocapture
+
 .PHONY: chart-crds
 chart-crds: ## regenerate the Helm chart's CRD templates from crds/
 	hack/chart-crds.sh
