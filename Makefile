@@ -75,7 +75,6 @@ chart-lint: ## helm lint (also --strict) the chart and check its CRDs match crds
 export IMAGE ?= bosun:dev
 .PHONY: image
 image: ## build the images as OCI archives in target/images (bosun $(IMAGE), pause, echo), no Docker; into the real node if it runs
-	hack/deps.sh image
 	hack/image/build.sh
 
 .PHONY: docker-image
