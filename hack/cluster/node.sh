@@ -325,6 +325,12 @@ up() {
   ip -n "$NS" link set "$NODE_IF" up
   # The host reaches pod IPs through the node (curl a Pod from here); nothing routes further.
   ip route add "$POD_CIDR" via "$NODE_IP" dev "$HOST_IF"
+  # The pods' bridge, made here so that the node's own processes (kubelet, a hostNetwork Pod)
+  # reach ClusterIPs: kube-proxy DNATs them in OUTPUT, but only after a route was found. The CNI
+  # bridge plugin adopts it and gives it the gateway address. Still no default route.
+  ip -n "$NS" link add "$BRIDGE" type bridge
+  ip -n "$NS" link set "$BRIDGE" up
+  ip -n "$NS" route add 10.96.0.0/16 dev "$BRIDGE"
   if ip -n "$NS" route show default | grep -q .; then node_fail netns "the node's namespace has a default route"; fi
 
   # The apiserver listens on 127.0.0.1 only: carry TCP into the namespace over a unix socket.
