@@ -372,15 +372,15 @@ stop_pid() { # name: TERM its process group, wait, then KILL
   rm -f "$f"
 }
 
-# Processes of ours that outlive their parents: the shims (named by our socket) and whatever
-# runs in a pod cgroup.
+# Processes of ours that outlive their parents: the shims and runc (their command lines name our
+# socket or runc root, both under $ND) and whatever runs in a pod cgroup.
 stray_pids() {
   local p exe
   for p in /proc/[0-9]*; do
     exe=$(readlink "$p/exe" 2>/dev/null) || continue
     case $exe in
       "$BIN"/containerd-shim-runc-v2*|"$BIN"/runc*)
-        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$SOCK" && echo "${p#/proc/}" ;;
+        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$ND/" && echo "${p#/proc/}" ;;
     esac
   done
   cat /sys/fs/cgroup/*/kubepods/cgroup.procs /sys/fs/cgroup/*/kubepods/*/cgroup.procs \
