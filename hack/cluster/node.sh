@@ -257,7 +257,10 @@ oomScoreAdj: 0
 # The imported images cannot be pulled back: never garbage-collect them.
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
-evictionHard: {memory.available: "100Mi", nodefs.available: "2%", imagefs.available: "2%", nodefs.inodesFree: "2%"}
+# Absolute disk thresholds: a shared development disk is often >95 % full (reserved blocks,
+# other clones' targets); a percentage would taint the node with disk-pressure and evict the
+# Pods, which no test expects.
+evictionHard: {memory.available: "100Mi", nodefs.available: "512Mi", imagefs.available: "512Mi", nodefs.inodesFree: "2%"}
 maxPods: 110
 # Only Pods that tolerate this (and select the node) land here; the rest go to the kwok nodes.
 registerWithTaints:

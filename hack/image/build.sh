@@ -8,7 +8,9 @@
 #          the rustup target, in /usr/local/bin; /etc/passwd and /etc/group with nonroot (65532);
 #          an empty /tmp; user 65532:65532; no shell, nothing else. The Dockerfile builds the same.
 #   pause  $PAUSE_IMAGE: images/pause/pause.c linked statically; the real node's sandbox image.
-#   echo   $ECHO_IMAGE: images/echo (bosun-echo), answers HTTP with its Pod's name on :8080.
+#   echo   $ECHO_IMAGE: images/echo (bosun-echo), answers HTTP with its Pod's name on :8080; the
+#          same /etc/passwd and /etc/group (kubelet passes only the image's uid to the runtime,
+#          which takes the group from /etc/passwd: without it the process runs with gid 0).
 #
 # Archives go to $BOSUN_IMAGE_DIR (default target/images/NAME.tar). They load with
 # `ctr -n k8s.io images import`, `kind load image-archive`, `minikube image load`, `docker load`.
@@ -88,6 +90,8 @@ if has echo; then
   static_check "$rel/bosun-echo"
   "$root/hack/image/oci.py" --name "$ECHO_IMAGE" --out "$out/echo.tar" \
     --file "$rel/bosun-echo=/bosun-echo:0755" \
+    --file "$root/images/bosun/passwd=/etc/passwd:0644" \
+    --file "$root/images/bosun/group=/etc/group:0644" \
     --user 65532:65532 --entrypoint '["/bosun-echo"]' --expose 8080/tcp
 fi
 
