@@ -74,11 +74,11 @@ chart-lint: ## helm lint (also --strict) the chart and check its CRDs match crds
 
 export IMAGE ?= bosun:dev
 .PHONY: image
-image: ## build the images as OCI archives in target/images (bosun $(IMAGE), pause, echo), no Docker; into the real node if it runs
+image: ## build the images as OCI archives in target/images (bosun as IMAGE, default bosun:dev; pause; echo), no Docker; into the real node if it runs
 	hack/image/build.sh
 
 .PHONY: docker-image
-docker-image: ## the same bosun image with Docker: docker build -t $(IMAGE) .
+docker-image: ## the same bosun image with Docker: docker build -t IMAGE .
 	docker build -t $(IMAGE) .
 
 .PHONY: test
