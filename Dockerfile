@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # bosun's image: `bosun` (the controllers, the DNS server) and the `kubectl-bosun` plugin, both
-# static musl binaries, on distroless/static as uid 65532 with no shell.
+# static musl binaries, as uid 65532 with no shell: the files hack/image/build.sh puts in its
+# OCI archive (`make image`, no Docker needed), for those who build with Docker.
 #
-#   docker build -t bosun:dev .        (make image)
+#   docker build -t bosun:dev .        (make docker-image)
 
 # Build on Alpine: its Rust targets x86_64/aarch64-unknown-linux-musl natively and links
 # statically by default (crt-static), so no cross toolchain is needed. (Checked off-image:
@@ -21,18 +22,21 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p bosun --bins \
- && mkdir -p /out \
- && cp target/release/bosun target/release/kubectl-bosun /out/ \
- && if readelf -d /out/bosun /out/kubectl-bosun | grep -q NEEDED; then \
+ && mkdir -p /out/usr/local/bin /out/etc /out/tmp \
+ && chmod 1777 /out/tmp \
+ && cp target/release/bosun target/release/kubectl-bosun /out/usr/local/bin/ \
+ && cp images/bosun/passwd images/bosun/group /out/etc/ \
+ && if readelf -d /out/usr/local/bin/bosun /out/usr/local/bin/kubectl-bosun | grep -q NEEDED; then \
       echo "the binaries are not static" >&2; exit 1; fi \
- && /out/bosun --version
+ && /out/usr/local/bin/bosun --version
 
-# distroless/static: CA certificates, /etc/passwd with `nonroot` (65532), tzdata; nothing else.
-FROM gcr.io/distroless/static-debian12:nonroot
+# The same files as hack/image/build.sh's archive: the two binaries, /etc/passwd and /etc/group
+# with `nonroot` (65532), an empty /tmp; nothing else.
+FROM scratch
 LABEL org.opencontainers.image.title="bosun" \
       org.opencontainers.image.description="Kubernetes' core controllers as custom resources, and a DNS server" \
       org.opencontainers.image.licenses="Apache-2.0"
-COPY --from=build /out/bosun /out/kubectl-bosun /usr/local/bin/
+COPY --from=build /out/ /
 USER 65532:65532
 # The DNS server's unprivileged port and the metrics ports (the chart maps 53 to 5353).
 EXPOSE 5353/udp 5353/tcp 8080 8081

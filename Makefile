@@ -25,12 +25,16 @@ deps: ## install what the project needs from the registries (apt, Go module prox
 binaries: ## build the pinned upstream binaries into ~/.cache/bosun/bin (once per version)
 	hack/cluster/build.sh
 
+.PHONY: node-binaries
+node-binaries: ## build the real node's binaries (kubelet, kube-proxy, containerd, runc) and install its packages
+	hack/deps.sh node
+
 .PHONY: cluster-up
-cluster-up: deps ## start the local real control plane with kwok nodes (idempotent)
+cluster-up: deps ## start the local real control plane with kwok nodes (BOSUN_REAL_NODES=1: and a real node) (idempotent)
 	hack/cluster/up.sh
 
 .PHONY: cluster-down
-cluster-down: ## stop the local cluster and remove its state
+cluster-down: ## stop the local cluster (and its real node) and remove its state
 	hack/cluster/down.sh
 
 .PHONY: crds
@@ -73,9 +77,13 @@ chart-lint: ## helm lint (also --strict) the chart and check its CRDs match crds
 	hack/chart-crds.sh --check
 	helm lint --strict charts/bosun
 
-IMAGE ?= bosun:dev
+export IMAGE ?= bosun:dev
 .PHONY: image
-image: ## build the container image $(IMAGE) (bosun and kubectl-bosun, static, non-root)
+image: ## build the images as OCI archives in target/images (bosun as IMAGE, default bosun:dev; pause; echo), no Docker; into the real node if it runs
+	hack/image/build.sh
+
+.PHONY: docker-image
+docker-image: ## the same bosun image with Docker: docker build -t IMAGE .
 	docker build -t $(IMAGE) .
 
 .PHONY: test

@@ -8,6 +8,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 keep_pki=false
 [ "${1:-}" = --keep-pki ] && keep_pki=true
 
+# The real node first, while the apiserver still runs (its Pods are deleted through it).
+if [ -d "$DIR/node" ]; then
+  "$here/node.sh" down || log "WARNING: the real node's teardown failed (see above)"
+fi
+
 stopped=()
 for c in "${EXTRAS[@]}" "${COMPONENTS[@]}"; do
   pidfile=$DIR/run/$c.pid

@@ -25,6 +25,14 @@ KWOK_PORT=$((10647 + off))
 # default/kubernetes Endpoints. Nothing connects to it; everything binds to 127.0.0.1.
 ADVERTISE_ADDRESS=${BOSUN_ADVERTISE_ADDRESS:-$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -n1)}
 ADVERTISE_ADDRESS=${ADVERTISE_ADDRESS:-192.0.2.1}
+# The real node (hack/cluster/node.sh): containerd, kubelet and kube-proxy in a network namespace
+# of their own. Off by default for now; the default flips to 1 once the demo and the end-to-end
+# suite use the node (issue 15, its demo and e2e sections).
+REAL_NODES=${BOSUN_REAL_NODES:-0}
+# Its IP (in its namespace): the apiserver advertises it when the node runs, so Pods reach the
+# apiserver through the kubernetes Service (10.96.0.1 -> this IP -> a socat bridge -> 127.0.0.1).
+REAL_NODE_IP=10.250.$off.2
+if [ "$REAL_NODES" != 0 ]; then ADVERTISE_ADDRESS=$REAL_NODE_IP; fi
 COMPONENTS=(kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
 # Processes the demo starts beside the cluster; down.sh stops them first.
 EXTRAS=(bosun bosun-dns)
@@ -120,12 +128,19 @@ make_pki() {
   command -v openssl >/dev/null || { log "openssl is required (apt-get install openssl)"; exit 1; }
   ca ca
   ca front-proxy-ca
+  # A kept certificate made for another advertise address (the real node on or off): remake it.
+  if [ -f "$DIR/pki/apiserver.crt" ] &&
+    ! openssl x509 -in "$DIR/pki/apiserver.crt" -noout -ext subjectAltName 2>/dev/null | grep -q "IP Address:$ADVERTISE_ADDRESS\(,\|$\)"; then
+    rm -f "$DIR/pki/apiserver.crt" "$DIR/pki/apiserver.key"
+  fi
   cert apiserver kube-apiserver "" \
     "IP:127.0.0.1,IP:10.96.0.1,IP:$ADVERTISE_ADDRESS,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   cert admin bosun-admin system:masters
   cert controller-manager system:kube-controller-manager ""
   cert scheduler system:kube-scheduler ""
   cert front-proxy-client front-proxy-client "" "" front-proxy-ca
+  # The apiserver's client certificate towards kubelets (logs, exec, port-forward).
+  cert apiserver-kubelet-client kube-apiserver-kubelet-client system:masters
   if [ ! -f "$DIR/pki/sa.key" ]; then
     openssl genrsa -out "$DIR/pki/sa.key" 2048 2>/dev/null
     openssl rsa -in "$DIR/pki/sa.key" -pubout -out "$DIR/pki/sa.pub" 2>/dev/null

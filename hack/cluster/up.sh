@@ -13,6 +13,10 @@
 #   APISERVER_EXTRA_ARGS / KCM_EXTRA_ARGS  extra flags for kube-apiserver / kube-controller-manager,
 #                      split on spaces (the benchmark adds an audit log this way)
 #   KWOK_POD_PARALLELISM  kwok's options.podPlayStageParallelism (default 16)
+#   BOSUN_REAL_NODES   1: also one real node (hack/cluster/node.sh: containerd, kubelet, CNI,
+#                      kube-proxy in a network namespace without a default route, tainted
+#                      bosun.dev/real-node=true:NoSchedule); 0 (the default for now): kwok only
+#   BOSUN_PROXY_MODE   the real node's kube-proxy mode: iptables (default) or nftables
 #
 # The node lifecycle controller gets a 1 h grace period: when kwok's heartbeats lag under load it
 # would otherwise mark every pod NotReady, and kwok never marks a pod Ready again.
@@ -22,8 +26,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 "$here/build.sh" etcd kube kwok
+if [ "$REAL_NODES" != 0 ]; then
+  "$here/build.sh" node
+  "$here/node.sh" preflight
+fi
 
-if cluster_healthy; then
+# Healthy, and started with the same number of real nodes (the apiserver's flags depend on it).
+if cluster_healthy && [ "$(cat "$DIR/run/real-nodes" 2>/dev/null || echo 0)" = "$REAL_NODES" ]; then
+  if [ "$REAL_NODES" != 0 ]; then
+    trap 'fail "the real node failed"' ERR
+    "$here/node.sh" up
+    trap - ERR
+  fi
   log "cluster already up: export KUBECONFIG=$KUBECONFIG_PATH"
   exit 0
 fi
@@ -35,6 +49,11 @@ trap 'fail "cluster-up failed"' ERR
 
 make_pki
 write_kubeconfigs
+if [ "$REAL_NODES" != 0 ]; then
+  # The apiserver reaches kubelet at the node's InternalIP (the default tries its hostname first,
+  # a DNS lookup), with a client certificate kubelet's webhook authorizer accepts.
+  APISERVER_EXTRA_ARGS="--kubelet-client-certificate $DIR/pki/apiserver-kubelet-client.crt --kubelet-client-key $DIR/pki/apiserver-kubelet-client.key --kubelet-preferred-address-types InternalIP ${APISERVER_EXTRA_ARGS:-}"
+fi
 
 # --- etcd -------------------------------------------------------------------------------------
 start etcd "$BIN/etcd" \
@@ -129,6 +148,12 @@ start kwok "$BIN/kwok" \
 create_nodes "${BOSUN_NODES:-3}"
 wait_for "kwok nodes Ready" 60 nodes_ready "${BOSUN_NODES:-3}"
 wait_for "default ServiceAccount" 60 kubectl_admin -n default get serviceaccount default
+
+# --- the real node ----------------------------------------------------------------------------
+if [ "$REAL_NODES" != 0 ]; then
+  "$here/node.sh" up
+fi
+echo "$REAL_NODES" >"$DIR/run/real-nodes"
 
 trap - ERR
 log "cluster up in ${SECONDS}s: export KUBECONFIG=$KUBECONFIG_PATH"
