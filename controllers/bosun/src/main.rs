@@ -449,7 +449,10 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Dns(args) => {
             // hickory logs every query at info: keep that for BOSUN_LOG=debug-style filters.
-            init_logs_with(args.log_format, "info,hickory_server=warn,hickory_net=warn");
+            init_logs_with(
+                args.log_format,
+                "info,hickory_server=warn,hickory_net=warn,hickory_resolver=warn",
+            );
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

@@ -153,14 +153,13 @@ impl Cache {
         }
     }
 
-    /// Keep `answer` under `key` if it is cacheable; whether it was kept.
-    pub fn insert(&self, key: Key, answer: &Answer, truncated: bool, now: Instant) -> bool {
+    /// Keep `answer` under `key` if it is cacheable; the TTL it is kept for. CoreDNS sends the
+    /// first reply with every TTL set to that too, so clients see no jump (1799, then 29).
+    pub fn insert(&self, key: Key, answer: &Answer, truncated: bool, now: Instant) -> Option<u32> {
         if self.capacity == 0 {
-            return false;
+            return None;
         }
-        let Some(ttl) = cache_ttl(answer, truncated, self.min_ttl, self.max_ttl) else {
-            return false;
-        };
+        let ttl = cache_ttl(answer, truncated, self.min_ttl, self.max_ttl)?;
         let mut entries = self.lock();
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
             // Full: drop the expired entries, else one arbitrary entry (CoreDNS evicts a
@@ -180,7 +179,7 @@ impl Cache {
                 ttl,
             },
         );
-        true
+        Some(ttl)
     }
 
     /// How many answers the cache holds (live or not yet swept).
@@ -300,7 +299,10 @@ mod tests {
     fn cached_answers_count_their_ttl_down_and_expire() {
         let c = Cache::new(10, 5, 30);
         let t0 = Instant::now();
-        assert!(c.insert(key("example.test."), &positive(&[20]), false, t0));
+        assert_eq!(
+            c.insert(key("example.test."), &positive(&[20]), false, t0),
+            Some(20)
+        );
         let hit = c.get(&key("EXAMPLE.test."), t0 + Duration::from_millis(7500));
         assert_eq!(hit.map(|a| a.answers[0].ttl), Some(13));
         assert!(
@@ -315,7 +317,7 @@ mod tests {
         let c = Cache::new(2, 5, 30);
         let t0 = Instant::now();
         for n in ["a.test.", "b.test.", "c.test."] {
-            assert!(c.insert(key(n), &positive(&[20]), false, t0));
+            assert!(c.insert(key(n), &positive(&[20]), false, t0).is_some());
         }
         assert_eq!(c.entries(), 2);
         assert!(c.get(&key("c.test."), t0).is_some());
@@ -324,6 +326,9 @@ mod tests {
     #[test]
     fn size_zero_turns_the_cache_off() {
         let c = Cache::new(0, 5, 30);
-        assert!(!c.insert(key("a.test."), &positive(&[20]), false, Instant::now()));
+        assert!(
+            c.insert(key("a.test."), &positive(&[20]), false, Instant::now())
+                .is_none()
+        );
     }
 }

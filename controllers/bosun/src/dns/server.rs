@@ -197,12 +197,16 @@ impl Responder {
         {
             Ok(f) => {
                 debug!(name = %name, qtype = %qtype, upstream = %f.upstream, rcode = %f.answer.rcode, "forwarded");
-                self.cache
+                let kept = self
+                    .cache
                     .insert(key, &f.answer, f.truncated, Instant::now());
                 metrics
                     .dns_cache_size
                     .set(i64::try_from(self.cache.entries()).unwrap_or(i64::MAX));
-                (f.answer, Source::Forward)
+                match kept {
+                    Some(ttl) => (super::cache::aged(&f.answer, ttl), Source::Forward),
+                    None => (f.answer, Source::Forward),
+                }
             }
             Err(e) => {
                 debug!(name = %name, qtype = %qtype, error = %e, "forwarding failed");
