@@ -1694,3 +1694,98 @@ async fn forwarding_to_itself_is_detected_at_start() -> anyhow::Result<()> {
     assert!(new.contains("forwarding loop detected"), "{new}");
     Ok(())
 }
+
+/// The `bosun_dns_upstream_healthy` gauge of the upstream on `port`.
+async fn upstream_healthy(metrics_port: u16, port: u16) -> anyhow::Result<Option<f64>> {
+    let body = scrape(metrics_port).await?;
+    let label = format!("127.0.0.1:{port}");
+    Ok(body
+        .contains(&format!("bosun_dns_upstream_healthy{{to=\"{label}\"}}"))
+        .then(|| metric(&body, "bosun_dns_upstream_healthy", &[("to", &label)])))
+}
+
+#[tokio::test]
+async fn a_silent_upstream_is_failed_over_marked_down_and_up_again_once_it_answers()
+-> anyhow::Result<()> {
+    let client = client().await?;
+    ensure_crds(&client).await?;
+    let (silent, good) = (Upstream::start()?, Upstream::start()?);
+    let second = format!("--upstream=127.0.0.1:{}", good.port);
+    let s = start_dns_server_with(
+        "dns-failover",
+        silent.port,
+        &[&second, "--forward-timeout=300ms", "--health-check=200ms"],
+    )
+    .await?;
+    silent.set_silent(true);
+    // Every question is answered, by the second upstream when the first keeps quiet.
+    for i in 0..6 {
+        let name = format!("ttl30.fo{i}.example.test.");
+        let d = dig(s.port, &name, "A", &[])?;
+        assert_eq!(d.status, "NOERROR", "{name}: {d:?}");
+        assert_eq!(d.data("A"), vec!["192.0.2.1".to_string()]);
+    }
+    let mp = s.metrics_port;
+    poll("the silent upstream marked down", WAIT, || async {
+        Ok((upstream_healthy(mp, silent.port).await? == Some(0.0)).then_some(()))
+    })
+    .await?;
+    assert_eq!(upstream_healthy(mp, good.port).await?, Some(1.0));
+    // Down, it is no longer asked first: a new name goes to the healthy one only.
+    let name = "ttl30.after-down.example.test.";
+    assert_eq!(dig(s.port, name, "A", &[])?.status, "NOERROR");
+    assert_eq!(silent.queries(name), 0, "asked the upstream marked down");
+    assert_eq!(good.queries(name), 1);
+    // The health checker's `. NS` probe finds it answering again.
+    silent.set_silent(false);
+    poll("the upstream up again", WAIT, || async {
+        Ok((upstream_healthy(mp, silent.port).await? == Some(1.0)).then_some(()))
+    })
+    .await?;
+    assert!(silent.queries(".") >= 1, "no health probe arrived");
+    Ok(())
+}
+
+#[tokio::test]
+async fn forwarded_questions_beyond_max_concurrent_are_servfail_at_once() -> anyhow::Result<()> {
+    let (up, s) = own_server(
+        "dns-max-concurrent",
+        &["--max-concurrent=1", "--forward-timeout=3s"],
+    )
+    .await?;
+    up.set_silent(true);
+    let port = s.port;
+    // One question waits on the silent upstream, holding the only slot...
+    let slow = std::thread::spawn(move || {
+        dig(
+            port,
+            "ttl30.slow.example.test.",
+            "A",
+            &["+tries=1", "+time=8"],
+        )
+    });
+    poll("the slow question at the upstream", WAIT, || async {
+        Ok((up.queries("ttl30.slow.example.test.") >= 1).then_some(()))
+    })
+    .await?;
+    // ...so the next is refused with SERVFAIL without reaching the upstream (dig gives up
+    // after 2 s; a question that reached the silent upstream would take 3 s).
+    let d = dig(
+        port,
+        "ttl30.second.example.test.",
+        "A",
+        &["+tries=1", "+time=2"],
+    )?;
+    assert_eq!(d.status, "SERVFAIL", "{d:?}");
+    assert_eq!(up.queries("ttl30.second.example.test."), 0);
+    let body = scrape(s.metrics_port).await?;
+    assert!(
+        metric(&body, "bosun_dns_forward_max_concurrent_rejects_total", &[]) >= 1.0,
+        "{body}"
+    );
+    let slow = slow
+        .join()
+        .map_err(|_| anyhow::anyhow!("the slow dig panicked"))??;
+    assert_eq!(slow.status, "SERVFAIL", "no upstream answered: {slow:?}");
+    Ok(())
+}

@@ -10,7 +10,8 @@
 //! anything else                   NXDOMAIN with SOA minimum 60
 //! ```
 //!
-//! `set_servfail(true)` makes it answer SERVFAIL to everything; `stop()` closes its sockets.
+//! `set_servfail(true)` makes it answer SERVFAIL to everything, `set_silent(true)` answer
+//! nothing; `stop()` closes its sockets.
 //! It counts the questions it receives by name.
 
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 #[derive(Default)]
 struct State {
     servfail: AtomicBool,
+    silent: AtomicBool,
     seen: Mutex<HashMap<String, u32>>,
 }
 
@@ -70,6 +72,9 @@ fn respond(state: &State, bytes: &[u8], udp: bool) -> Option<Vec<u8>> {
         .unwrap_or_else(|e| e.into_inner())
         .entry(text.clone())
         .or_default() += 1;
+    if state.silent.load(Ordering::Relaxed) {
+        return None;
+    }
     if state.servfail.load(Ordering::Relaxed) {
         response.metadata.response_code = ResponseCode::ServFail;
         return response.to_vec().ok();
@@ -209,6 +214,11 @@ impl Upstream {
     /// Answer SERVFAIL to everything (or not).
     pub fn set_servfail(&self, on: bool) {
         self.state.servfail.store(on, Ordering::Relaxed);
+    }
+
+    /// Receive but never answer (or answer again).
+    pub fn set_silent(&self, on: bool) {
+        self.state.silent.store(on, Ordering::Relaxed);
     }
 
     /// How many questions for `name` (lower case, with the final dot) arrived.

@@ -180,13 +180,6 @@ impl Upstream {
                 },
                 false,
             ),
-            Some(Err(NetError::Truncated)) => Exchange::Answered(
-                Answer {
-                    rcode: ResponseCode::NoError,
-                    ..Answer::default()
-                },
-                true,
-            ),
             Some(Err(e)) => Exchange::Failed(e.to_string()),
             None => Exchange::Failed("no response".into()),
         }
