@@ -25,7 +25,7 @@ use futures::StreamExt;
 use hickory_net::runtime::TokioRuntimeProvider;
 use hickory_net::xfer::DnsHandle;
 use hickory_net::{DnsError, NetError};
-use hickory_proto::op::{DnsRequest, DnsRequestOptions, Query, ResponseCode};
+use hickory_proto::op::{DnsRequest, DnsRequestOptions, Query};
 use hickory_proto::rr::{Name, RecordType};
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverOpts};
 use hickory_resolver::{NameServerPool, PoolContext, TlsConfig};
