@@ -25,6 +25,7 @@ use tracing::{debug, info, warn};
 use super::cache::{Cache, Key as CacheKey};
 use super::forward::{Forwarder, parse_upstream};
 use super::probe::{PROBE_TYPE, Probe, is_loop};
+use super::route::{Route, inside_zones, outside_zones};
 use super::store::{Answer, Store};
 use crate::runtime::informer::{Handler, Informer};
 
@@ -161,22 +162,28 @@ impl Responder {
             warn!(name = %name, "the loop-detection probe came back to this server");
             return (rcode_only(ResponseCode::ServFail), Source::Error);
         }
-        if self.store.serves(name) {
+        let route = if self.store.serves(name) {
             let a = self.store.answer(name, qtype, qclass);
-            let synced = self.synced.load(Ordering::Relaxed);
-            if !synced && a.rcode == ResponseCode::NXDomain {
-                // Not yet listed: the name may well exist (CoreDNS answers SERVFAIL too).
-                return (rcode_only(ResponseCode::ServFail), Source::Error);
-            }
-            let fall_through = self.store.is_reverse_below_apex(name)
-                && !self.store.has_records(name)
-                && a.answers.is_empty()
-                && a.rcode != ResponseCode::Refused;
-            if !fall_through {
+            let route = inside_zones(
+                &a,
+                self.synced.load(Ordering::Relaxed),
+                self.store.is_reverse_below_apex(name),
+                self.store.has_records(name),
+            );
+            if route == Route::Zone {
                 return (a, Source::Zone);
             }
-        } else if matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
-            return (rcode_only(ResponseCode::Refused), Source::Zone);
+            route
+        } else {
+            outside_zones(qtype)
+        };
+        match route {
+            Route::Forward => {}
+            Route::Refused => return (rcode_only(ResponseCode::Refused), Source::Zone),
+            // (Route::Zone was answered above.)
+            Route::ServFail | Route::Zone => {
+                return (rcode_only(ResponseCode::ServFail), Source::Error);
+            }
         }
         let metrics = &crate::runtime::metrics::METRICS;
         let key = CacheKey {
