@@ -123,6 +123,7 @@ pub struct Cache {
     min_ttl: u32,
     max_ttl: u32,
     entries: Mutex<HashMap<Key, Entry>>,
+    last_sweep: Mutex<Option<Instant>>,
 }
 
 impl Cache {
@@ -133,6 +134,7 @@ impl Cache {
             min_ttl: min_ttl.min(max_ttl),
             max_ttl,
             entries: Mutex::new(HashMap::new()),
+            last_sweep: Mutex::new(None),
         }
     }
 
@@ -162,9 +164,13 @@ impl Cache {
         let ttl = cache_ttl(answer, truncated, self.min_ttl, self.max_ttl)?;
         let mut entries = self.lock();
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            // Full: drop the expired entries, else one arbitrary entry (CoreDNS evicts a
-            // random one).
-            entries.retain(|_, e| ttl_left(e.stored, e.ttl, now).is_some());
+            // Full: drop the expired entries (a whole scan, so at most once a second), else
+            // one arbitrary entry (CoreDNS evicts a random one).
+            let mut last = self.last_sweep.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_none_or(|t| now.saturating_duration_since(t) >= Duration::from_secs(1)) {
+                entries.retain(|_, e| ttl_left(e.stored, e.ttl, now).is_some());
+                *last = Some(now);
+            }
             if entries.len() >= self.capacity
                 && let Some(victim) = entries.keys().next().cloned()
             {
@@ -321,6 +327,19 @@ mod tests {
         }
         assert_eq!(c.entries(), 2);
         assert!(c.get(&key("c.test."), t0).is_some());
+    }
+
+    #[test]
+    fn a_full_cache_drops_expired_entries_before_live_ones() {
+        let c = Cache::new(2, 1, 30);
+        let t0 = Instant::now();
+        c.insert(key("short.test."), &positive(&[1]), false, t0);
+        c.insert(key("long.test."), &positive(&[20]), false, t0);
+        let later = t0 + Duration::from_secs(2);
+        c.insert(key("new.test."), &positive(&[20]), false, later);
+        assert!(c.get(&key("long.test."), later).is_some());
+        assert!(c.get(&key("new.test."), later).is_some());
+        assert_eq!(c.entries(), 2);
     }
 
     #[test]
