@@ -69,8 +69,12 @@ if ! alive bosun; then
 fi
 if ! alive bosun-dns; then
   say "bosun dns --listen 127.0.0.1:$DNS_PORT &   # as system:serviceaccount:$NS:$RELEASE-dns; log: $DIR/logs/bosun-dns.log"
+  # Names outside the cluster are forwarded to --upstream. The demo (which CI runs) sends
+  # nothing off this machine: by default its upstream is loopback port 9, where nothing
+  # answers (SERVFAIL); BOSUN_DEMO_DNS_UPSTREAM=<IP[:port]> names a real resolver.
   KUBECONFIG=$dns_kc start bosun-dns "$top/target/debug/bosun" dns \
-    --listen 127.0.0.1:$DNS_PORT --metrics-addr "$DNS_METRICS"
+    --listen 127.0.0.1:$DNS_PORT --metrics-addr "$DNS_METRICS" \
+    --upstream "${BOSUN_DEMO_DNS_UPSTREAM:-127.0.0.1:9}"
 fi
 # until WHAT SECONDS COMMAND...: poll COMMAND until it succeeds; on timeout show bosun's logs.
 until_ok() {

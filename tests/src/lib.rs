@@ -448,6 +448,24 @@ impl ControllerProcess {
         self.child.as_ref().map(|c| c.id()).unwrap_or_default()
     }
 
+    /// Send a signal without waiting.
+    pub fn signal(&self, signal: i32) {
+        if let Some(c) = self.child.as_ref() {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(c.id() as i32, signal);
+            }
+        }
+    }
+
+    /// The exit status if the process has exited, without waiting.
+    pub fn try_wait(&mut self) -> anyhow::Result<Option<std::process::ExitStatus>> {
+        match self.child.as_mut() {
+            Some(c) => Ok(c.try_wait()?),
+            None => anyhow::bail!("the controller was already stopped"),
+        }
+    }
+
     /// Send a signal and wait for the process to exit; its exit status.
     pub fn signal_and_wait(&mut self, signal: i32) -> anyhow::Result<std::process::ExitStatus> {
         let mut child = self

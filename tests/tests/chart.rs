@@ -832,3 +832,130 @@ async fn helm_install_gives_the_controllers_enough_rbac_and_no_more() -> anyhow:
     );
     Ok(())
 }
+
+/// The rendered object of `kind` named `name`.
+fn object<'a>(docs: &'a [Value], kind: &str, name: &str) -> Option<&'a Value> {
+    docs.iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+}
+
+/// The `value` of env var `name` of the first container of a Deployment.
+fn env_of(deployment: &Value, name: &str) -> Option<String> {
+    deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == name)
+        .and_then(|e| e["value"].as_str().map(String::from))
+}
+
+#[test]
+fn cluster_dns_mode_gives_the_dns_service_its_fixed_ip_and_port_53() -> anyhow::Result<()> {
+    let docs = template(
+        "kube-system",
+        &[
+            "dns.clusterDNS.enabled=true",
+            "dns.clusterDNS.clusterIP=10.96.0.10",
+            "dns.service.port=5300",
+        ],
+    )?;
+    let svc = object(&docs, "Service", "t-bosun-dns").expect("the DNS Service");
+    assert_eq!(svc["spec"]["clusterIP"], "10.96.0.10");
+    let ports: Vec<(String, i64, String)> = svc["spec"]["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .map(|p| {
+            (
+                p["protocol"].as_str().unwrap_or_default().to_string(),
+                p["port"].as_i64().unwrap_or_default(),
+                p["targetPort"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ports,
+        vec![
+            ("UDP".to_string(), 53, "dns".to_string()),
+            ("TCP".to_string(), 53, "dns-tcp".to_string())
+        ]
+    );
+    // Without its address the mode refuses to render.
+    let out = helm(&[
+        "template",
+        "t",
+        &chart(),
+        "--kube-version",
+        KUBE_VERSION,
+        "--set",
+        "dns.clusterDNS.enabled=true",
+    ])?;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("dns.clusterDNS.clusterIP"),
+        "{}",
+        out.stderr
+    );
+    Ok(())
+}
+
+#[test]
+fn dns_server_listens_on_ipv4_and_ipv6_forwards_with_the_nodes_resolver() -> anyhow::Result<()> {
+    let docs = template("bosun", &["dns.upstreams={10.0.0.2,10.0.0.3:5300}"])?;
+    let dep = object(&docs, "Deployment", "t-bosun-dns").expect("the DNS Deployment");
+    assert_eq!(
+        env_of(dep, "BOSUN_DNS_LISTEN").as_deref(),
+        Some("0.0.0.0:5353,[::]:5353")
+    );
+    assert_eq!(
+        env_of(dep, "BOSUN_DNS_UPSTREAM").as_deref(),
+        Some("10.0.0.2,10.0.0.3:5300")
+    );
+    assert_eq!(env_of(dep, "BOSUN_DNS_LAMEDUCK").as_deref(), Some("5s"));
+    // The cluster's resolver would be this server itself: a loop.
+    assert_eq!(dep["spec"]["template"]["spec"]["dnsPolicy"], "Default");
+    let docs = template("bosun", &["dns.ipv6=false"])?;
+    let dep = object(&docs, "Deployment", "t-bosun-dns").expect("the DNS Deployment");
+    assert_eq!(
+        env_of(dep, "BOSUN_DNS_LISTEN").as_deref(),
+        Some("0.0.0.0:5353")
+    );
+    assert_eq!(env_of(dep, "BOSUN_DNS_UPSTREAM"), None);
+    Ok(())
+}
+
+#[test]
+fn dns_zone_mismatch_or_dns_without_endpointslice_refuses_to_render() -> anyhow::Result<()> {
+    let chart = chart();
+    let render = |set: &str| {
+        helm(&[
+            "template",
+            "t",
+            &chart,
+            "--kube-version",
+            KUBE_VERSION,
+            "--set",
+            set,
+        ])
+    };
+    let out = render("controller.dnsZone=other.local")?;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("dns.zone (cluster.local) and controller.dnsZone (other.local) differ"),
+        "{}",
+        out.stderr
+    );
+    let out = render("controller.controllers={replicaset,deployment,dns}")?;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("dns without endpointslice"),
+        "{}",
+        out.stderr
+    );
+    // The same zone written with a final dot is the same zone.
+    assert_eq!(render("controller.dnsZone=cluster.local.")?.code, 0);
+    // Without the dns controller, the server's zone is not checked against it.
+    let out = render("controller.controllers={replicaset,deployment}")?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    Ok(())
+}

@@ -27,6 +27,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use bosun_api::discovery::EndpointSlice;
 use bosun_api::dns::DNSRecordSet;
 use bosun_e2e::{
@@ -38,6 +39,10 @@ use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
+#[path = "support/dns_upstream.rs"]
+mod dns_upstream;
+use dns_upstream::Upstream;
+
 const WAIT: Duration = Duration::from_secs(90);
 const ZONE: &str = "cluster.local";
 /// The managed-by value of the tests' hand-made slices (bosun's own is `endpointslice.bosun.dev`).
@@ -47,7 +52,7 @@ const LABEL_SERVICE_NAME: &str = "kubernetes.io/service-name";
 
 /// This test process's `bosun dns`: the process, its DNS port and its metrics port.
 struct DnsServer {
-    _proc: ControllerProcess,
+    proc: ControllerProcess,
     port: u16,
     metrics_port: u16,
 }
@@ -79,24 +84,47 @@ fn free_tcp_port(not: u16) -> anyhow::Result<u16> {
     anyhow::bail!("no free TCP port")
 }
 
-/// Start a `bosun dns` on free ports (logging to `target/e2e-logs/<log>.log`) and wait until it
-/// answers.
-async fn start_dns_server(log: &str) -> anyhow::Result<DnsServer> {
+/// The shared server's upstream: the tests' own resolver on loopback (nothing is forwarded
+/// off this machine; the default of reading /etc/resolv.conf is never used here).
+static UPSTREAM: std::sync::OnceLock<Upstream> = std::sync::OnceLock::new();
+
+fn shared_upstream() -> anyhow::Result<&'static Upstream> {
+    if let Some(u) = UPSTREAM.get() {
+        return Ok(u);
+    }
+    let u = Upstream::start()?;
+    Ok(UPSTREAM.get_or_init(|| u))
+}
+
+/// Start a `bosun dns` on free ports (logging to `target/e2e-logs/<log>.log`) forwarding to the
+/// test upstream on `upstream_port`, with `extra` flags, and wait until it answers.
+async fn start_dns_server_with(
+    log: &str,
+    upstream_port: u16,
+    extra: &[&str],
+) -> anyhow::Result<DnsServer> {
     let port = free_port()?;
     let metrics_port = free_tcp_port(port)?;
     let listen = format!("127.0.0.1:{port}");
     let metrics = format!("--metrics-addr=127.0.0.1:{metrics_port}");
-    let proc = ControllerProcess::start_subcommand(log, "dns", &["--listen", &listen, &metrics])?;
+    let upstream = format!("--upstream=127.0.0.1:{upstream_port}");
+    let mut args = vec!["--listen", &listen, &metrics, &upstream];
+    args.extend_from_slice(extra);
+    let proc = ControllerProcess::start_subcommand(log, "dns", &args)?;
     poll("bosun dns to answer", WAIT, || async move {
         let d = dig(port, &format!("dns-version.{ZONE}"), "TXT", &[])?;
         Ok((d.status == "NOERROR").then_some(()))
     })
     .await?;
     Ok(DnsServer {
-        _proc: proc,
+        proc,
         port,
         metrics_port,
     })
+}
+
+async fn start_dns_server(log: &str) -> anyhow::Result<DnsServer> {
+    start_dns_server_with(log, shared_upstream()?.port, &[]).await
 }
 
 /// This test process's shared `bosun dns`, started once and answering: (DNS port, metrics port).
@@ -149,7 +177,12 @@ impl Dig {
 /// `dig @127.0.0.1 -p <port> <name> <type> <extra..>`, parsed. Three tries, as a resolver
 /// retries: on a loaded machine the kernel may drop a UDP datagram now and then.
 fn dig(port: u16, name: &str, type_: &str, extra: &[&str]) -> anyhow::Result<Dig> {
-    let server = "@127.0.0.1".to_string();
+    dig_at("127.0.0.1", port, name, type_, extra)
+}
+
+/// [`dig`] at the server address `addr` (`127.0.0.1`, `::1`).
+fn dig_at(addr: &str, port: u16, name: &str, type_: &str, extra: &[&str]) -> anyhow::Result<Dig> {
+    let server = format!("@{addr}");
     let port_s = port.to_string();
     let mut args = vec![
         server.as_str(),
@@ -551,6 +584,7 @@ async fn names_that_do_not_exist_and_names_outside_the_zone() -> anyhow::Result<
         format!("nope.{}.svc.{ZONE}.", e.ns.name),
         format!("web.{}.{ZONE}.", e.ns.name),
         format!("kubernetes.default.{}.svc.{ZONE}.", e.ns.name),
+        // Forwarded (reverse fallthrough); the test upstream has no A there either.
         "1.2.3.4.in-addr.arpa.".to_string(),
     ] {
         let d = dig(e.port, &name, "A", &[])?;
@@ -566,12 +600,16 @@ async fn names_that_do_not_exist_and_names_outside_the_zone() -> anyhow::Result<
             "{name}: {d:?}"
         );
     }
-    // Outside the zones: REFUSED, over UDP and TCP.
+    // Outside the zones: forwarded to the test's upstream, over UDP and TCP; not
+    // authoritative, recursion available.
     for extra in [&[][..], &["+tcp"][..]] {
-        let d = dig(e.port, "example.com.", "A", extra)?;
-        assert_eq!(d.status, "REFUSED");
-        assert!(d.answer.is_empty());
+        let d = dig(e.port, "ttl30.neg.example.test.", "A", extra)?;
+        assert_eq!(d.status, "NOERROR", "{d:?}");
+        assert_eq!(d.data("A"), vec!["192.0.2.1".to_string()]);
+        assert!(!d.flags.contains(&"aa".to_string()), "{d:?}");
+        assert!(d.flags.contains(&"ra".to_string()), "{d:?}");
     }
+
     // The zone's own records.
     let v = dig(e.port, &format!("dns-version.{ZONE}."), "TXT", &[])?;
     assert_eq!(v.data("TXT"), vec!["\"1.1.0\"".to_string()]);
@@ -647,9 +685,11 @@ async fn headless_service_records_from_its_endpoint_slices() -> anyhow::Result<(
         dig(e.port, &reverse("10.244.7.2"), "PTR", &[])?.data("PTR"),
         vec![generated]
     );
+    // The not-ready endpoint has no PTR of the cluster: the question falls through to the
+    // upstream (the test's, which answers every PTR with upstream-ptr.example.test.).
     assert_eq!(
-        dig(e.port, &reverse("10.244.7.3"), "PTR", &[])?.status,
-        "NXDOMAIN"
+        dig(e.port, &reverse("10.244.7.3"), "PTR", &[])?.data("PTR"),
+        vec!["upstream-ptr.example.test.".to_string()]
     );
     // publishNotReadyAddresses: the unready endpoint is published too.
     let api: Api<Service> = Api::namespaced(e.client.clone(), &e.ns.name);
@@ -1305,5 +1345,447 @@ async fn dns_server_is_ready_once_listed_and_counts_queries_by_rcode() -> anyhow
         metric(&body, "bosun_dns_names", &[]) >= 1.0,
         "bosun_dns_names: {body}"
     );
+    Ok(())
+}
+
+/// The metrics text of a server.
+async fn scrape(metrics_port: u16) -> anyhow::Result<String> {
+    let (code, body) = http_get(metrics_port, "/metrics").await?;
+    anyhow::ensure!(code == 200, "/metrics answered {code}");
+    Ok(body)
+}
+
+/// A `bosun dns` of one test's own, with its own upstream (which the test may stop).
+async fn own_server(log: &str, extra: &[&str]) -> anyhow::Result<(Upstream, DnsServer)> {
+    let client = client().await?;
+    ensure_crds(&client).await?;
+    let upstream = Upstream::start()?;
+    let server = start_dns_server_with(log, upstream.port, extra).await?;
+    Ok((upstream, server))
+}
+
+#[tokio::test]
+async fn forwarded_answers_are_cached_and_served_until_their_ttl_when_the_upstream_stops()
+-> anyhow::Result<()> {
+    let (mut up, s) = own_server(
+        "dns-cache",
+        &["--cache-min-ttl=1", "--forward-timeout=500ms"],
+    )
+    .await?;
+    let port = s.port;
+    // Positive: asked twice (UDP, then TCP), the upstream sees it once; the TTL counts down
+    // from the upstream's 30.
+    let name = "ttl30.pos.example.test.";
+    let first = dig(port, name, "A", &[])?;
+    assert_eq!(first.status, "NOERROR", "{first:?}");
+    assert_eq!(first.data("A"), vec!["192.0.2.1".to_string()]);
+    let second = dig(port, name, "A", &["+tcp"])?;
+    assert_eq!(second.data("A"), vec!["192.0.2.1".to_string()]);
+    assert!(second.answer[0].ttl <= 30, "{second:?}");
+    assert_eq!(up.queries(name), 1, "the second answer came from the cache");
+    // Negative: NXDOMAIN cached for the SOA minimum (20), not the SOA's own TTL (3600).
+    let nx = "nx20.neg.example.test.";
+    let d = dig(port, nx, "A", &[])?;
+    assert_eq!(d.status, "NXDOMAIN", "{d:?}");
+    let soa_ttl = d.authority.iter().find(|r| r.type_ == "SOA").map(|r| r.ttl);
+    assert!(soa_ttl.is_some_and(|t| t > 0 && t <= 20), "{d:?}");
+    assert_eq!(dig(port, nx, "A", &[])?.status, "NXDOMAIN");
+    assert_eq!(up.queries(nx), 1, "the NXDOMAIN came from the cache");
+    // A truncated upstream answer is retried over TCP and relayed whole.
+    let big = dig(port, "big.tcp.example.test.", "A", &["+tcp"])?;
+    assert_eq!(big.data_set("A").len(), 100, "{big:?}");
+    // SERVFAIL from the upstream is relayed.
+    up.set_servfail(true);
+    assert_eq!(
+        dig(port, "ttl30.sf.example.test.", "A", &[])?.status,
+        "SERVFAIL"
+    );
+    up.set_servfail(false);
+
+    // Cache an answer of TTL 6, then stop the upstream: the answer is still served until its
+    // TTL runs out, then SERVFAIL.
+    let stale = "ttl6.stale.example.test.";
+    let cached_at = Instant::now();
+    assert_eq!(dig(port, stale, "A", &[])?.status, "NOERROR");
+    up.stop();
+    let d = dig(port, stale, "A", &[])?;
+    assert_eq!(d.status, "NOERROR", "served from the cache: {d:?}");
+    assert!(d.answer[0].ttl <= 6);
+    assert_eq!(
+        dig(port, "ttl30.never.example.test.", "A", &["+time=5"])?.status,
+        "SERVFAIL",
+        "not cached, no upstream"
+    );
+    poll("SERVFAIL once the cached answer expired", WAIT, || async {
+        let d = dig(port, stale, "A", &["+time=5"])?;
+        Ok((d.status == "SERVFAIL").then_some(()))
+    })
+    .await?;
+    assert!(
+        cached_at.elapsed() >= Duration::from_secs(5),
+        "expired after {:?}, before its TTL",
+        cached_at.elapsed()
+    );
+
+    let upstream_label = format!("127.0.0.1:{}", up.port);
+    let body = scrape(s.metrics_port).await?;
+    assert!(
+        metric(&body, "bosun_dns_cache_hits_total", &[]) >= 3.0,
+        "{body}"
+    );
+    assert!(
+        metric(&body, "bosun_dns_cache_misses_total", &[]) >= 4.0,
+        "{body}"
+    );
+    assert!(
+        metric(&body, "bosun_dns_cache_entries", &[]) >= 1.0,
+        "{body}"
+    );
+    assert!(
+        metric(
+            &body,
+            "bosun_dns_forward_requests_total",
+            &[("to", &upstream_label), ("rcode", "NOERROR")]
+        ) >= 2.0,
+        "{body}"
+    );
+    assert!(
+        metric(
+            &body,
+            "bosun_dns_forward_request_duration_seconds_count",
+            &[("to", &upstream_label)]
+        ) >= 4.0,
+        "{body}"
+    );
+    assert!(
+        metric(
+            &body,
+            "bosun_dns_request_duration_seconds_count",
+            &[("source", "cache")]
+        ) >= 3.0,
+        "{body}"
+    );
+    assert!(
+        metric(
+            &body,
+            "bosun_dns_queries_total",
+            &[("type", "A"), ("rcode", "SERVFAIL")]
+        ) >= 2.0,
+        "{body}"
+    );
+    // The stopped upstream is marked down after its failures.
+    poll("the upstream marked down", WAIT, || async {
+        let body = scrape(s.metrics_port).await?;
+        let v = metric(
+            &body,
+            "bosun_dns_upstream_healthy",
+            &[("to", &upstream_label)],
+        );
+        Ok((v == 0.0 && body.contains("bosun_dns_upstream_healthy{")).then_some(()))
+    })
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn pod_records_answer_the_dashed_address() -> anyhow::Result<()> {
+    let e = env("dns-pods").await?;
+    let ns = &e.ns.name;
+    let d = dig(e.port, &format!("10-244-1-7.{ns}.pod.{ZONE}."), "A", &[])?;
+    assert_eq!(d.status, "NOERROR", "{d:?}");
+    assert_eq!(d.data("A"), vec!["10.244.1.7".to_string()]);
+    assert!(d.flags.contains(&"aa".to_string()), "{d:?}");
+    let d = dig(e.port, &format!("fd00--7.{ns}.pod.{ZONE}."), "AAAA", &[])?;
+    assert_eq!(d.data("AAAA"), vec!["fd00::7".to_string()]);
+    let d = dig(e.port, &format!("10-244-1-7.{ns}.pod.{ZONE}."), "AAAA", &[])?;
+    assert_eq!(d.status, "NOERROR");
+    assert!(d.answer.is_empty() && d.has_soa_authority(), "{d:?}");
+    let d = dig(e.port, &format!("not-an-ip.{ns}.pod.{ZONE}."), "A", &[])?;
+    assert_eq!(d.status, "NXDOMAIN", "{d:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn reverse_lookups_of_known_ips_are_answered_and_others_forwarded() -> anyhow::Result<()> {
+    let e = env("dns-ptr-fall").await?;
+    let svc = e
+        .service(json!({"metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}}))
+        .await?;
+    let ip = svc
+        .spec
+        .and_then(|s| s.cluster_ip)
+        .context("the Service has a clusterIP")?;
+    let fqdn = e.fqdn("web");
+    let d = e
+        .until("the PTR of the cluster IP", &reverse(&ip), "PTR", |d| {
+            d.data("PTR").contains(&fqdn)
+        })
+        .await?;
+    assert!(d.flags.contains(&"aa".to_string()), "{d:?}");
+    // An address the cluster does not know: the upstream's answer, not NXDOMAIN.
+    let d = dig(e.port, "7.100.51.198.in-addr.arpa.", "PTR", &[])?;
+    assert_eq!(d.status, "NOERROR", "{d:?}");
+    assert_eq!(
+        d.data("PTR"),
+        vec!["upstream-ptr.example.test.".to_string()]
+    );
+    assert!(!d.flags.contains(&"aa".to_string()), "{d:?}");
+    assert!(
+        shared_upstream()?.queries("7.100.51.198.in-addr.arpa.") >= 1,
+        "the upstream was asked"
+    );
+    Ok(())
+}
+
+/// The first address of each of `n` consecutive answers to `name`.
+fn first_addresses(port: u16, name: &str, n: usize) -> anyhow::Result<Vec<String>> {
+    (0..n)
+        .map(|_| {
+            let d = dig(port, name, "A", &[])?;
+            d.answer
+                .iter()
+                .find(|r| r.type_ == "A")
+                .map(|r| r.data.clone())
+                .context("no A record")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn headless_and_forwarded_answers_rotate_and_ipv6_listeners_answer() -> anyhow::Result<()> {
+    // A server of its own (no other test's queries move its rotation), also on [::1].
+    let v6_port = free_port()?;
+    let v6 = format!("--listen=[::1]:{v6_port}");
+    let (_up, s) = own_server("dns-rotate", &[&v6]).await?;
+    let client = client().await?;
+    ensure_controller("dns")?;
+    let ns = TestNamespace::new(&client, "dns-rotate").await?;
+    let e = Env {
+        services: Api::namespaced(client.clone(), &ns.name),
+        slices: Api::namespaced(client.clone(), &ns.name),
+        pods: Api::namespaced(client.clone(), &ns.name),
+        client,
+        ns,
+        port: s.port,
+        metrics_port: s.metrics_port,
+    };
+    e.service(
+        json!({"metadata": {"name": "hl"}, "spec": {"clusterIP": "None",
+        "ports": [{"name": "http", "port": 80}]}}),
+    )
+    .await?;
+    let ips = ["10.9.0.1", "10.9.0.2", "10.9.0.3"];
+    e.slice(
+        "hl",
+        "hl-1",
+        "IPv4",
+        json!(
+            ips.iter()
+                .map(|ip| endpoint(ip, true, None))
+                .collect::<Vec<_>>()
+        ),
+        json!([{"name": "http", "port": 80, "protocol": "TCP"}]),
+    )
+    .await?;
+    let fqdn = e.fqdn("hl");
+    e.until("three addresses", &fqdn, "A", |d| {
+        d.data_set("A").len() == 3
+    })
+    .await?;
+    let all: BTreeSet<String> = ips.iter().map(|s| s.to_string()).collect();
+    let firsts = first_addresses(s.port, &fqdn, 3)?;
+    assert_eq!(
+        set_of(&firsts),
+        all,
+        "each address first in turn: {firsts:?}"
+    );
+    // Forwarded (and then cached) answers rotate too.
+    let firsts = first_addresses(s.port, "multi.rr.example.test.", 3)?;
+    let want: BTreeSet<String> = ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(set_of(&firsts), want, "{firsts:?}");
+    // The IPv6 listener answers the same.
+    let d = dig_at("::1", v6_port, &fqdn, "A", &["+tcp"])?;
+    assert_eq!(d.data_set("A"), all, "{d:?}");
+    let d = dig_at("::1", v6_port, "ttl30.v6.example.test.", "A", &[])?;
+    assert_eq!(d.data("A"), vec!["192.0.2.1".to_string()]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn lameduck_fails_readyz_at_once_and_keeps_answering_until_it_exits() -> anyhow::Result<()> {
+    let (_up, mut s) = own_server("dns-lameduck", &["--lameduck=3s"]).await?;
+    let mp = s.metrics_port;
+    poll("/readyz 200", WAIT, || async {
+        Ok((http_get(mp, "/readyz").await?.0 == 200).then_some(()))
+    })
+    .await?;
+    s.proc.signal(libc::SIGTERM);
+    let termed = Instant::now();
+    poll(
+        "/readyz failing after SIGTERM",
+        Duration::from_secs(1),
+        || async { Ok((http_get(mp, "/readyz").await?.0 == 503).then_some(())) },
+    )
+    .await?;
+    let not_ready_after = termed.elapsed();
+    // Every query sent during the lameduck period is answered.
+    let mut answered = 0;
+    while termed.elapsed() < Duration::from_millis(2500) {
+        for name in [
+            format!("dns-version.{ZONE}."),
+            "ttl30.ld.example.test.".into(),
+        ] {
+            let d = dig(
+                s.port,
+                &name,
+                if name.starts_with("dns") { "TXT" } else { "A" },
+                &[],
+            )?;
+            assert_eq!(
+                d.status,
+                "NOERROR",
+                "during lameduck, {:?} after SIGTERM: {d:?}",
+                termed.elapsed()
+            );
+            answered += 1;
+        }
+    }
+    let status = poll("the process to exit", WAIT, || {
+        let r = s.proc.try_wait();
+        async move { r }
+    })
+    .await?;
+    let exited_after = termed.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        exited_after >= Duration::from_millis(2900),
+        "exited {exited_after:?} after SIGTERM, before the 3 s lameduck"
+    );
+    assert!(answered >= 4, "{answered}");
+    eprintln!(
+        "not ready after {not_ready_after:?}, {answered} answered, exited after {exited_after:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn forwarding_to_itself_is_detected_at_start() -> anyhow::Result<()> {
+    let client = client().await?;
+    ensure_crds(&client).await?;
+    let port = free_port()?;
+    let listen = format!("--listen=127.0.0.1:{port}");
+    let upstream = format!("--upstream=127.0.0.1:{port}");
+    let log_path = bosun_e2e::repo_root().join("target/e2e-logs/dns-loop.log");
+    let before = std::fs::read_to_string(&log_path)
+        .map(|t| t.len())
+        .unwrap_or(0);
+    let mut proc = ControllerProcess::start_subcommand("dns-loop", "dns", &[&listen, &upstream])?;
+    let status = poll("bosun dns to stop on the loop", WAIT, || {
+        let r = proc.try_wait();
+        async move { r }
+    })
+    .await?;
+    assert!(!status.success(), "{status:?}");
+    let log = std::fs::read_to_string(&log_path)?;
+    let new = log.get(before..).unwrap_or_default();
+    assert!(new.contains("forwarding loop detected"), "{new}");
+    Ok(())
+}
+
+/// The `bosun_dns_upstream_healthy` gauge of the upstream on `port`.
+async fn upstream_healthy(metrics_port: u16, port: u16) -> anyhow::Result<Option<f64>> {
+    let body = scrape(metrics_port).await?;
+    let label = format!("127.0.0.1:{port}");
+    Ok(body
+        .contains(&format!("bosun_dns_upstream_healthy{{to=\"{label}\"}}"))
+        .then(|| metric(&body, "bosun_dns_upstream_healthy", &[("to", &label)])))
+}
+
+#[tokio::test]
+async fn a_silent_upstream_is_failed_over_marked_down_and_up_again_once_it_answers()
+-> anyhow::Result<()> {
+    let client = client().await?;
+    ensure_crds(&client).await?;
+    let (silent, good) = (Upstream::start()?, Upstream::start()?);
+    let second = format!("--upstream=127.0.0.1:{}", good.port);
+    let s = start_dns_server_with(
+        "dns-failover",
+        silent.port,
+        &[&second, "--forward-timeout=300ms", "--health-check=200ms"],
+    )
+    .await?;
+    silent.set_silent(true);
+    // Every question is answered, by the second upstream when the first keeps quiet.
+    for i in 0..6 {
+        let name = format!("ttl30.fo{i}.example.test.");
+        let d = dig(s.port, &name, "A", &[])?;
+        assert_eq!(d.status, "NOERROR", "{name}: {d:?}");
+        assert_eq!(d.data("A"), vec!["192.0.2.1".to_string()]);
+    }
+    let mp = s.metrics_port;
+    poll("the silent upstream marked down", WAIT, || async {
+        Ok((upstream_healthy(mp, silent.port).await? == Some(0.0)).then_some(()))
+    })
+    .await?;
+    assert_eq!(upstream_healthy(mp, good.port).await?, Some(1.0));
+    // Down, it is no longer asked first: a new name goes to the healthy one only.
+    let name = "ttl30.after-down.example.test.";
+    assert_eq!(dig(s.port, name, "A", &[])?.status, "NOERROR");
+    assert_eq!(silent.queries(name), 0, "asked the upstream marked down");
+    assert_eq!(good.queries(name), 1);
+    // The health checker's `. NS` probe finds it answering again.
+    silent.set_silent(false);
+    poll("the upstream up again", WAIT, || async {
+        Ok((upstream_healthy(mp, silent.port).await? == Some(1.0)).then_some(()))
+    })
+    .await?;
+    assert!(silent.queries(".") >= 1, "no health probe arrived");
+    Ok(())
+}
+
+#[tokio::test]
+async fn forwarded_questions_beyond_max_concurrent_are_servfail_at_once() -> anyhow::Result<()> {
+    let (up, s) = own_server(
+        "dns-max-concurrent",
+        &["--max-concurrent=1", "--forward-timeout=3s"],
+    )
+    .await?;
+    up.set_silent(true);
+    let port = s.port;
+    // One question waits on the silent upstream, holding the only slot...
+    let slow = std::thread::spawn(move || {
+        dig(
+            port,
+            "ttl30.slow.example.test.",
+            "A",
+            &["+tries=1", "+time=8"],
+        )
+    });
+    poll("the slow question at the upstream", WAIT, || async {
+        Ok((up.queries("ttl30.slow.example.test.") >= 1).then_some(()))
+    })
+    .await?;
+    // ...so the next is refused with SERVFAIL without reaching the upstream (dig gives up
+    // after 2 s; a question that reached the silent upstream would take 3 s).
+    let d = dig(
+        port,
+        "ttl30.second.example.test.",
+        "A",
+        &["+tries=1", "+time=2"],
+    )?;
+    assert_eq!(d.status, "SERVFAIL", "{d:?}");
+    assert_eq!(up.queries("ttl30.second.example.test."), 0);
+    let body = scrape(s.metrics_port).await?;
+    assert!(
+        metric(&body, "bosun_dns_forward_max_concurrent_rejects_total", &[]) >= 1.0,
+        "{body}"
+    );
+    let slow = slow
+        .join()
+        .map_err(|_| anyhow::anyhow!("the slow dig panicked"))??;
+    assert_eq!(slow.status, "SERVFAIL", "no upstream answered: {slow:?}");
     Ok(())
 }

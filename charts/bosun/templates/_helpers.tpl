@@ -103,3 +103,26 @@ Included by controller-deployment.yaml; renders nothing.
 {{- fail (printf "%s: %q is longer than 2147483647s, the longest a Lease's leaseDurationSeconds (an int32) holds" $key $d) }}
 {{- end }}
 {{- end }}
+
+{{/* A zone as the servers compare it: lower case, without the final dot. */}}
+{{- define "bosun.normalZone" -}}
+{{- . | lower | trimSuffix "." -}}
+{{- end }}
+
+{{/* Refuse to render a DNS server that cannot work: a zone other than the one the dns
+controller writes, the dns controller without the endpointslice controller it reads from, a
+clusterDNS mode without its address. */}}
+{{- define "bosun.dns.validate" -}}
+{{- $controllers := .Values.controller.controllers }}
+{{- if has "dns" $controllers }}
+{{- if ne (include "bosun.normalZone" .Values.dns.zone) (include "bosun.normalZone" .Values.controller.dnsZone) }}
+{{- fail (printf "dns.zone (%s) and controller.dnsZone (%s) differ: the server would answer a zone no records are written for" .Values.dns.zone .Values.controller.dnsZone) }}
+{{- end }}
+{{- if not (has "endpointslice" $controllers) }}
+{{- fail "controller.controllers has dns without endpointslice: the dns controller reads the EndpointSlices that controller writes" }}
+{{- end }}
+{{- end }}
+{{- if and .Values.dns.clusterDNS.enabled (not .Values.dns.clusterDNS.clusterIP) }}
+{{- fail "dns.clusterDNS.enabled needs dns.clusterDNS.clusterIP (the address the kubelets give pods as nameserver)" }}
+{{- end }}
+{{- end }}

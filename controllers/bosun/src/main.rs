@@ -449,7 +449,10 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Dns(args) => {
             // hickory logs every query at info: keep that for BOSUN_LOG=debug-style filters.
-            init_logs_with(args.log_format, "info,hickory_server=warn,hickory_net=warn");
+            init_logs_with(
+                args.log_format,
+                "info,hickory_server=warn,hickory_net=warn,hickory_resolver=warn",
+            );
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -636,11 +639,20 @@ mod tests {
         fields
     }
 
-    /// The `bosun run` flag each Go duration of the chart becomes (through its env var).
-    const CHART_DURATION_FLAGS: &[(&str, &str)] = &[(
-        "controller.leaderElection.leaseDuration",
-        "--lease-duration",
-    )];
+    /// The subcommand and flag each Go duration of the chart becomes (through its env var).
+    const CHART_DURATION_FLAGS: &[(&str, &str, &str)] = &[
+        (
+            "controller.leaderElection.leaseDuration",
+            "run",
+            "--lease-duration",
+        ),
+        ("dns.lameduck", "dns", "--lameduck"),
+    ];
+
+    /// Parse `bosun <subcommand> <args>`.
+    fn parses(subcommand: &str, args: &[&str]) -> Result<(), clap::Error> {
+        Cli::try_parse_from(["bosun", subcommand].iter().chain(args)).map(|_| ())
+    }
 
     #[test]
     fn every_duration_example_of_the_chart_schema_is_accepted_by_its_flag() {
@@ -668,12 +680,12 @@ mod tests {
                 if !go {
                     continue;
                 }
-                let flag = CHART_DURATION_FLAGS
+                let (sub, flag) = CHART_DURATION_FLAGS
                     .iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(_, f)| *f)
-                    .unwrap_or_else(|| panic!("{key}: which flag of bosun run is it?"));
-                if let Err(e) = run_args(&[flag, ex]) {
+                    .find(|(k, _, _)| *k == key)
+                    .map(|(_, s, f)| (*s, *f))
+                    .unwrap_or_else(|| panic!("{key}: which flag of bosun is it?"));
+                if let Err(e) = parses(sub, &[flag, ex]) {
                     panic!("{key}: the chart's example {ex} is refused by {flag}: {e}");
                 }
             }

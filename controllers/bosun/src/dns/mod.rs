@@ -7,7 +7,13 @@
 //! EndpointSlice ┘                                      dns-version.<zone> TXT: the server's own
 //! ```
 
+pub mod balance;
+pub mod cache;
 pub mod controller;
+pub mod forward;
+pub mod pod;
+pub mod probe;
+pub mod route;
 pub mod server;
 pub mod store;
 

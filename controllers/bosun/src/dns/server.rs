@@ -1,38 +1,85 @@
 //! `bosun dns`: an authoritative DNS server for the cluster zone and the reverse zones, fed by
-//! a watch of DNSRecordSets. hickory-server does the wire format, UDP and TCP, truncation (TC
+//! a watch of DNSRecordSets, forwarding every other question (and reverse names it does not
+//! know) to upstream resolvers through a cache, as the CoreDNS of kind and kubeadm does. hickory-server does the wire format, UDP and TCP, truncation (TC
 //! when an answer exceeds 512 bytes or the client's EDNS size on UDP, so resolvers retry over
 //! TCP) and FORMERR for undecodable queries; the answer itself comes from [`Store::answer`],
 //! an in-memory map, with no API call on the query path.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bosun_api::dns::DNSRecordSet;
 use bosun_core::key_of;
-use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
+use hickory_proto::op::{
+    Edns, Header, HeaderCounts, LowerQuery, MessageType, Metadata, OpCode, Query, ResponseCode,
+};
+use hickory_proto::rr::{Name, RecordType};
 use hickory_server::net::runtime::Time;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
 use tracing::{debug, info, warn};
 
-use super::store::Store;
+use super::cache::{Cache, Key as CacheKey};
+use super::forward::{Forwarder, parse_upstream};
+use super::probe::{PROBE_TYPE, Probe, is_loop};
+use super::route::{Route, inside_zones, outside_zones};
+use super::store::{Answer, Store};
 use crate::runtime::informer::{Handler, Informer};
 
 /// The flags of `bosun dns`.
 #[derive(clap::Args, Debug)]
 pub struct DnsArgs {
-    /// Address and port to serve on, UDP and TCP.
-    #[arg(long, env = "BOSUN_DNS_LISTEN", default_value = "127.0.0.1:5353")]
-    pub listen: SocketAddr,
+    /// Address and port to serve on, UDP and TCP; repeatable (e.g. `0.0.0.0:53` and `[::]:53`:
+    /// IPv6 sockets are IPv6-only, so both can be bound).
+    #[arg(
+        long,
+        env = "BOSUN_DNS_LISTEN",
+        value_delimiter = ',',
+        default_value = "127.0.0.1:5353"
+    )]
+    pub listen: Vec<SocketAddr>,
     /// The cluster's DNS zone.
     #[arg(long, env = "BOSUN_DNS_ZONE", default_value = "cluster.local")]
     pub zone: String,
     /// TTL of the answers, in seconds (CoreDNS's default is 5).
     #[arg(long, env = "BOSUN_DNS_TTL", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=3600))]
     pub ttl: u32,
+    /// Upstream resolver for every name outside the served zones, `IP[:port]` (port 53 by
+    /// default); repeatable. Without it, the nameservers of --resolv-conf.
+    #[arg(long, env = "BOSUN_DNS_UPSTREAM", value_delimiter = ',', value_parser = parse_upstream)]
+    pub upstream: Vec<SocketAddr>,
+    /// Where the upstreams come from when no --upstream is given.
+    #[arg(
+        long,
+        env = "BOSUN_DNS_RESOLV_CONF",
+        default_value = "/etc/resolv.conf"
+    )]
+    pub resolv_conf: std::path::PathBuf,
+    /// Forwarded questions in flight at most; SERVFAIL beyond (CoreDNS's `max_concurrent`).
+    #[arg(long, env = "BOSUN_DNS_MAX_CONCURRENT", default_value_t = 1000)]
+    pub max_concurrent: usize,
+    /// How long one upstream has to answer before the next one is tried.
+    #[arg(long, env = "BOSUN_DNS_FORWARD_TIMEOUT", default_value = "2s", value_parser = crate::duration::parse)]
+    pub forward_timeout: Duration,
+    /// How often an upstream with failures is probed (`. IN NS`) until it answers again.
+    #[arg(long, env = "BOSUN_DNS_HEALTH_CHECK", default_value = "500ms", value_parser = crate::duration::parse)]
+    pub health_check: Duration,
+    /// Forwarded answers the cache holds at most; 0 turns the cache off.
+    #[arg(long, env = "BOSUN_DNS_CACHE_SIZE", default_value_t = 9984)]
+    pub cache_size: usize,
+    /// Longest a forwarded answer is cached, in seconds (CoreDNS's `cache 30`).
+    #[arg(long, env = "BOSUN_DNS_CACHE_MAX_TTL", default_value_t = 30)]
+    pub cache_max_ttl: u32,
+    /// Shortest a forwarded answer is cached, in seconds (CoreDNS's default minimum, 5).
+    #[arg(long, env = "BOSUN_DNS_CACHE_MIN_TTL", default_value_t = 5)]
+    pub cache_min_ttl: u32,
+    /// After SIGTERM, how long /readyz fails while the server keeps answering, before it exits
+    /// (CoreDNS's `health { lameduck 5s }`).
+    #[arg(long, env = "BOSUN_DNS_LAMEDUCK", default_value = "5s", value_parser = crate::duration::parse)]
+    pub lameduck: Duration,
     /// Log format.
     #[arg(long, env = "BOSUN_LOG_FORMAT", value_enum, default_value_t = crate::LogFormat::Text)]
     pub log_format: crate::LogFormat,
@@ -43,7 +90,7 @@ pub struct DnsArgs {
 
 /// The metrics label of a response code: its mnemonic as dig and CoreDNS print it (`NOERROR`,
 /// `NXDOMAIN`, ...; hickory's `to_str` gives prose such as "No Error"), `RCODE<n>` for others.
-fn rcode_label(rcode: ResponseCode) -> String {
+pub fn rcode_label(rcode: ResponseCode) -> String {
     let code = u16::from(rcode);
     let name = match code {
         0 => "NOERROR",
@@ -63,10 +110,117 @@ fn rcode_label(rcode: ResponseCode) -> String {
     name.to_string()
 }
 
-/// Answers queries from the store.
+/// Where an answer came from (the `source` label of the duration histogram).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Zone,
+    Cache,
+    Forward,
+    Error,
+}
+
+impl Source {
+    fn label(self) -> &'static str {
+        match self {
+            Source::Zone => "zone",
+            Source::Cache => "cache",
+            Source::Forward => "forward",
+            Source::Error => "error",
+        }
+    }
+}
+
+/// Answers queries from the store, the cache and the upstreams.
 struct Responder {
     store: Arc<Store>,
     synced: Arc<AtomicBool>,
+    forwarder: Arc<Forwarder>,
+    cache: Arc<Cache>,
+    probe: Arc<Probe>,
+    /// Rotation of multi-address answers.
+    turn: AtomicUsize,
+}
+
+fn rcode_only(rcode: ResponseCode) -> Answer {
+    Answer {
+        rcode,
+        ..Default::default()
+    }
+}
+
+impl Responder {
+    /// The answer to one well-formed question, and where it came from.
+    async fn answer(
+        &self,
+        q: &LowerQuery,
+        recursion_desired: bool,
+        dnssec_ok: bool,
+    ) -> (Answer, Source) {
+        let (name, qtype, qclass) = (q.name(), q.query_type(), q.query_class());
+        if self.probe.saw(name, qtype) {
+            // Our own loop probe came back: answer it here instead of sending it round again.
+            warn!(name = %name, "the loop-detection probe came back to this server");
+            return (rcode_only(ResponseCode::ServFail), Source::Error);
+        }
+        let route = if self.store.serves(name) {
+            let a = self.store.answer(name, qtype, qclass);
+            let route = inside_zones(
+                &a,
+                self.synced.load(Ordering::Relaxed),
+                self.store.is_reverse_below_apex(name),
+                self.store.has_records(name),
+            );
+            if route == Route::Zone {
+                return (a, Source::Zone);
+            }
+            route
+        } else {
+            outside_zones(qtype)
+        };
+        match route {
+            Route::Forward => {}
+            Route::Refused => return (rcode_only(ResponseCode::Refused), Source::Zone),
+            // (Route::Zone was answered above.)
+            Route::ServFail | Route::Zone => {
+                return (rcode_only(ResponseCode::ServFail), Source::Error);
+            }
+        }
+        let metrics = &crate::runtime::metrics::METRICS;
+        let key = CacheKey {
+            name: name.clone(),
+            qtype,
+            qclass,
+            dnssec_ok,
+        };
+        if let Some(hit) = self.cache.get(&key, Instant::now()) {
+            metrics.dns_cache_hits.inc();
+            return (hit, Source::Cache);
+        }
+        metrics.dns_cache_misses.inc();
+        match self
+            .forwarder
+            .forward(q.original(), recursion_desired, dnssec_ok)
+            .await
+        {
+            Ok(f) => {
+                debug!(name = %name, qtype = %qtype, upstream = %f.upstream, rcode = %f.answer.rcode, "forwarded");
+                let kept = self
+                    .cache
+                    .insert(key, &f.answer, f.truncated, Instant::now());
+                metrics
+                    .dns_cache_size
+                    .set(i64::try_from(self.cache.entries()).unwrap_or(i64::MAX));
+                match kept {
+                    Some(ttl) => (super::cache::aged(&f.answer, ttl), Source::Forward),
+                    None => (f.answer, Source::Forward),
+                }
+            }
+            Err(e) => {
+                debug!(name = %name, qtype = %qtype, error = %e, "forwarding failed");
+                (rcode_only(ResponseCode::ServFail), Source::Error)
+            }
+        }
+    }
 }
 
 fn unix_serial() -> u32 {
@@ -83,10 +237,12 @@ impl RequestHandler for Responder {
         request: &Request,
         mut response_handle: R,
     ) -> ResponseInfo {
+        let began = Instant::now();
         let mut metadata = Metadata::response_from_request(&request.metadata);
         metadata.authoritative = true;
-        metadata.recursion_available = false;
+        metadata.recursion_available = true;
         let mut resp_edns = None;
+        let mut dnssec_ok = false;
         if let Some(req) = request.edns.as_ref() {
             let mut e = Edns::new();
             e.set_max_payload(req.max_payload().max(512));
@@ -94,45 +250,38 @@ impl RequestHandler for Responder {
             if req.version() > 0 {
                 metadata.response_code = ResponseCode::BADVERS;
             }
+            dnssec_ok = req.flags().dnssec_ok;
             resp_edns = Some(e);
         }
         let queries = request.queries.queries();
-        let answer = if metadata.response_code != ResponseCode::NoError {
-            super::store::Answer {
-                rcode: metadata.response_code,
-                ..Default::default()
-            }
+        let mut qtype_label = String::new();
+        let (answer, source) = if metadata.response_code != ResponseCode::NoError {
+            (rcode_only(metadata.response_code), Source::Error)
         } else if request.metadata.op_code != OpCode::Query {
-            super::store::Answer {
-                rcode: ResponseCode::NotImp,
-                ..Default::default()
-            }
+            (rcode_only(ResponseCode::NotImp), Source::Error)
         } else if queries.len() != 1 {
-            super::store::Answer {
-                rcode: ResponseCode::FormErr,
-                ..Default::default()
-            }
+            (rcode_only(ResponseCode::FormErr), Source::Error)
         } else {
             let q = &queries[0];
-            let a = self.store.answer(q.name(), q.query_type(), q.query_class());
-            if !self.synced.load(Ordering::Relaxed) && a.rcode == ResponseCode::NXDomain {
-                // Not yet listed: the name may well exist (CoreDNS answers SERVFAIL too).
-                super::store::Answer {
-                    rcode: ResponseCode::ServFail,
-                    ..Default::default()
-                }
-            } else {
-                a
-            }
+            qtype_label = q.query_type().to_string();
+            self.answer(q, request.metadata.recursion_desired, dnssec_ok)
+                .await
         };
+        let mut answer = answer;
+        if answer.answers.len() > 1 {
+            let turn = self.turn.fetch_add(1, Ordering::Relaxed);
+            answer.answers = super::balance::rotate(std::mem::take(&mut answer.answers), turn);
+        }
         metadata.response_code = answer.rcode;
-        crate::runtime::metrics::METRICS
+        let metrics = &crate::runtime::metrics::METRICS;
+        metrics
             .dns_queries
             .get_or_create(&crate::runtime::metrics::DnsLabels {
+                r#type: qtype_label,
                 rcode: rcode_label(answer.rcode),
             })
             .inc();
-        if answer.rcode == ResponseCode::Refused {
+        if answer.rcode == ResponseCode::Refused || source != Source::Zone {
             metadata.authoritative = false;
         }
         let mut builder = MessageResponseBuilder::new(&request.queries, None);
@@ -144,9 +293,12 @@ impl RequestHandler for Responder {
             answer.answers.iter(),
             answer.authority.iter(),
             std::iter::empty(),
-            answer.additionals.iter(),
+            answer
+                .additionals
+                .iter()
+                .filter(|r| r.record_type() != RecordType::OPT),
         );
-        match response_handle.send_response(response).await {
+        let info = match response_handle.send_response(response).await {
             Ok(info) => info,
             Err(e) => {
                 debug!(error = %e, "sending a response failed");
@@ -158,7 +310,14 @@ impl RequestHandler for Responder {
                     counts: HeaderCounts::default(),
                 })
             }
-        }
+        };
+        metrics
+            .dns_durations
+            .get_or_create(&crate::runtime::metrics::DnsSourceLabels {
+                source: source.label().to_string(),
+            })
+            .observe(began.elapsed().as_secs_f64());
+        info
     }
 }
 
@@ -193,7 +352,75 @@ impl Handler<DNSRecordSet> for Feed {
     }
 }
 
-/// Run the server until SIGTERM or SIGINT.
+/// A UDP socket and a TCP listener on `addr`; IPv6 ones IPv6-only, so `0.0.0.0:53` and
+/// `[::]:53` can both be bound.
+fn bind(addr: SocketAddr) -> anyhow::Result<(tokio::net::UdpSocket, tokio::net::TcpListener)> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let domain = Domain::for_address(addr);
+    let udp = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+    let tcp = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+    if addr.is_ipv6() {
+        udp.set_only_v6(true)?;
+        tcp.set_only_v6(true)?;
+    }
+    tcp.set_reuse_address(true)?;
+    udp.bind(&addr.into())
+        .with_context(|| format!("binding UDP {addr}"))?;
+    tcp.bind(&addr.into())
+        .with_context(|| format!("binding TCP {addr}"))?;
+    tcp.listen(1024)?;
+    udp.set_nonblocking(true)?;
+    tcp.set_nonblocking(true)?;
+    Ok((
+        tokio::net::UdpSocket::from_std(udp.into())?,
+        tokio::net::TcpListener::from_std(tcp.into())?,
+    ))
+}
+
+/// The upstreams: `--upstream`, else the nameservers of the resolv.conf.
+fn upstreams(args: &DnsArgs) -> anyhow::Result<Vec<SocketAddr>> {
+    if !args.upstream.is_empty() {
+        return Ok(args.upstream.clone());
+    }
+    let text = std::fs::read_to_string(&args.resolv_conf)
+        .with_context(|| format!("reading {} for upstreams", args.resolv_conf.display()))?;
+    let found = super::forward::resolv_conf_nameservers(&text);
+    if found.is_empty() {
+        anyhow::bail!(
+            "no nameserver in {}; give --upstream",
+            args.resolv_conf.display()
+        );
+    }
+    Ok(found)
+}
+
+/// Send the loop probe through the forwarder (a few tries while upstreams do not answer) and
+/// report whether it came back to this server.
+async fn detect_loop(forwarder: Arc<Forwarder>, probe: Arc<Probe>) -> Option<String> {
+    let query = Query::query(Name::from(probe.name()), PROBE_TYPE);
+    for _ in 0..3 {
+        let answered = forwarder.forward(&query, true, false).await.is_ok();
+        if is_loop(probe.arrivals()) {
+            let to: Vec<String> = forwarder
+                .upstreams()
+                .iter()
+                .map(|u| u.addr().to_string())
+                .collect();
+            return Some(format!(
+                "forwarding loop detected: the probe {} HINFO sent to the upstreams [{}] came back to this server; \
+                 an upstream is this server or forwards to it (CoreDNS's `loop` stops here too)",
+                probe.name(),
+                to.join(", ")
+            ));
+        }
+        if answered {
+            return None;
+        }
+    }
+    None
+}
+
+/// Run the server until SIGTERM or SIGINT (then a lameduck period), or a forwarding loop.
 pub async fn run(args: DnsArgs) -> anyhow::Result<()> {
     let health = crate::serve::Health::new();
     crate::serve::spawn(args.metrics_addr, health.clone())
@@ -201,19 +428,39 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<()> {
         .with_context(|| format!("serving metrics on {}", args.metrics_addr))?;
     let store = Arc::new(Store::new(&args.zone, args.ttl).map_err(anyhow::Error::msg)?);
     let synced = Arc::new(AtomicBool::new(false));
+    let upstreams = upstreams(&args)?;
+    let forwarder = Forwarder::new(
+        &upstreams,
+        args.forward_timeout,
+        args.max_concurrent,
+        args.health_check,
+    );
+    let cache = Arc::new(Cache::new(
+        args.cache_size,
+        args.cache_min_ttl,
+        args.cache_max_ttl,
+    ));
+    let probe = Arc::new(Probe::new());
     let mut server = hickory_server::Server::new(Responder {
         store: store.clone(),
         synced: synced.clone(),
+        forwarder: forwarder.clone(),
+        cache,
+        probe: probe.clone(),
+        turn: AtomicUsize::new(0),
     });
-    let udp = tokio::net::UdpSocket::bind(args.listen)
-        .await
-        .with_context(|| format!("binding UDP {}", args.listen))?;
-    let tcp = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding TCP {}", args.listen))?;
-    server.register_socket(udp);
-    server.register_listener(tcp, Duration::from_secs(5), 64);
-    info!(listen = %args.listen, zone = %args.zone, ttl = args.ttl, "serving DNS");
+    for addr in &args.listen {
+        let (udp, tcp) = bind(*addr)?;
+        server.register_socket(udp);
+        server.register_listener(tcp, Duration::from_secs(5), 64);
+    }
+    info!(listen = ?args.listen, zone = %args.zone, ttl = args.ttl, upstreams = ?upstreams, "serving DNS");
+    let (loop_tx, mut loop_rx) = tokio::sync::mpsc::channel::<String>(1);
+    tokio::spawn(async move {
+        if let Some(e) = detect_loop(forwarder, probe).await {
+            let _ = loop_tx.send(e).await;
+        }
+    });
 
     let client = crate::runtime::client::build(0.0, 1)
         .await
@@ -227,10 +474,15 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<()> {
     let sync_flag = synced.clone();
     let inf = informer.clone();
     let st = store.clone();
+    let ready = health.clone();
+    let stopping = Arc::new(AtomicBool::new(false));
+    let stop_flag = stopping.clone();
     tokio::spawn(async move {
         inf.synced().await;
         sync_flag.store(true, Ordering::Relaxed);
-        health.set_ready(true);
+        if !stop_flag.load(Ordering::Relaxed) {
+            ready.set_ready(true);
+        }
         info!(
             sets = inf.list().len(),
             names = st.names(),
@@ -240,7 +492,18 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<()> {
 
     tokio::select! {
         r = server.block_until_done() => r.context("the DNS server stopped")?,
+        Some(e) = loop_rx.recv() => {
+            anyhow::bail!(e);
+        }
         _ = crate::shutdown_signal() => {
+            // Lameduck: not ready at once (so the Service stops sending here), answering still.
+            stopping.store(true, Ordering::Relaxed);
+            health.set_ready(false);
+            info!(lameduck = ?args.lameduck, "lameduck: /readyz fails, still answering");
+            tokio::select! {
+                r = server.block_until_done() => r.context("the DNS server stopped")?,
+                _ = tokio::time::sleep(args.lameduck) => {}
+            }
             server.shutdown_gracefully().await.context("stopping the DNS server")?;
         }
     }

@@ -12,13 +12,14 @@
 //! name exists otherwise (other types, or only      NOERROR, no answer, SOA in authority  (NODATA)
 //!   names below it: <ns>.svc.<zone>, svc.<zone>)
 //! anything else                                    NXDOMAIN, SOA in authority
+//! <a-b-c-d>.<ns>.pod.<zone>                        A a.b.c.d (AAAA for the IPv6 form), `pods insecure`
 //! ```
 //!
 //! The SOA is CoreDNS's: `ns.dns.<zone>. hostmaster.<zone>. <serial> 7200 1800 86400 <ttl>`,
 //! its own TTL `min(ttl, 300)`, the serial the unix time of the last change.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 
@@ -26,6 +27,8 @@ use bosun_api::dns::{DNSRecord, DNSRecordSet, RecordType as ApiType};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
+
+use super::pod::PodName;
 
 /// TTL of the `dns-version` record (CoreDNS's).
 const VERSION_TTL: u32 = 28800;
@@ -154,6 +157,44 @@ impl Store {
         self.apexes.iter().find(|a| a.zone_of(name))
     }
 
+    /// Where `name` stands under `pod.<zone>` (`None` when it is not strictly below it).
+    fn pod_name(&self, name: &LowerName) -> Option<PodName> {
+        let pod = &self.fixed[1];
+        if name == pod || !pod.zone_of(name) {
+            return None;
+        }
+        let below = usize::from(name.num_labels().saturating_sub(pod.num_labels()));
+        let full = Name::from(name);
+        let labels: Vec<String> = full
+            .iter()
+            .take(below)
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        Some(super::pod::classify(&labels))
+    }
+
+    /// Whether `name` holds records of its own (not just names below it): the reverse zones
+    /// fall through to the forwarder for every other name, as CoreDNS's `fallthrough`.
+    pub fn has_records(&self, name: &LowerName) -> bool {
+        self.read()
+            .names
+            .get(name)
+            .is_some_and(|n| !n.records.is_empty())
+    }
+
+    /// Whether `name` lies in a reverse zone (`in-addr.arpa.` or `ip6.arpa.`), not at its apex.
+    pub fn is_reverse_below_apex(&self, name: &LowerName) -> bool {
+        self.apexes[1..]
+            .iter()
+            .any(|a| a != name && a.zone_of(name))
+    }
+
+    /// Whether `name` is served from the store (the cluster zone and the reverse zones).
+    pub fn serves(&self, name: &LowerName) -> bool {
+        self.zone_of(name).is_some()
+    }
+
     fn soa(&self, apex: &LowerName, serial: u32) -> Record {
         let soa = SOA::new(
             self.mname.clone(),
@@ -185,6 +226,29 @@ impl Store {
         };
         if name == apex && qtype == RecordType::SOA {
             answer.answers.push(self.soa(apex, inner.serial));
+            return answer;
+        }
+        if let Some(pod) = self.pod_name(name) {
+            let found = match pod {
+                PodName::Address(ip) => {
+                    let data = match ip {
+                        IpAddr::V4(v4) => RData::A(A(v4)),
+                        IpAddr::V6(v6) => RData::AAAA(AAAA(v6)),
+                    };
+                    Some(Record::from_rdata(Name::from(name), self.ttl, data))
+                }
+                PodName::Namespace => None,
+                PodName::Missing => {
+                    negative(&mut answer, ResponseCode::NXDomain);
+                    return answer;
+                }
+            };
+            match found {
+                Some(r) if qtype == RecordType::ANY || r.record_type() == qtype => {
+                    answer.answers.push(r);
+                }
+                _ => negative(&mut answer, ResponseCode::NoError),
+            }
             return answer;
         }
         let node = inner.names.get(name);

@@ -181,3 +181,55 @@ fn replacing_and_deleting_a_set_updates_names_and_their_parents() {
         ResponseCode::NoError
     );
 }
+
+#[test]
+fn pod_records_answer_the_dashed_address_in_any_namespace() {
+    let s = store();
+    let a = ask(&s, "10-244-1-7.default.pod.cluster.local.", RecordType::A);
+    assert_eq!(a.rcode, ResponseCode::NoError);
+    assert_eq!(data(&a), vec!["10.244.1.7"]);
+    assert_eq!(a.answers[0].ttl, 5);
+    let v6 = ask(&s, "fd00--7.other.pod.cluster.local.", RecordType::AAAA);
+    assert_eq!(data(&v6), vec!["fd00::7"]);
+}
+
+#[test]
+fn pod_record_of_the_other_family_is_nodata() {
+    let a = ask(
+        &store(),
+        "10-244-1-7.default.pod.cluster.local.",
+        RecordType::AAAA,
+    );
+    assert_eq!(a.rcode, ResponseCode::NoError);
+    assert!(a.answers.is_empty());
+    assert_eq!(a.authority[0].record_type(), RecordType::SOA);
+}
+
+#[test]
+fn pod_names_that_are_no_address_are_nxdomain_and_namespaces_nodata() {
+    let s = store();
+    let a = ask(&s, "web.default.pod.cluster.local.", RecordType::A);
+    assert_eq!(a.rcode, ResponseCode::NXDomain);
+    let a = ask(&s, "x.1-2-3-4.default.pod.cluster.local.", RecordType::A);
+    assert_eq!(a.rcode, ResponseCode::NXDomain);
+    let a = ask(&s, "default.pod.cluster.local.", RecordType::A);
+    assert_eq!(a.rcode, ResponseCode::NoError);
+    assert!(a.answers.is_empty());
+}
+
+#[test]
+fn reverse_names_without_records_are_the_forwarders_and_known_ones_are_not() {
+    let s = store();
+    let known = LowerName::from_str("10.0.96.10.in-addr.arpa.").expect("name");
+    let unknown = LowerName::from_str("8.8.8.8.in-addr.arpa.").expect("name");
+    let middle = LowerName::from_str("0.96.10.in-addr.arpa.").expect("name");
+    assert!(s.has_records(&known) && s.is_reverse_below_apex(&known));
+    assert!(!s.has_records(&unknown) && s.is_reverse_below_apex(&unknown));
+    assert!(!s.has_records(&middle));
+    assert!(!s.is_reverse_below_apex(&LowerName::from_str("in-addr.arpa.").expect("name")));
+    assert!(
+        !s.is_reverse_below_apex(
+            &LowerName::from_str("web.prod.svc.cluster.local.").expect("name")
+        )
+    );
+}

@@ -57,11 +57,52 @@ pub struct Metrics {
     pub dns_queries: Family<DnsLabels, Counter>,
     /// DNS names `bosun dns` answers for.
     pub dns_names: Gauge,
+    /// Time `bosun dns` took to answer, by how the answer was made (zone, cache, forward).
+    pub dns_durations: Family<DnsSourceLabels, Histogram>,
+    /// Cache lookups of forwarded questions that found a live answer.
+    pub dns_cache_hits: Counter,
+    /// Cache lookups of forwarded questions that found none.
+    pub dns_cache_misses: Counter,
+    /// Answers held by the cache.
+    pub dns_cache_size: Gauge,
+    /// Exchanges with upstreams, by upstream and response code (`error` when none came).
+    pub dns_forward_requests: Family<ForwardLabels, Counter>,
+    /// Time one exchange with an upstream took, by upstream.
+    pub dns_forward_durations: Family<UpstreamLabels, Histogram>,
+    /// 1 while an upstream is considered up, by upstream.
+    pub dns_upstream_healthy: Family<UpstreamLabels, Gauge>,
+    /// Forwarded questions refused (SERVFAIL) beyond `--max-concurrent`.
+    pub dns_forward_max_concurrent_rejects: Counter,
+}
+
+/// Labels of the answer-duration histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DnsSourceLabels {
+    /// `zone`, `cache`, `forward` or `error`.
+    pub source: String,
+}
+
+/// Labels of an upstream's metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamLabels {
+    /// The upstream's `IP:port`.
+    pub to: String,
+}
+
+/// Labels of an exchange with an upstream.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ForwardLabels {
+    /// The upstream's `IP:port`.
+    pub to: String,
+    /// The upstream's response code, `error` when none came.
+    pub rcode: String,
 }
 
 /// Labels of an answered DNS query.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DnsLabels {
+    /// The question's type (A, AAAA, PTR, ...).
+    pub r#type: String,
     /// The response code (NOERROR, NXDOMAIN, REFUSED, ...).
     pub rcode: String,
 }
@@ -85,6 +126,18 @@ impl Metrics {
         let leader = Gauge::default();
         let dns_queries = Family::<DnsLabels, Counter>::default();
         let dns_names = Gauge::default();
+        let dns_durations = Family::<DnsSourceLabels, Histogram>::new_with_constructor(
+            duration_histogram as fn() -> Histogram,
+        );
+        let dns_cache_hits = Counter::default();
+        let dns_cache_misses = Counter::default();
+        let dns_cache_size = Gauge::default();
+        let dns_forward_requests = Family::<ForwardLabels, Counter>::default();
+        let dns_forward_durations = Family::<UpstreamLabels, Histogram>::new_with_constructor(
+            duration_histogram as fn() -> Histogram,
+        );
+        let dns_upstream_healthy = Family::<UpstreamLabels, Gauge>::default();
+        let dns_forward_max_concurrent_rejects = Counter::default();
         registry.register(
             "reconcile",
             "Reconciliations (syncs of one object key)",
@@ -125,8 +178,56 @@ impl Metrics {
             "DNS names bosun dns answers for",
             dns_names.clone(),
         );
+        registry.register(
+            "dns_request_duration_seconds",
+            "Time bosun dns took to answer, by source of the answer (zone, cache, forward, error)",
+            dns_durations.clone(),
+        );
+        registry.register(
+            "dns_cache_hits",
+            "Forwarded questions answered from the cache",
+            dns_cache_hits.clone(),
+        );
+        registry.register(
+            "dns_cache_misses",
+            "Forwarded questions not found in the cache",
+            dns_cache_misses.clone(),
+        );
+        registry.register(
+            "dns_cache_entries",
+            "Answers held by the cache",
+            dns_cache_size.clone(),
+        );
+        registry.register(
+            "dns_forward_requests",
+            "Exchanges with upstream resolvers, by upstream and response code",
+            dns_forward_requests.clone(),
+        );
+        registry.register(
+            "dns_forward_request_duration_seconds",
+            "Time one exchange with an upstream took",
+            dns_forward_durations.clone(),
+        );
+        registry.register(
+            "dns_upstream_healthy",
+            "1 while an upstream resolver is considered up",
+            dns_upstream_healthy.clone(),
+        );
+        registry.register(
+            "dns_forward_max_concurrent_rejects",
+            "Forwarded questions answered SERVFAIL beyond --max-concurrent",
+            dns_forward_max_concurrent_rejects.clone(),
+        );
         Self {
             registry,
+            dns_durations,
+            dns_cache_hits,
+            dns_cache_misses,
+            dns_cache_size,
+            dns_forward_requests,
+            dns_forward_durations,
+            dns_upstream_healthy,
+            dns_forward_max_concurrent_rejects,
             reconciles,
             errors,
             durations,
