@@ -1017,6 +1017,18 @@ async fn replica_set_create_error_sets_progressing_false() -> anyhow::Result<()>
         "spec": {"hard": {"count/replicasets.apps.bosun.dev": "0"}}
     }))?;
     quotas.create(&PostParams::default(), &quota).await?;
+    // Quota admission enforces only what the quota controller has put in status.hard (until
+    // then it admits everything); with the hard limit there, a create is refused either as
+    // exceeding it or, before usage is counted, as "status unknown".
+    poll("the quota's status.hard", WAIT, || async {
+        let q = quotas.get("no-replicasets").await?;
+        let synced = q
+            .status
+            .and_then(|s| s.hard)
+            .is_some_and(|h| h.contains_key("count/replicasets.apps.bosun.dev"));
+        Ok(synced.then_some(()))
+    })
+    .await?;
     e.d.create(
         &PostParams::default(),
         &deployment("web", 2, json!({"type": "RollingUpdate"}))?,
