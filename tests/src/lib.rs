@@ -269,6 +269,29 @@ impl Drop for TestNamespace {
     }
 }
 
+/// Wait until the namespace has an `events.k8s.io` Event that `matches`.
+pub async fn wait_for_event<F>(
+    client: &Client,
+    ns: &str,
+    what: &str,
+    matches: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(&k8s_openapi::api::events::v1::Event) -> bool,
+{
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), ns);
+    poll(what, Duration::from_secs(90), || async {
+        let found = events
+            .list(&kube::api::ListParams::default())
+            .await?
+            .items
+            .iter()
+            .any(&matches);
+        Ok(found.then_some(()))
+    })
+    .await
+}
+
 /// Delete an object and ignore NotFound.
 pub async fn delete_ignoring_missing<K>(api: &Api<K>, name: &str) -> anyhow::Result<()>
 where

@@ -8,6 +8,7 @@ use std::time::Duration;
 use bosun_api::apps::{Deployment, ReplicaSet};
 use bosun_e2e::{
     TestNamespace, client, ensure_controller, ensure_crds, ensure_garbage_collector, kubectl, poll,
+    wait_for_event,
 };
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
@@ -1051,21 +1052,16 @@ async fn replica_set_create_error_sets_progressing_false() -> anyhow::Result<()>
             && message.contains("is forbidden"),
         "{message}"
     );
-    let events: Api<k8s_openapi::api::events::v1::Event> =
-        Api::namespaced(e.client.clone(), &e.ns.name);
-    poll("the ReplicaSetCreateError event", WAIT, || async {
-        let found = events
-            .list(&ListParams::default())
-            .await?
-            .items
-            .into_iter()
-            .any(|ev| {
-                ev.reason.as_deref() == Some("ReplicaSetCreateError")
-                    && ev.type_.as_deref() == Some("Warning")
-                    && ev.note.as_deref() == Some(message.as_str())
-            });
-        Ok(found.then_some(()))
-    })
+    wait_for_event(
+        &e.client,
+        &e.ns.name,
+        "the ReplicaSetCreateError event",
+        |ev| {
+            ev.reason.as_deref() == Some("ReplicaSetCreateError")
+                && ev.type_.as_deref() == Some("Warning")
+                && ev.note.as_deref() == Some(message.as_str())
+        },
+    )
     .await?;
     assert!(e.rs.list(&ListParams::default()).await?.items.is_empty());
     Ok(())

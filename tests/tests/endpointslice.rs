@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use bosun_api::apps::ReplicaSet;
 use bosun_api::discovery::EndpointSlice;
-use bosun_e2e::{E2E_LABEL, TestNamespace, client, ensure_controller, ensure_crds, poll};
+use bosun_e2e::{
+    E2E_LABEL, TestNamespace, client, ensure_controller, ensure_crds, poll, wait_for_event,
+};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointPort, EndpointSlice as CoreSlice};
@@ -799,20 +801,15 @@ async fn a_bad_selector_annotation_is_reported_not_fatal() -> anyhow::Result<()>
         spec.selector = None;
     }
     e.services.create(&PostParams::default(), &bad).await?;
-    let events: Api<k8s_openapi::api::events::v1::Event> =
-        Api::namespaced(e.client.clone(), &e.ns.name);
-    poll("an InvalidSelector event on the Service", WAIT, || async {
-        let found = events
-            .list(&ListParams::default())
-            .await?
-            .items
-            .into_iter()
-            .any(|ev| {
-                ev.reason.as_deref() == Some("InvalidSelector")
-                    && ev.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("bad")
-            });
-        Ok(found.then_some(()))
-    })
+    wait_for_event(
+        &e.client,
+        &e.ns.name,
+        "an InvalidSelector event on the Service",
+        |ev| {
+            ev.reason.as_deref() == Some("InvalidSelector")
+                && ev.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("bad")
+        },
+    )
     .await?;
     // The controller still serves other Services.
     e.services

@@ -184,7 +184,9 @@ impl Controller {
         // of the same ReplicaSet in one sync (annotate, then scale) builds on the first.
         let mut written: HashMap<String, Option<String>> = HashMap::new();
         for action in &p.actions {
-            let outcome = match action {
+            // Scale and Annotate are the same write: a merge patch of annotations and one spec
+            // field, guarded by the resourceVersion the plan read.
+            let (name, annotations, resource_version, spec, what) = match action {
                 Action::Create(rs) => match self.create(&d, &rs_api, rs).await? {
                     Created::Yes => continue,
                     // Made by an earlier sync, not yet in the cache: upstream announces no scale
@@ -193,57 +195,61 @@ impl Controller {
                     // The namespace is being deleted: every later create fails too.
                     Created::NamespaceTerminating => return Ok(Requeue::No),
                 },
+                Action::Delete(name) => {
+                    match rs_api.delete(name, &DeleteParams::default()).await {
+                        Ok(_) => {
+                            info!(replicaset = %name, "deleted old replica set (revisionHistoryLimit)")
+                        }
+                        Err(kube::Error::Api(e)) if e.code == 404 => {}
+                        Err(e) => {
+                            return Err(api_err(format!("deleting replica set {name}"))(e).into());
+                        }
+                    }
+                    continue;
+                }
                 Action::Scale {
                     name,
                     to,
                     annotations,
                     resource_version,
                     ..
-                } => {
-                    let rv = written.get(name).unwrap_or(resource_version);
-                    let body =
-                        json!({"metadata": guarded(annotations, rv), "spec": {"replicas": to}});
-                    rs_api
-                        .patch(name, &PatchParams::default(), &Patch::Merge(&body))
-                        .await
-                        .map(|rs| (name, rs))
-                        .map_err(|e| (e, format!("scaling replica set {name} to {to}")))
-                }
+                } => (
+                    name,
+                    annotations,
+                    resource_version,
+                    json!({"replicas": to}),
+                    format!("scaling replica set {name} to {to}"),
+                ),
                 Action::Annotate {
                     name,
                     annotations,
                     min_ready_seconds,
                     resource_version,
-                } => {
-                    let rv = written.get(name).unwrap_or(resource_version);
-                    let body = json!({"metadata": guarded(annotations, rv), "spec": {"minReadySeconds": min_ready_seconds}});
-                    rs_api
-                        .patch(name, &PatchParams::default(), &Patch::Merge(&body))
-                        .await
-                        .map(|rs| (name, rs))
-                        .map_err(|e| (e, format!("updating replica set {name}")))
-                }
-                Action::Delete(name) => match rs_api.delete(name, &DeleteParams::default()).await {
-                    Ok(_) => {
-                        info!(replicaset = %name, "deleted old replica set (revisionHistoryLimit)");
-                        continue;
-                    }
-                    Err(kube::Error::Api(e)) if e.code == 404 => continue,
-                    Err(e) => Err((e, format!("deleting replica set {name}"))),
-                },
+                } => (
+                    name,
+                    annotations,
+                    resource_version,
+                    json!({"minReadySeconds": min_ready_seconds}),
+                    format!("updating replica set {name}"),
+                ),
             };
-            match outcome {
-                Ok((name, rs)) => {
+            let rv = written.get(name).unwrap_or(resource_version);
+            let body = json!({"metadata": guarded(annotations, rv), "spec": spec});
+            match rs_api
+                .patch(name, &PatchParams::default(), &Patch::Merge(&body))
+                .await
+            {
+                Ok(rs) => {
                     written.insert(name.clone(), rs.metadata.resource_version);
                 }
                 // The cache is older than the ReplicaSet (often this controller's own previous
                 // write): upstream's Update conflicts the same way. Nothing was written and no
                 // Event announces it; the watch brings the newer ReplicaSet and another sync.
-                Err((kube::Error::Api(e), what)) if e.code == 409 => {
+                Err(kube::Error::Api(e)) if e.code == 409 => {
                     debug!(deployment = %key, "{what}: the replica set changed since it was read; syncing again");
                     return Ok(Requeue::RateLimited);
                 }
-                Err((e, what)) => return Err(api_err(what)(e).into()),
+                Err(e) => return Err(api_err(what)(e).into()),
             }
         }
         for e in &p.events {

@@ -223,7 +223,7 @@ fn counts(p: &Pass<'_>, i: usize) -> (i32, i32, i32) {
     let ready = active.iter().filter(|pod| is_ready(pod)).count();
     let available = active
         .iter()
-        .filter(|pod| is_ready(pod) && is_available(pod, min_ready, p.now))
+        .filter(|pod| is_available(pod, min_ready, p.now))
         .count();
     let n = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
     (n(active.len()), n(ready), n(available))
