@@ -46,8 +46,8 @@ pub struct Observed<'a> {
     /// ReplicaSets of its namespace whose controller is this Deployment, and orphans.
     pub candidates: Vec<&'a ReplicaSet>,
     /// Pods by the UID of the ReplicaSet that controls them (any phase, terminating included).
-    /// The plan keeps only those of ReplicaSets it claims that match the Deployment's selector
-    /// (`getPodMapForDeployment`), so the act side may pass the pods of every candidate.
+    /// The plan keeps only those of ReplicaSets it claims, so the act side may pass the pods of
+    /// every candidate.
     pub pods_by_rs: HashMap<String, Vec<&'a Pod>>,
 }
 
@@ -145,8 +145,10 @@ pub(crate) struct Pass<'a> {
     /// `spec.replicas` of the ReplicaSets this pass scaled, as they were before it scaled them:
     /// upstream's status is calculated from the ReplicaSet objects it read, not from its writes.
     pub before_scale: HashMap<usize, i32>,
-    /// `getPodMapForDeployment`: pods of the claimed ReplicaSets matching the selector.
+    /// Pods of the claimed ReplicaSets, by ReplicaSet UID.
     pub pods_by_rs: HashMap<String, Vec<&'a Pod>>,
+    /// The Deployment's selector.
+    pub selector: &'a Selector,
     /// The Deployment's status as this pass updates its conditions (the start of
     /// `calculateStatus`).
     pub status: DeploymentStatus,
@@ -391,23 +393,17 @@ pub fn plan<'a>(o: Observed<'a>, now: Timestamp) -> Plan<'a> {
             Claim::Ignore => {}
         }
     }
-    // `getPodMapForDeployment`: only pods of claimed ReplicaSets that the selector matches.
+    // Pods of the claimed ReplicaSets only; Recreate further keeps those the selector matches
+    // (`getPodMapForDeployment`, see `recreate::old_pods_running`).
     let pods_by_rs: HashMap<String, Vec<&Pod>> = owned
         .iter()
         .filter_map(|rs| rs.metadata.uid.as_ref())
-        .filter_map(|uid| {
-            let pods = o.pods_by_rs.get(uid)?;
-            let matching = pods
-                .iter()
-                .copied()
-                .filter(|pod| o.selector.matches(pod.metadata.labels.as_ref()))
-                .collect();
-            Some((uid.clone(), matching))
-        })
+        .filter_map(|uid| Some((uid.clone(), o.pods_by_rs.get(uid)?.clone())))
         .collect();
     let mut pass = Pass {
         d,
         now,
+        selector: o.selector,
         rss: owned,
         before_scale: HashMap::new(),
         pods_by_rs,

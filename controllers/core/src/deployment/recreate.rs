@@ -42,9 +42,12 @@ fn old_pods_running(p: &Pass<'_>, new: Option<usize>, olds: &[usize]) -> bool {
     {
         return true;
     }
+    // `getPodMapForDeployment`: pods of the claimed ReplicaSets that the selector matches.
     let new_uid = new.and_then(|i| p.rss[i].metadata.uid.clone());
     p.pods_by_rs
         .iter()
         .filter(|(uid, _)| Some(*uid) != new_uid.as_ref())
-        .any(|(_, pods)| pods.iter().any(|pod| !is_finished(pod)))
+        .flat_map(|(_, pods)| pods.iter())
+        .filter(|pod| p.selector.matches(pod.metadata.labels.as_ref()))
+        .any(|pod| !is_finished(pod))
 }

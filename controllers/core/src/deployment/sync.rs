@@ -203,20 +203,22 @@ pub(crate) fn cleanup(p: &mut Pass<'_>, olds: &[usize]) {
     }
 }
 
-/// The replicas, ready and available counts of ReplicaSet `i` (`replica_set_utils.go`
-/// `calculateStatus`): from its active pods in the pod cache when the pass has them, else from
-/// the ReplicaSet's status.
+/// The replicas, ready and available counts of ReplicaSet `i` for the Deployment's status:
+/// its status's (`replica_set_utils.go` `calculateStatus`, as upstream sums them), each capped
+/// by what its active pods in the pod cache show when the pass has them.
 ///
 /// ReplicaSet statuses are written at different moments (each one paced), so summing them
 /// during a rollout can add an old ReplicaSet's count from before its scale-down to a new one's
 /// from after its scale-up: 27 replicas with 20 wanted and maxSurge 5, a number no moment had.
-/// The pod cache is one snapshot, the one the ReplicaSet controller writes its next status from.
+/// Capped by one snapshot of the pod cache, the sum never exceeds the pods that snapshot holds;
+/// never above the statuses, the Deployment never reports more than its ReplicaSets do (a
+/// complete Deployment has ReplicaSets whose statuses say so). Settled, both are the same.
 fn counts(p: &Pass<'_>, i: usize) -> (i32, i32, i32) {
     let rs = &p.rss[i];
-    let pods = rs.metadata.uid.as_ref().and_then(|u| p.pods_by_rs.get(u));
-    let Some(pods) = pods else {
-        let s = rs.status.clone().unwrap_or_default();
-        return (s.replicas, s.ready_replicas, s.available_replicas);
+    let s = rs.status.clone().unwrap_or_default();
+    let reported = (s.replicas, s.ready_replicas, s.available_replicas);
+    let Some(pods) = rs.metadata.uid.as_ref().and_then(|u| p.pods_by_rs.get(u)) else {
+        return reported;
     };
     let min_ready = rs.spec.min_ready_seconds.unwrap_or(0);
     let active: Vec<_> = pods.iter().filter(|pod| is_active(pod)).collect();
@@ -226,7 +228,11 @@ fn counts(p: &Pass<'_>, i: usize) -> (i32, i32, i32) {
         .filter(|pod| is_available(pod, min_ready, p.now))
         .count();
     let n = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
-    (n(active.len()), n(ready), n(available))
+    (
+        reported.0.min(n(active.len())),
+        reported.1.min(n(ready)),
+        reported.2.min(n(available)),
+    )
 }
 
 /// `calculateStatus` over the ReplicaSets as this pass read them: sizes from before its own

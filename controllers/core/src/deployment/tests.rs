@@ -905,10 +905,11 @@ fn calculate_status_uses_replica_set_sizes_from_before_the_pass_scaled_them() {
 }
 
 #[test]
-fn calculate_status_counts_pods_of_one_cache_snapshot_not_statuses_of_different_ages() {
+fn calculate_status_caps_replica_set_statuses_by_one_pod_cache_snapshot() {
     // maxSurge 5 on 20: old wants 10 and its (lagging) status still says 15; new wants 15 and
-    // its status says 12. The pod cache has 10 + 15 pods: status.replicas is 25, not 27 (a sum
-    // no moment had), and never above replicas + maxSurge.
+    // its status says 12 (14 of its 15 pods are ready). Each count is the smaller of the
+    // status and the pod cache: 10 + 12 = 22 replicas, not 27 (a sum no moment had, above
+    // replicas + maxSurge), and never more than the ReplicaSets' statuses report.
     let old_d = deployment("web", 20)
         .rolling(i(5), i(0))
         .image("img:0")
@@ -957,7 +958,7 @@ fn calculate_status_counts_pods_of_one_cache_snapshot_not_statuses_of_different_
             st.ready_replicas,
             st.available_replicas
         ),
-        (25, 15, 24, 24)
+        (22, 12, 22, 22)
     );
 }
 
@@ -1089,4 +1090,29 @@ fn replica_set_writes_carry_the_resource_version_they_were_decided_on() {
         })
         .collect();
     assert_eq!(versions, [("web-old", Some("41"))]);
+}
+
+#[test]
+fn status_counts_pods_an_adopted_replicaset_owns_even_outside_the_selector() {
+    // A ReplicaSet the Deployment adopted whose pods carry labels the Deployment does not
+    // select: its status counts them, and so does the Deployment's (upstream sums the
+    // ReplicaSets' statuses). Found by the differential test (seed 792219406).
+    let d = deployment("web", 2).build();
+    let mut rs = rs_of(&d, "cur", 2, 1);
+    set_replicas_annotations(&mut rs, 2, 3);
+    let pods = running_pods(&rs, 2, &[("app", "other")]);
+    let rss = [rs];
+    let s = sel(&d);
+    let p = run_with_pods(
+        &d,
+        &s,
+        &rss,
+        HashMap::from([("rs-cur".to_string(), pods.iter().collect())]),
+        t(100),
+    );
+    let st = p.status.expect("a status");
+    assert_eq!(
+        (st.replicas, st.ready_replicas, st.available_replicas),
+        (2, 2, 2)
+    );
 }
