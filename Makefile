@@ -91,4 +91,4 @@ test: deps lint chart-lint unit e2e ## everything: lint, unit tests, CRD drift, 
 
 .PHONY: bench
 bench: ## benchmarks beside kube-controller-manager and CoreDNS: bench/results.json, docs/benchmarks.md
-	BOSUN_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BOSUN_PORT_OFFSET=$(BENCH_PORT_OFFSET) bench/run.sh
+	BOSUN_REAL_NODES=0 BOSUN_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BOSUN_PORT_OFFSET=$(BENCH_PORT_OFFSET) bench/run.sh

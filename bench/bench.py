@@ -168,6 +168,9 @@ class Cluster:
         e.update(
             BOSUN_CLUSTER_DIR=str(DIR),
             BOSUN_PORT_OFFSET=str(OFFSET),
+            # kwok nodes only: the benchmark's workloads never run containers, and the machine's
+            # one real node belongs to the dev cluster.
+            BOSUN_REAL_NODES="0",
             KCM_CONTROLLERS=self.kcm_controllers,
             KCM_QPS=str(self.kcm_rate[0]),
             KCM_BURST=str(self.kcm_rate[1]),

@@ -4,13 +4,13 @@
 # Idempotent and quiet when everything is present.
 #
 #   hack/deps.sh            what `make demo` and `make test` need
-#   hack/deps.sh node       also the real node's (BOSUN_REAL_NODES=1 implies it): Debian packages
+#   hack/deps.sh node       also the real node's (BOSUN_REAL_NODES=1, the default, implies it and image): Debian packages
 #                           and the node's binaries (kubelet, kube-proxy, containerd, runc)
 #   hack/deps.sh image      also what `make image` needs (the musl target, a static C compiler)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 want_node=false want_image=false
-[ "${BOSUN_REAL_NODES:-0}" != 0 ] && want_node=true
+[ "${BOSUN_REAL_NODES:-1}" != 0 ] && want_node=true want_image=true
 for a in "$@"; do
   case $a in
     node) want_node=true ;;

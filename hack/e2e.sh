@@ -42,8 +42,31 @@ if [ "${BOSUN_E2E_CONTROLLER:-}" != external ]; then
     fi
   done
 fi
+# Likewise the chart's controllers that `make demo` runs in Pods on the real node: scaled to 0
+# for the suite of host processes, installed again for the in-cluster suite below.
+if [ "${BOSUN_E2E_CONTROLLER:-}" != external ] &&
+  [ "$(kubectl -n bosun-system get deploy bosun-controller -o jsonpath='{.spec.replicas}' 2>/dev/null || echo 0)" != 0 ]; then
+  log "scaling the chart's controllers to 0: the tests run their own"
+  kubectl -n bosun-system scale deploy bosun-controller --replicas=0 >/dev/null
+  kubectl -n bosun-system wait --for=delete pod -l app.kubernetes.io/component=controller --timeout=60s >/dev/null
+fi
 # The tests start `bosun run` themselves unless BOSUN_E2E_CONTROLLER=external.
 cargo build -p bosun
 export BOSUN_BIN=${BOSUN_BIN:-$(cd "$here/.." && pwd)/target/debug/bosun}
 log "end-to-end tests against $(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')"
-cargo test -p bosun-e2e --no-fail-fast -- --test-threads="${E2E_THREADS:-4}"
+rc=0
+cargo test -p bosun-e2e --no-fail-fast -- --test-threads="${E2E_THREADS:-4}" || rc=$?
+
+# bosun as its users run it: the chart with bosun's own image on the real node, and the suite
+# that tests it there (tests/tests/in_cluster.rs), one test at a time.
+if [ "$REAL_NODES" != 0 ] && [ "$KUBECONFIG" = "$KUBECONFIG_PATH" ]; then
+  t0=$SECONDS
+  "$here/install.sh"
+  log "the in-cluster suite against the chart's bosun on the real node"
+  BOSUN_E2E_IMAGE_LOADER="$here/cluster/node.sh import" \
+    cargo test -p bosun-e2e --features in-cluster --test in_cluster -- --test-threads=1 || rc=$?
+  log "install and in-cluster suite: $((SECONDS - t0))s"
+else
+  log "no real node (BOSUN_REAL_NODES=0 or another cluster): the in-cluster suite does not run here"
+fi
+exit $rc

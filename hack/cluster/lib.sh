@@ -26,9 +26,8 @@ KWOK_PORT=$((10647 + off))
 ADVERTISE_ADDRESS=${BOSUN_ADVERTISE_ADDRESS:-$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -n1)}
 ADVERTISE_ADDRESS=${ADVERTISE_ADDRESS:-192.0.2.1}
 # The real node (hack/cluster/node.sh): containerd, kubelet and kube-proxy in a network namespace
-# of their own. Off by default for now; the default flips to 1 once the demo and the end-to-end
-# suite use the node (issue 15, its demo and e2e sections).
-REAL_NODES=${BOSUN_REAL_NODES:-0}
+# of their own. On by default (BOSUN_REAL_NODES=0 turns it off: kwok nodes only).
+REAL_NODES=${BOSUN_REAL_NODES:-1}
 # Its IP (in its namespace): the apiserver advertises it when the node runs, so Pods reach the
 # apiserver through the kubernetes Service (10.96.0.1 -> this IP -> a socat bridge -> 127.0.0.1).
 REAL_NODE_IP=10.250.$off.2

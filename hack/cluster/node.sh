@@ -155,6 +155,7 @@ contexts:
 current-context: bosun
 EOF
   }
+  printf '# The real node has no resolver and no route off this machine: nothing answers here.\nnameserver %s\n' "$NODE_IP" >"$ND/resolv.conf"
   node_kubeconfig "$ND/kubelet.kubeconfig" "system:node:$NODE_NAME" "node-$NODE_NAME"
   node_kubeconfig "$ND/kube-proxy.kubeconfig" system:kube-proxy kube-proxy
 
@@ -246,8 +247,9 @@ authentication:
 authorization: {mode: Webhook}
 clusterDomain: cluster.local
 clusterDNS: ["10.96.0.10"]
-# Pods never see the host's resolver.
-resolvConf: ""
+# Pods never see the host's resolver: the node's own (dnsPolicy Default, as bosun dns and
+# CoreDNS use, for their forwarding) names the node's IP, where nothing answers on port 53.
+resolvConf: "$ND/resolv.conf"
 podLogsDir: "$ND/pod-logs"
 rotateCertificates: false
 serverTLSBootstrap: false

@@ -15,7 +15,7 @@
 #   KWOK_POD_PARALLELISM  kwok's options.podPlayStageParallelism (default 16)
 #   BOSUN_REAL_NODES   1: also one real node (hack/cluster/node.sh: containerd, kubelet, CNI,
 #                      kube-proxy in a network namespace without a default route, tainted
-#                      bosun.dev/real-node=true:NoSchedule); 0 (the default for now): kwok only
+#                      bosun.dev/real-node=true:NoSchedule), the default; 0: kwok nodes only
 #   BOSUN_PROXY_MODE   the real node's kube-proxy mode: iptables (default) or nftables
 #
 # The node lifecycle controller gets a 1 h grace period: when kwok's heartbeats lag under load it
@@ -53,6 +53,9 @@ if [ "$REAL_NODES" != 0 ]; then
   # The apiserver reaches kubelet at the node's InternalIP (the default tries its hostname first,
   # a DNS lookup), with a client certificate kubelet's webhook authorizer accepts.
   APISERVER_EXTRA_ARGS="--kubelet-client-certificate $DIR/pki/apiserver-kubelet-client.crt --kubelet-client-key $DIR/pki/apiserver-kubelet-client.key --kubelet-preferred-address-types InternalIP ${APISERVER_EXTRA_ARGS:-}"
+  # Pods of images only the real node has go there (real-node-images.yaml): a
+  # MutatingAdmissionPolicy, beta and off by default in 1.35.
+  APISERVER_EXTRA_ARGS="--feature-gates MutatingAdmissionPolicy=true --runtime-config admissionregistration.k8s.io/v1beta1=true $APISERVER_EXTRA_ARGS"
 fi
 
 # --- etcd -------------------------------------------------------------------------------------
@@ -152,6 +155,7 @@ wait_for "default ServiceAccount" 60 kubectl_admin -n default get serviceaccount
 # --- the real node ----------------------------------------------------------------------------
 if [ "$REAL_NODES" != 0 ]; then
   "$here/node.sh" up
+  kubectl_admin apply -f "$here/real-node-images.yaml" >/dev/null
 fi
 echo "$REAL_NODES" >"$DIR/run/real-nodes"
 

@@ -602,8 +602,13 @@ pub async fn ensure_garbage_collector(client: &Client) -> anyhow::Result<()> {
 
 /// GET `path` from 127.0.0.1:`port`: (status code, body).
 pub async fn http_get(port: u16, path: &str) -> anyhow::Result<(u16, String)> {
+    http_get_at("127.0.0.1", port, path).await
+}
+
+/// GET `path` from `host`:`port`: (status code, body).
+pub async fn http_get_at(host: &str, port: u16, path: &str) -> anyhow::Result<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let mut s = tokio::net::TcpStream::connect((host, port)).await?;
     s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
         .await?;
     let mut buf = String::new();

@@ -3,16 +3,58 @@
 //!
 //! The name comes from `POD_NAME` (the downward API), else from the hostname (a Pod's hostname
 //! is its name). The port is `--http-port=N` (agnhost's flag), else `PORT`, else 8080. Each
-//! request is logged on stdout. SIGTERM and SIGINT end it at once: as a container's PID 1 it
-//! would otherwise ignore them and hold up every Pod deletion for its grace period.
+//! request is logged on stdout.
+//!
+//! Readiness: `/readyz` answers 200 while the server is ready, 503 otherwise; a request to
+//! `/unready` makes it unready (a test's way to fail a readiness probe), `/ready` ready again.
+//!
+//! Shutdown: SIGTERM and SIGINT end it at once (as a container's PID 1 it would otherwise ignore
+//! them and hold up every Pod deletion for its grace period), or, with `--shutdown-delay=N`
+//! (seconds), after N seconds during which it keeps serving and `/readyz` answers 503: the time
+//! kube-proxy needs to stop sending it new connections, so a rolling update drops no request.
+//!
+//! One tool beside the server, since the image has no shell: `bosun-echo --signal=NAME --pid=N`
+//! sends signal NAME (STOP, CONT, TERM, KILL) to process N and exits. With `kubectl debug
+//! --target=<container>` it reaches another container's processes (the tests freeze bosun's
+//! leader this way). And `bosun-echo --resolve=NAME [--resolve=NAME ...]` looks each name up
+//! through the C library's resolver (musl's: the Pod's /etc/resolv.conf, its nameserver, search
+//! path and ndots), prints `NAME -> ADDRESSES` and exits non-zero if a name did not resolve.
+//! `bosun-echo --inspect=N` prints what the kernel says of process N (with `kubectl debug
+//! --target`, another container's): its uid and gid, no_new_privs, effective capabilities, and
+//! whether its root filesystem is mounted read-only, as `key=value` lines.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
+/// Whether `/readyz` answers 200.
+static READY: AtomicBool = AtomicBool::new(true);
+/// The write end of the pipe the signal handler wakes the shutdown thread through.
+static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
+
 fn main() {
-    install_signal_handlers();
-    let port = port(std::env::args().skip(1), std::env::var("PORT").ok());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let names: Vec<&str> = args
+        .iter()
+        .filter_map(|a| a.strip_prefix("--resolve="))
+        .collect();
+    if !names.is_empty() {
+        std::process::exit(resolve(&names));
+    }
+    if let Some(pid) = flag(&args, "--inspect") {
+        std::process::exit(inspect(&pid));
+    }
+    if let Some(sig) = flag(&args, "--signal") {
+        std::process::exit(send_signal(&sig, flag(&args, "--pid").as_deref()));
+    }
+    let delay = flag(&args, "--shutdown-delay")
+        .or_else(|| std::env::var("SHUTDOWN_DELAY").ok())
+        .and_then(|d| d.trim_end_matches('s').parse::<u64>().ok())
+        .unwrap_or(0);
+    install_signal_handlers(Duration::from_secs(delay));
+    let port = port(args.into_iter(), std::env::var("PORT").ok());
     let name = pod_name();
     let listener = match TcpListener::bind(("0.0.0.0", port)) {
         Ok(l) => l,
@@ -60,10 +102,124 @@ fn serve(stream: TcpStream, name: &str) -> std::io::Result<()> {
 
 /// The status line's tail and the body for a request line.
 fn response(request: &str, name: &str) -> (&'static str, String) {
-    if request.split(' ').count() < 2 {
+    let mut parts = request.split(' ');
+    let (Some(_method), Some(path)) = (parts.next(), parts.next()) else {
         return ("400 Bad Request", "bad request\n".to_string());
+    };
+    match path.split('?').next().unwrap_or_default() {
+        "/readyz" if READY.load(Ordering::SeqCst) => ("200 OK", "ok\n".to_string()),
+        "/readyz" => ("503 Service Unavailable", "not ready\n".to_string()),
+        "/unready" => {
+            READY.store(false, Ordering::SeqCst);
+            ("200 OK", format!("{name} unready\n"))
+        }
+        "/ready" => {
+            READY.store(true, Ordering::SeqCst);
+            ("200 OK", format!("{name} ready\n"))
+        }
+        _ => ("200 OK", format!("{name}\n")),
     }
-    ("200 OK", format!("{name}\n"))
+}
+
+/// The value of `--name=value` among the arguments.
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .find_map(|a| a.strip_prefix(name)?.strip_prefix('=').map(str::to_string))
+}
+
+/// `--resolve=NAME...`: the exit code (1 when a name did not resolve).
+fn resolve(names: &[&str]) -> i32 {
+    use std::net::ToSocketAddrs;
+    let mut code = 0;
+    for name in names {
+        match (*name, 0).to_socket_addrs() {
+            Ok(addrs) => {
+                let mut ips: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
+                ips.sort();
+                ips.dedup();
+                println!("{name} -> {}", ips.join(" "));
+            }
+            Err(e) => {
+                println!("{name} -> {e}");
+                code = 1;
+            }
+        }
+    }
+    code
+}
+
+/// `--inspect=N`: the exit code.
+fn inspect(pid: &str) -> i32 {
+    let read = |file: &str| std::fs::read_to_string(format!("/proc/{pid}/{file}"));
+    let (status, mounts) = match (read("status"), read("mountinfo")) {
+        (Ok(s), Ok(m)) => (s, m),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("bosun-echo: reading /proc/{pid}: {e}");
+            return 1;
+        }
+    };
+    print!("{}", inspect_report(&status, &mounts));
+    0
+}
+
+/// `key=value` lines from a /proc/N/status and /proc/N/mountinfo.
+fn inspect_report(status: &str, mountinfo: &str) -> String {
+    let field = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+            .map(|v| v.split_whitespace().collect::<Vec<_>>().join(","))
+            .unwrap_or_default()
+    };
+    // mountinfo: id parent major:minor root mount-point options ...; the process's "/" is the
+    // last mount of "/" listed.
+    let root = mountinfo
+        .lines()
+        .rfind(|l| l.split(' ').nth(4) == Some("/"))
+        .and_then(|l| l.split(' ').nth(5))
+        .map(|opts| {
+            if opts.split(',').any(|o| o == "ro") {
+                "ro"
+            } else {
+                "rw"
+            }
+        })
+        .unwrap_or("unknown");
+    format!(
+        "uid={}\ngid={}\nno_new_privs={}\ncap_eff={}\nrootfs={root}\n",
+        field("Uid"),
+        field("Gid"),
+        field("NoNewPrivs"),
+        field("CapEff")
+    )
+}
+
+/// `--signal=NAME --pid=N`: the exit code.
+fn send_signal(name: &str, pid: Option<&str>) -> i32 {
+    let number = match name.trim_start_matches("SIG") {
+        "STOP" => 19,
+        "CONT" => 18,
+        "TERM" => 15,
+        "KILL" => 9,
+        other => {
+            eprintln!("bosun-echo: --signal={other}: one of STOP, CONT, TERM, KILL");
+            return 2;
+        }
+    };
+    let Some(pid) = pid.and_then(|p| p.parse::<i32>().ok()).filter(|p| *p > 0) else {
+        eprintln!("bosun-echo: --signal needs --pid=N (a positive process id)");
+        return 2;
+    };
+    // SAFETY: kill(2) with a checked pid and a known signal number.
+    if unsafe { kill(pid, number) } != 0 {
+        eprintln!(
+            "bosun-echo: kill({pid}, SIG{name}): {}",
+            std::io::Error::last_os_error()
+        );
+        return 1;
+    }
+    println!("sent SIG{} to {pid}", name.trim_start_matches("SIG"));
+    0
 }
 
 fn port(args: impl Iterator<Item = String>, env: Option<String>) -> u16 {
@@ -89,6 +245,8 @@ fn pod_name() -> String {
 
 unsafe extern "C" {
     fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
+    fn write(fd: i32, buf: *const u8, count: usize) -> isize;
+    fn kill(pid: i32, sig: i32) -> i32;
     fn _exit(status: i32) -> !;
 }
 
@@ -97,13 +255,46 @@ extern "C" fn exit_now(_: i32) {
     unsafe { _exit(0) }
 }
 
-fn install_signal_handlers() {
+extern "C" fn wake_shutdown(_: i32) {
+    let fd = SIGNAL_PIPE.load(Ordering::SeqCst);
+    // SAFETY: write(2) is async-signal-safe; the fd stays open for the process's life.
+    unsafe {
+        write(fd, b"x".as_ptr(), 1);
+    }
+}
+
+/// SIGTERM/SIGINT: exit at once, or after `delay` (unready, still serving) when it is not zero.
+/// The handler only writes a byte to a socket pair (a self-pipe); a thread waits on the other end.
+fn install_signal_handlers(delay: Duration) {
     const SIGINT: i32 = 2;
     const SIGTERM: i32 = 15;
-    // SAFETY: the handler only calls _exit.
+    let handler: extern "C" fn(i32) = if delay.is_zero() {
+        exit_now
+    } else {
+        match std::os::unix::net::UnixStream::pair() {
+            Ok((tx, mut rx)) => {
+                SIGNAL_PIPE.store(tx.as_raw_fd(), Ordering::SeqCst);
+                std::mem::forget(tx);
+                std::thread::spawn(move || {
+                    let mut byte = [0u8; 1];
+                    let _ = std::io::Read::read(&mut rx, &mut byte);
+                    READY.store(false, Ordering::SeqCst);
+                    println!("bosun-echo: terminating in {}s, unready", delay.as_secs());
+                    std::thread::sleep(delay);
+                    std::process::exit(0);
+                });
+                wake_shutdown
+            }
+            Err(e) => {
+                eprintln!("bosun-echo: no shutdown delay ({e}): exiting on SIGTERM at once");
+                exit_now
+            }
+        }
+    };
+    // SAFETY: the handlers only call async-signal-safe functions (_exit, write).
     unsafe {
-        signal(SIGINT, exit_now);
-        signal(SIGTERM, exit_now);
+        signal(SIGINT, handler);
+        signal(SIGTERM, handler);
     }
 }
 
@@ -119,6 +310,37 @@ mod tests {
         );
         assert_eq!(response("GET /hostname HTTP/1.0", "web-1").1, "web-1\n");
         assert_eq!(response("", "web-1").0, "400 Bad Request");
+    }
+
+    #[test]
+    fn readyz_follows_unready_and_ready() {
+        assert_eq!(response("GET /readyz HTTP/1.1", "w").0, "200 OK");
+        response("GET /unready HTTP/1.1", "w");
+        assert_eq!(
+            response("GET /readyz HTTP/1.1", "w").0,
+            "503 Service Unavailable"
+        );
+        assert_eq!(response("GET / HTTP/1.1", "w").1, "w\n");
+        response("GET /ready HTTP/1.1", "w");
+        assert_eq!(response("GET /readyz HTTP/1.1", "w").0, "200 OK");
+    }
+
+    #[test]
+    fn inspect_reads_ids_privileges_and_the_root_mount() {
+        let status = "Name:\tbosun\nUid:\t65532\t65532\t65532\t65532\nGid:\t65532\t65532\t65532\t65532\nCapEff:\t0000000000000000\nNoNewPrivs:\t1\n";
+        let mounts = "1 0 0:1 / / rw,relatime - overlay overlay rw\n2 1 0:2 / / ro,relatime - overlay overlay rw\n3 2 0:3 / /proc rw - proc proc rw\n";
+        assert_eq!(
+            inspect_report(status, mounts),
+            "uid=65532,65532,65532,65532\ngid=65532,65532,65532,65532\nno_new_privs=1\ncap_eff=0000000000000000\nrootfs=ro\n"
+        );
+        assert!(inspect_report(status, "").ends_with("rootfs=unknown\n"));
+    }
+
+    #[test]
+    fn signal_tool_refuses_unknown_signals_and_missing_pids() {
+        assert_eq!(send_signal("HUP", Some("1")), 2);
+        assert_eq!(send_signal("STOP", None), 2);
+        assert_eq!(send_signal("STOP", Some("0")), 2);
     }
 
     #[test]

@@ -1,0 +1,994 @@
+//! bosun as its users run it: installed by its chart, the controllers (2 replicas, leader
+//! election) and `bosun dns` in Pods, on a node that runs containers, serving real traffic
+//! through kube-proxy. Nothing here starts a bosun process.
+//!
+//! Built only with `--features in-cluster` (`cargo test -p bosun-e2e --features in-cluster
+//! --test in_cluster`): `make e2e` runs it when the local cluster has its real node (after
+//! hack/install.sh), and the kind workflow after `helm install`. Cluster-agnostic; what it needs
+//! comes from the environment:
+//! - `KUBECONFIG`;
+//! - `BOSUN_E2E_RELEASE` / `BOSUN_E2E_RELEASE_NAMESPACE` (`bosun` / `bosun-system`): the release;
+//! - `BOSUN_E2E_NODE_LABEL` (`bosun.dev/real-node=true`; empty: the first node): the node whose
+//!   InternalIP the tests reach NodePorts at;
+//! - `BOSUN_E2E_ECHO_IMAGE` (`bosun.local/echo:dev`): bosun's echo server image, loaded in the
+//!   cluster (on the local cluster, Pods of `bosun.local/` images go to the real node);
+//! - `BOSUN_E2E_IMAGE_LOADER` (`hack/cluster/node.sh import`): the command that loads an image
+//!   archive into the cluster's nodes (kind: `kind load image-archive --name <cluster>`).
+//!
+//! The tests freeze, delete and upgrade the controllers, so they run one at a time (one lock).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use bosun_api::apps::{Deployment, ReplicaSet};
+use bosun_api::discovery::EndpointSlice;
+use bosun_e2e::{
+    MANAGER, TestNamespace, client, http_get_at, kubectl, kubectl_bosun, poll, repo_root, run,
+};
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment as AppsDeployment;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Node, Pod, Service};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::watcher;
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(120);
+/// A user workload's image on the kwok nodes (never pulled there).
+const PAUSE: &str = "registry.k8s.io/pause:3.10";
+
+/// One test at a time: each may take the controllers away from the others.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+fn echo_image() -> String {
+    env_or("BOSUN_E2E_ECHO_IMAGE", "bosun.local/echo:dev")
+}
+
+/// The chart's release under test.
+struct Release {
+    client: Client,
+    name: String,
+    ns: String,
+    pods: Api<Pod>,
+    leases: Api<Lease>,
+}
+
+impl Release {
+    async fn new() -> anyhow::Result<Self> {
+        let client = client().await?;
+        let name = env_or("BOSUN_E2E_RELEASE", "bosun");
+        let ns = env_or("BOSUN_E2E_RELEASE_NAMESPACE", "bosun-system");
+        let r = Self {
+            pods: Api::namespaced(client.clone(), &ns),
+            leases: Api::namespaced(client.clone(), &ns),
+            client,
+            name,
+            ns,
+        };
+        r.wait_ready().await?;
+        Ok(r)
+    }
+
+    fn lease_name(&self) -> String {
+        format!("{}-controller", self.name)
+    }
+
+    /// The release's Pods of one component (`controller` or `dns`), not terminating.
+    async fn component(&self, component: &str) -> anyhow::Result<Vec<Pod>> {
+        let lp = ListParams::default().labels(&format!(
+            "app.kubernetes.io/instance={},app.kubernetes.io/component={component}",
+            self.name
+        ));
+        Ok(self
+            .pods
+            .list(&lp)
+            .await?
+            .items
+            .into_iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .collect())
+    }
+
+    /// Both Deployments of the chart fully rolled out and Ready, and the Lease held by one of the
+    /// controller Pods: the state every test starts from (the one before may have disturbed it).
+    async fn wait_ready(&self) -> anyhow::Result<()> {
+        let deployments: Api<AppsDeployment> = Api::namespaced(self.client.clone(), &self.ns);
+        poll("the chart's Deployments ready", WAIT, || async {
+            for c in ["controller", "dns"] {
+                let d = deployments.get(&format!("{}-{c}", self.name)).await?;
+                let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+                let st = d.status.unwrap_or_default();
+                let settled = st.observed_generation == d.metadata.generation
+                    && st.replicas == Some(want)
+                    && st.updated_replicas == Some(want)
+                    && st.ready_replicas == Some(want)
+                    && self.component(c).await?.len() == want as usize;
+                if !settled {
+                    return Ok(None);
+                }
+            }
+            let holder = self.holder().await?.unwrap_or_default();
+            let pods = self.component("controller").await?;
+            Ok(pods
+                .iter()
+                .any(|p| holder.starts_with(&format!("{}_", p.name_any())) && ready(p))
+                .then_some(()))
+        })
+        .await
+    }
+
+    async fn holder(&self) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .leases
+            .get_opt(&self.lease_name())
+            .await?
+            .and_then(|l| l.spec?.holder_identity)
+            .filter(|h| !h.is_empty()))
+    }
+
+    /// The leader's Pod and the standby's.
+    async fn leader_and_standby(&self) -> anyhow::Result<(Pod, Pod, String)> {
+        let holder = self.holder().await?.context("nobody holds the lease")?;
+        let pods = self.component("controller").await?;
+        let (leader, standby): (Vec<Pod>, Vec<Pod>) = pods
+            .into_iter()
+            .partition(|p| holder.starts_with(&format!("{}_", p.name_any())));
+        match (leader.into_iter().next(), standby.into_iter().next()) {
+            (Some(l), Some(s)) => Ok((l, s, holder)),
+            _ => bail!("the lease holder {holder} is not one of two controller Pods"),
+        }
+    }
+
+    /// Run `bosun-echo ARGS` in an ephemeral container of `pod` that shares the process namespace
+    /// of its container `target` (`kubectl debug --target`); its output.
+    async fn debug(&self, pod: &str, target: &str, args: &[&str]) -> anyhow::Result<String> {
+        let name = format!(
+            "e2e-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis()
+                % 1_000_000_000
+        );
+        let image = echo_image();
+        let mut cmd = vec![
+            "debug",
+            "-n",
+            &self.ns,
+            pod,
+            "--image",
+            &image,
+            "--target",
+            target,
+            "--container",
+            &name,
+            "--profile=restricted",
+            "--",
+            "/bosun-echo",
+        ];
+        cmd.extend_from_slice(args);
+        let out = kubectl(&cmd)?;
+        ensure!(out.code == 0, "kubectl debug {pod}: {}", out.stderr);
+        let exit = poll(
+            &format!("ephemeral container {name} of {pod} finished"),
+            Duration::from_secs(60),
+            || async {
+                let p = self.pods.get(pod).await?;
+                Ok(p.status
+                    .and_then(|s| s.ephemeral_container_statuses)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|c| c.name == name)
+                    .and_then(|c| c.state?.terminated)
+                    .map(|t| t.exit_code))
+            },
+        )
+        .await?;
+        let logs = kubectl(&["logs", "-n", &self.ns, pod, "-c", &name])?;
+        let text = logs.stdout.to_string();
+        ensure!(
+            exit == 0,
+            "bosun-echo {args:?} in {pod} exited {exit}: {text}"
+        );
+        Ok(text)
+    }
+}
+
+fn ready(p: &Pod) -> bool {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// The address the tests reach NodePorts at: the InternalIP of the node `BOSUN_E2E_NODE_LABEL`
+/// selects (or of the first node).
+async fn node_address(client: &Client) -> anyhow::Result<String> {
+    let label = env_or("BOSUN_E2E_NODE_LABEL", "bosun.dev/real-node=true");
+    let nodes: Api<Node> = Api::all(client.clone());
+    let lp = if label.is_empty() {
+        ListParams::default()
+    } else {
+        ListParams::default().labels(&label)
+    };
+    let node = nodes
+        .list(&lp)
+        .await?
+        .items
+        .into_iter()
+        .next()
+        .with_context(|| format!("no node has the label {label:?} (BOSUN_E2E_NODE_LABEL)"))?;
+    let name = node.name_any();
+    node.status
+        .and_then(|s| s.addresses)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|a| a.type_ == "InternalIP")
+        .map(|a| a.address)
+        .with_context(|| format!("node {name} has no InternalIP"))
+}
+
+/// GET / on host:port with a deadline: the answering Pod's name.
+async fn ask(host: &str, port: u16, path: &str) -> anyhow::Result<String> {
+    let (code, body) = tokio::time::timeout(Duration::from_secs(2), http_get_at(host, port, path))
+        .await
+        .context("no answer within 2s")??;
+    ensure!(code == 200, "HTTP {code}: {body}");
+    Ok(body.trim().to_string())
+}
+
+/// The NodePort of a Service's first port.
+async fn node_port(client: &Client, ns: &str, name: &str) -> anyhow::Result<u16> {
+    let svcs: Api<Service> = Api::namespaced(client.clone(), ns);
+    let svc = svcs.get(name).await?;
+    svc.spec
+        .and_then(|s| s.ports)
+        .and_then(|p| p.into_iter().next())
+        .and_then(|p| p.node_port)
+        .and_then(|p| u16::try_from(p).ok())
+        .with_context(|| format!("service {ns}/{name} has no NodePort"))
+}
+
+/// Wait until `host:port` answers, a few times in a row (kube-proxy has programmed it).
+async fn wait_answers(host: &str, port: u16) -> anyhow::Result<()> {
+    poll(&format!("{host}:{port} answers"), WAIT, || async {
+        for _ in 0..3 {
+            if ask(host, port, "/").await.is_err() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(()))
+    })
+    .await
+}
+
+/// An echo server Deployment of bosun: `replicas` Pods, maxUnavailable 0, a readiness probe on
+/// /readyz, and a shutdown delay that outlasts kube-proxy's reaction to a terminating Pod.
+fn echo_deployment(name: &str, replicas: i32) -> Value {
+    json!({
+        "apiVersion": "apps.bosun.dev/v1", "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "terminationGracePeriodSeconds": 10,
+                    "containers": [{
+                        "name": "echo", "image": echo_image(), "args": ["--shutdown-delay=3"],
+                        "ports": [{"name": "http", "containerPort": 8080}],
+                        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"},
+                                           "periodSeconds": 1, "failureThreshold": 1}
+                    }]
+                }
+            }
+        }
+    })
+}
+
+async fn node_port_service(client: &Client, ns: &str, name: &str) -> anyhow::Result<()> {
+    let svcs: Api<Service> = Api::namespaced(client.clone(), ns);
+    let svc: Service = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {"type": "NodePort", "selector": {"app": name},
+                 "ports": [{"name": "http", "port": 8080, "targetPort": "http"}]}
+    }))?;
+    svcs.create(&PostParams::default(), &svc).await?;
+    Ok(())
+}
+
+/// A bosun Deployment's rollout is complete: every replica updated, available, no old Pod left.
+async fn wait_rolled_out(client: &Client, ns: &str, name: &str) -> anyhow::Result<()> {
+    let deploys: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    poll(&format!("deployment {name} rolled out"), WAIT, || async {
+        let d = deploys.get(name).await?;
+        let want = d.spec.replicas.unwrap_or(1);
+        let st = serde_json::to_value(&d.status)?;
+        let n = |k: &str| st[k].as_i64().unwrap_or(-1);
+        let done = st["observedGeneration"].as_i64() == d.metadata.generation
+            && n("updatedReplicas") == i64::from(want)
+            && n("availableReplicas") == i64::from(want)
+            && n("replicas") == i64::from(want);
+        let live = pods
+            .list(&ListParams::default().labels(&format!("app={name}")))
+            .await?
+            .items
+            .len();
+        Ok((done && live == want as usize).then_some(()))
+    })
+    .await
+}
+
+/// Count the Pods of a namespace at every watch event: (the most seen at once, every Pod UID
+/// ever seen, the ADDED and DELETED events after the initial list).
+struct PodWatch {
+    max: Arc<Mutex<usize>>,
+    changes: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PodWatch {
+    async fn start(client: &Client, ns: &str, selector: &str) -> anyhow::Result<Self> {
+        let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+        let max = Arc::new(Mutex::new(0));
+        let changes = Arc::new(Mutex::new(Vec::new()));
+        let (m, c) = (max.clone(), changes.clone());
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let cfg = watcher::Config::default().labels(selector);
+        let task = tokio::spawn(async move {
+            let mut live: BTreeMap<String, String> = BTreeMap::new();
+            let mut listed = false;
+            let mut ready_tx = Some(ready_tx);
+            let mut stream = watcher(pods, cfg).boxed();
+            while let Some(Ok(ev)) = stream.next().await {
+                match ev {
+                    watcher::Event::Init => live.clear(),
+                    watcher::Event::InitApply(p) => {
+                        live.insert(p.uid().unwrap_or_default(), p.name_any());
+                    }
+                    watcher::Event::InitDone => {
+                        listed = true;
+                        if let Some(tx) = ready_tx.take() {
+                            let _ = tx.send(());
+                        }
+                    }
+                    watcher::Event::Apply(p) => {
+                        let uid = p.uid().unwrap_or_default();
+                        if live.insert(uid, p.name_any()).is_none() && listed {
+                            lock(&c).push(format!("ADDED {}", p.name_any()));
+                        }
+                    }
+                    watcher::Event::Delete(p) => {
+                        live.remove(&p.uid().unwrap_or_default());
+                        lock(&c).push(format!("DELETED {}", p.name_any()));
+                    }
+                }
+                let mut mx = lock(&m);
+                *mx = (*mx).max(live.len());
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(30), ready_rx)
+            .await
+            .context("the pod watch did not list")??;
+        Ok(Self { max, changes, task })
+    }
+
+    fn max(&self) -> usize {
+        *lock(&self.max)
+    }
+
+    fn changes(&self) -> Vec<String> {
+        lock(&self.changes).clone()
+    }
+}
+
+impl Drop for PodWatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A bosun ReplicaSet of `n` Pods on the kwok nodes: the user workload the controllers keep
+/// acting on while the tests disturb them.
+async fn workload(client: &Client, ns: &str, n: i32) -> anyhow::Result<Api<ReplicaSet>> {
+    let rss: Api<ReplicaSet> = Api::namespaced(client.clone(), ns);
+    let rs: ReplicaSet = serde_json::from_value(json!({
+        "apiVersion": "apps.bosun.dev/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "load"},
+        "spec": {"replicas": n, "selector": {"matchLabels": {"app": "load"}},
+                 "template": {"metadata": {"labels": {"app": "load"}},
+                              "spec": {"containers": [{"name": "c", "image": PAUSE}]}}}
+    }))?;
+    rss.create(&PostParams::default(), &rs).await?;
+    wait_rs_ready(&rss, n).await?;
+    Ok(rss)
+}
+
+async fn wait_rs_ready(rss: &Api<ReplicaSet>, n: i32) -> anyhow::Result<()> {
+    poll(&format!("ReplicaSet load has {n} ready"), WAIT, || async {
+        let rs = rss.get("load").await?;
+        let st = serde_json::to_value(&rs.status)?;
+        Ok((st["readyReplicas"].as_i64() == Some(i64::from(n))
+            && st["replicas"].as_i64() == Some(i64::from(n)))
+        .then_some(()))
+    })
+    .await
+}
+
+async fn scale(rss: &Api<ReplicaSet>, n: i32) -> anyhow::Result<()> {
+    rss.patch(
+        "load",
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Merge(json!({"spec": {"replicas": n}})),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Watch the Lease: every holder it shows, with the time the test saw it (None: released).
+fn watch_lease(
+    leases: Api<Lease>,
+    name: &str,
+) -> (
+    Arc<Mutex<Vec<(Instant, Option<String>)>>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let cfg = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let task = tokio::spawn(async move {
+        let mut stream = watcher(leases, cfg).boxed();
+        while let Some(Ok(ev)) = stream.next().await {
+            if let watcher::Event::Apply(l) | watcher::Event::InitApply(l) = ev {
+                let holder = l
+                    .spec
+                    .and_then(|s| s.holder_identity)
+                    .filter(|h| !h.is_empty());
+                let mut v = lock(&s);
+                if v.last().map(|(_, h)| h) != Some(&holder) {
+                    v.push((Instant::now(), holder));
+                }
+            }
+        }
+    });
+    (seen, task)
+}
+
+#[tokio::test]
+async fn the_charts_security_context_holds_in_the_running_containers() -> anyhow::Result<()> {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let r = Release::new().await?;
+    for (component, container) in [("controller", "bosun"), ("dns", "dns")] {
+        for pod in r.component(component).await? {
+            // Read from the kernel, for the container's process: not what the manifest asks.
+            let report = r
+                .debug(&pod.name_any(), container, &["--inspect=1"])
+                .await?;
+            let facts: BTreeMap<&str, &str> =
+                report.lines().filter_map(|l| l.split_once('=')).collect();
+            let who = format!("{}/{container}", pod.name_any());
+            assert_eq!(
+                facts.get("uid"),
+                Some(&"65532,65532,65532,65532"),
+                "{who}: {report}"
+            );
+            assert_eq!(
+                facts.get("gid"),
+                Some(&"65532,65532,65532,65532"),
+                "{who}: {report}"
+            );
+            assert_eq!(
+                facts.get("rootfs"),
+                Some(&"ro"),
+                "{who}: read-only root: {report}"
+            );
+            assert_eq!(facts.get("no_new_privs"), Some(&"1"), "{who}: {report}");
+            assert_eq!(
+                facts.get("cap_eff"),
+                Some(&"0000000000000000"),
+                "{who}: {report}"
+            );
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_leader_pod_deleted_the_waiting_standby_takes_over_within_2s() -> anyhow::Result<()> {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let r = Release::new().await?;
+    let ns = TestNamespace::new(&r.client, "ic-leader").await?;
+    let rss = workload(&r.client, &ns.name, 4).await?;
+    let pods = PodWatch::start(&r.client, &ns.name, "app=load").await?;
+    let (leader, standby, old_identity) = r.leader_and_standby().await?;
+    let (seen, lease_task) = watch_lease(r.leases.clone(), &r.lease_name());
+
+    r.pods
+        .delete(&leader.name_any(), &DeleteParams::default())
+        .await?;
+    // The new leader has work to do at once.
+    scale(&rss, 6).await?;
+    let standby_prefix = format!("{}_", standby.name_any());
+    let new_identity = poll("the standby holds the lease", WAIT, || async {
+        Ok(r.holder().await?.filter(|h| *h != old_identity))
+    })
+    .await?;
+    wait_rs_ready(&rss, 6).await?;
+    lease_task.abort();
+
+    assert!(
+        new_identity.starts_with(&standby_prefix),
+        "the waiting standby {} took over, not a new Pod: {new_identity}",
+        standby.name_any()
+    );
+    let history = lock(&seen).clone();
+    let released = history
+        .iter()
+        .find(|(_, h)| h.is_none())
+        .map(|(t, _)| *t)
+        .context(format!(
+            "the deleted leader released the lease on SIGTERM: {history:?}"
+        ))?;
+    let taken = history
+        .iter()
+        .find(|(_, h)| h.as_deref() == Some(new_identity.as_str()))
+        .map(|(t, _)| *t)
+        .context("the watch saw the new holder")?;
+    let handover = taken.saturating_duration_since(released);
+    println!("handover: the lease released, taken by the standby {handover:?} later");
+    assert!(
+        handover < Duration::from_secs(2),
+        "handover took {handover:?}"
+    );
+    assert!(
+        pods.max() <= 6,
+        "at most 6 Pods of the workload at any watch event, saw {}",
+        pods.max()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_frozen_leader_loses_the_lease_within_its_duration_and_identities_stay_unique()
+-> anyhow::Result<()> {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let r = Release::new().await?;
+    let ns = TestNamespace::new(&r.client, "ic-frozen").await?;
+    let rss = workload(&r.client, &ns.name, 4).await?;
+    let pods = PodWatch::start(&r.client, &ns.name, "app=load").await?;
+    let (leader, standby, frozen_identity) = r.leader_and_standby().await?;
+    let restarts_before = restart_count(&leader, "bosun");
+
+    r.debug(&leader.name_any(), "bosun", &["--signal=STOP", "--pid=1"])
+        .await?;
+    let frozen_at = r
+        .leases
+        .get(&r.lease_name())
+        .await?
+        .spec
+        .context("lease spec")?;
+    let last_renew = frozen_at.renew_time.context("renewTime")?.0;
+    let duration = i64::from(frozen_at.lease_duration_seconds.unwrap_or(15));
+    scale(&rss, 6).await?;
+    let taken = poll(
+        "the standby takes the frozen leader's lease",
+        Duration::from_secs(duration as u64 + 30),
+        || async {
+            let l = r.leases.get(&r.lease_name()).await?;
+            Ok(l.spec.filter(|s| {
+                s.holder_identity
+                    .as_deref()
+                    .is_some_and(|h| h != frozen_identity)
+            }))
+        },
+    )
+    .await?;
+    let new_identity = taken.holder_identity.clone().unwrap_or_default();
+    assert!(
+        new_identity.starts_with(&format!("{}_", standby.name_any())),
+        "the standby took over: {new_identity}"
+    );
+    let acquired = taken.acquire_time.context("acquireTime")?.0;
+    let after = acquired.duration_since(last_renew).as_secs_f64();
+    println!(
+        "frozen leader: the standby took the lease {after:.1}s after its last renewal (lease {duration}s)"
+    );
+    assert!(
+        after <= duration as f64 + 2.0,
+        "taken {after:.1}s after the last renewal, lease duration {duration}s"
+    );
+    wait_rs_ready(&rss, 6).await?;
+
+    // Thawed, the old leader finds the lease taken and exits; its container restarts.
+    r.debug(&leader.name_any(), "bosun", &["--signal=CONT", "--pid=1"])
+        .await?;
+    poll(
+        "the thawed leader's container restarted and Ready",
+        WAIT,
+        || async {
+            let p = r.pods.get(&leader.name_any()).await?;
+            Ok((restart_count(&p, "bosun") > restarts_before && ready(&p)).then_some(()))
+        },
+    )
+    .await?;
+    // The restarted container leads under a new identity once the other one leaves.
+    r.pods
+        .delete(&standby.name_any(), &DeleteParams::default())
+        .await?;
+    let again = poll("the restarted container leads", WAIT, || async {
+        Ok(r.holder()
+            .await?
+            .filter(|h| h.starts_with(&format!("{}_", leader.name_any()))))
+    })
+    .await?;
+    assert_ne!(
+        again, frozen_identity,
+        "a restarted container leads under a new identity"
+    );
+    scale(&rss, 3).await?;
+    wait_rs_ready(&rss, 3).await?;
+    assert!(
+        pods.max() <= 6,
+        "at most 6 Pods of the workload at any watch event, saw {}",
+        pods.max()
+    );
+    Ok(())
+}
+
+fn restart_count(p: &Pod, container: &str) -> i32 {
+    p.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.name == container))
+        .map(|c| c.restart_count)
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn helm_upgrade_to_a_new_image_tag_rolls_only_bosuns_pods() -> anyhow::Result<()> {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let r = Release::new().await?;
+    let ns = TestNamespace::new(&r.client, "ic-upgrade").await?;
+    workload(&r.client, &ns.name, 3).await?;
+    let deploys: Api<Deployment> = Api::namespaced(r.client.clone(), &ns.name);
+    let dep: Deployment = serde_json::from_value(echo_deployment("served", 2))?;
+    deploys.create(&PostParams::default(), &dep).await?;
+    wait_rolled_out(&r.client, &ns.name, "served").await?;
+    let user_pods = PodWatch::start(&r.client, &ns.name, "").await?;
+
+    // The running image, and a new tag of the same contents.
+    let current = r.component("controller").await?[0]
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers.first())
+        .and_then(|c| c.image.clone())
+        .context("the controller's image")?;
+    let (repo, _) = current
+        .rsplit_once(':')
+        .context(format!("image {current} has no tag"))?;
+    let tag = format!(
+        "e2e-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs()
+    );
+    let dir = std::env::temp_dir().join(format!("bosun-e2e-image-{tag}"));
+    let build = std::process::Command::new(repo_root().join("hack/image/build.sh"))
+        .arg("bosun")
+        .env("IMAGE", format!("{repo}:{tag}"))
+        .env("BOSUN_IMAGE_DIR", &dir)
+        .output()?;
+    ensure!(
+        build.status.success(),
+        "hack/image/build.sh bosun: {}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let archive = dir.join("bosun.tar");
+    let loader = env_or("BOSUN_E2E_IMAGE_LOADER", "");
+    if !loader.is_empty() {
+        let mut parts = loader.split_whitespace();
+        let program = parts.next().context("BOSUN_E2E_IMAGE_LOADER")?;
+        let mut args: Vec<String> = parts.map(str::to_string).collect();
+        args.push(archive.display().to_string());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(program, &args)?;
+        ensure!(out.code == 0, "{loader}: {}", out.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let before: BTreeSet<String> = r
+        .component("controller")
+        .await?
+        .into_iter()
+        .chain(r.component("dns").await?)
+        .map(|p| p.name_any())
+        .collect();
+
+    let t0 = Instant::now();
+    let chart = repo_root().join("charts/bosun");
+    let out = run(
+        "helm",
+        &[
+            "upgrade",
+            &r.name,
+            &chart.display().to_string(),
+            "-n",
+            &r.ns,
+            "--reuse-values",
+            "--set",
+            &format!("image.tag={tag}"),
+            "--wait",
+            "--timeout",
+            "3m",
+        ],
+    )?;
+    ensure!(out.code == 0, "helm upgrade: {}", out.stderr);
+    r.wait_ready().await?;
+    println!("helm upgrade to {repo}:{tag}: rolled in {:?}", t0.elapsed());
+
+    for c in ["controller", "dns"] {
+        for p in r.component(c).await? {
+            assert!(
+                !before.contains(&p.name_any()),
+                "{} was replaced",
+                p.name_any()
+            );
+            let image = p
+                .spec
+                .as_ref()
+                .and_then(|s| s.containers.first())
+                .and_then(|c| c.image.clone());
+            assert_eq!(image.as_deref(), Some(format!("{repo}:{tag}").as_str()));
+        }
+    }
+    assert_eq!(
+        user_pods.changes(),
+        Vec::<String>::new(),
+        "no user Pod was created or deleted by the roll"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failing_readiness_probe_takes_the_pod_out_of_slices_dns_and_traffic()
+-> anyhow::Result<()> {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let r = Release::new().await?;
+    let ns = TestNamespace::new(&r.client, "ic-ready").await?;
+    let deploys: Api<Deployment> = Api::namespaced(r.client.clone(), &ns.name);
+    let dep: Deployment = serde_json::from_value(echo_deployment("echo", 2))?;
+    deploys.create(&PostParams::default(), &dep).await?;
+    node_port_service(&r.client, &ns.name, "echo").await?;
+    let svcs: Api<Service> = Api::namespaced(r.client.clone(), &ns.name);
+    let headless: Service = serde_json::from_value(json!({
+        "metadata": {"name": "echo-headless"},
+        "spec": {"clusterIP": "None", "selector": {"app": "echo"}, "ports": [{"name": "http", "port": 8080}]}
+    }))?;
+    svcs.create(&PostParams::default(), &headless).await?;
+    wait_rolled_out(&r.client, &ns.name, "echo").await?;
+    let host = node_address(&r.client).await?;
+    let port = node_port(&r.client, &ns.name, "echo").await?;
+    wait_answers(&host, port).await?;
+    let pods: Api<Pod> = Api::namespaced(r.client.clone(), &ns.name);
+    let ips: BTreeMap<String, String> = pods
+        .list(&ListParams::default().labels("app=echo"))
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|p| Some((p.name_any(), p.status?.pod_ip?)))
+        .collect();
+    let fqdn = format!("echo-headless.{}.svc.cluster.local", ns.name);
+    let all: BTreeSet<&str> = ips.values().map(String::as_str).collect();
+    assert_eq!(resolve(&r, &ns.name, &fqdn).await?, all, "both Pods in DNS");
+
+    // Whichever Pod answers is made unready; the other keeps serving.
+    let sick = ask(&host, port, "/unready").await?;
+    let sick = sick.trim_end_matches(" unready").to_string();
+    let sick_ip = ips
+        .get(&sick)
+        .context(format!("{sick} is not an echo Pod"))?
+        .clone();
+    let (healthy, healthy_ip) = ips
+        .iter()
+        .find(|(n, _)| **n != sick)
+        .map(|(n, ip)| (n.clone(), ip.clone()))
+        .context("the other Pod")?;
+    let t0 = Instant::now();
+    let slices: Api<EndpointSlice> = Api::namespaced(r.client.clone(), &ns.name);
+    poll(
+        "the unready endpoint leaves bosun's slice",
+        WAIT,
+        || async {
+            let lp = ListParams::default().labels("kubernetes.io/service-name=echo");
+            for s in slices.list(&lp).await?.items {
+                let v = serde_json::to_value(&s)?;
+                for e in v["endpoints"].as_array().cloned().unwrap_or_default() {
+                    let is_sick = e["addresses"][0].as_str() == Some(sick_ip.as_str());
+                    if is_sick && e["conditions"]["ready"].as_bool() == Some(false) {
+                        return Ok(Some(()));
+                    }
+                }
+            }
+            Ok(None)
+        },
+    )
+    .await?;
+    println!(
+        "readiness: {sick} not ready in bosun's slice {:?} after it failed",
+        t0.elapsed()
+    );
+    let only: BTreeSet<&str> = [healthy_ip.as_str()].into();
+    poll("DNS answers only the ready Pod", WAIT, || async {
+        Ok((resolve(&r, &ns.name, &fqdn).await? == only).then_some(()))
+    })
+    .await?;
+    // kube-proxy follows the core slices: once the healthy Pod answers ten in a row, the next
+    // twenty all reach it.
+    poll("requests reach only the ready Pod", WAIT, || async {
+        for _ in 0..10 {
+            if ask(&host, port, "/").await? != healthy {
+                return Ok(None);
+            }
+        }
+        Ok(Some(()))
+    })
+    .await?;
+    for _ in 0..20 {
+        assert_eq!(ask(&host, port, "/").await?, healthy, "{sick} is unready");
+    }
+    Ok(())
+}
+
+/// Resolve `name` from a Pod whose only nameserver is bosun's DNS Service (so the answer is
+/// bosun dns's whatever the cluster's DNS is): the addresses.
+async fn resolve(r: &Release, ns: &str, name: &str) -> anyhow::Result<BTreeSet<&'static str>> {
+    let svcs: Api<Service> = Api::namespaced(r.client.clone(), &r.ns);
+    let dns_ip = svcs
+        .get(&format!("{}-dns", r.name))
+        .await?
+        .spec
+        .and_then(|s| s.cluster_ip)
+        .context("the DNS Service's ClusterIP")?;
+    let pods: Api<Pod> = Api::namespaced(r.client.clone(), ns);
+    let pod_name = format!(
+        "resolve-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis()
+            % 1_000_000_000
+    );
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": pod_name},
+        "spec": {"restartPolicy": "Never", "dnsPolicy": "None",
+                 "dnsConfig": {"nameservers": [dns_ip], "options": [{"name": "ndots", "value": "1"}]},
+                 "containers": [{"name": "resolve", "image": echo_image(),
+                                 "args": [format!("--resolve={name}")]}]}
+    }))?;
+    pods.create(&PostParams::default(), &pod).await?;
+    let phase = poll(&format!("pod {pod_name} finished"), WAIT, || async {
+        let p = pods.get(&pod_name).await?;
+        Ok(p.status
+            .and_then(|s| s.phase)
+            .filter(|ph| ph == "Succeeded" || ph == "Failed"))
+    })
+    .await?;
+    let logs = kubectl(&["logs", "-n", ns, &pod_name])?;
+    let text = logs.stdout.to_string();
+    pods.delete(&pod_name, &DeleteParams::default()).await?;
+    ensure!(phase == "Succeeded", "resolving {name}: {text}");
+    let (_, addrs) = text
+        .trim()
+        .split_once(" -> ")
+        .context(format!("unexpected output: {text}"))?;
+    Ok(addrs
+        .split_whitespace()
+        .map(|a| &*Box::leak(a.to_string().into_boxed_str()))
+        .collect())
+}
+
+#[tokio::test]
+async fn a_rolling_update_with_max_unavailable_0_drops_no_request() -> anyhow::Result<()> {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let r = Release::new().await?;
+    let ns = TestNamespace::new(&r.client, "ic-roll").await?;
+    let deploys: Api<Deployment> = Api::namespaced(r.client.clone(), &ns.name);
+    let dep: Deployment = serde_json::from_value(echo_deployment("echo", 3))?;
+    deploys.create(&PostParams::default(), &dep).await?;
+    node_port_service(&r.client, &ns.name, "echo").await?;
+    wait_rolled_out(&r.client, &ns.name, "echo").await?;
+    let host = node_address(&r.client).await?;
+    let port = node_port(&r.client, &ns.name, "echo").await?;
+    wait_answers(&host, port).await?;
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (h, s) = (host.clone(), stop.clone());
+    let requests = tokio::spawn(async move {
+        let (mut ok, mut failed) = (BTreeMap::<String, u32>::new(), Vec::new());
+        while !s.load(std::sync::atomic::Ordering::SeqCst) {
+            match ask(&h, port, "/").await {
+                Ok(name) => *ok.entry(name).or_default() += 1,
+                Err(e) => failed.push(format!("{e:#}")),
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        (ok, failed)
+    });
+    let before: BTreeSet<String> = Api::<Pod>::namespaced(r.client.clone(), &ns.name)
+        .list(&ListParams::default().labels("app=echo"))
+        .await?
+        .items
+        .iter()
+        .map(|p| p.name_any())
+        .collect();
+    let t0 = Instant::now();
+    deploys
+        .patch(
+            "echo",
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Merge(json!({"spec": {"template": {"metadata": {"annotations": {"e2e/restarted": "1"}}}}})),
+        )
+        .await?;
+    wait_rolled_out(&r.client, &ns.name, "echo").await?;
+    let took = t0.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (ok, failed) = requests.await?;
+    let total: u32 = ok.values().sum();
+    let new_pods = ok.keys().filter(|n| !before.contains(*n)).count();
+    println!(
+        "rolling update of 3 Pods in {took:?}: {total} requests answered by {} Pods ({new_pods} new), {} failed",
+        ok.len(),
+        failed.len()
+    );
+    assert_eq!(failed, Vec::<String>::new(), "no request failed");
+    assert!(new_pods >= 1, "the new Pods answered: {ok:?}");
+    assert!(total >= 50, "the loop ran through the rollout: {total}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_seeds_path_create_expose_and_curl() -> anyhow::Result<()> {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let r = Release::new().await?;
+    let ns = TestNamespace::new(&r.client, "ic-seeds").await?;
+    let image = format!("--image={}", echo_image());
+    let out = kubectl_bosun(&[
+        "create",
+        "deployment",
+        "hello-minikube",
+        &image,
+        "-n",
+        &ns.name,
+    ])?;
+    ensure!(out.code == 0, "create: {}", out.stderr);
+    let out = kubectl_bosun(&[
+        "expose",
+        "deploy/hello-minikube",
+        "--type=NodePort",
+        "--port=8080",
+        "-n",
+        &ns.name,
+    ])?;
+    ensure!(out.code == 0, "expose: {}", out.stderr);
+    wait_rolled_out(&r.client, &ns.name, "hello-minikube").await?;
+    let host = node_address(&r.client).await?;
+    let port = node_port(&r.client, &ns.name, "hello-minikube").await?;
+    wait_answers(&host, port).await?;
+    let answer = ask(&host, port, "/").await?;
+    assert!(
+        answer.starts_with("hello-minikube-"),
+        "curl http://{host}:{port}/ answers with the Pod's name: {answer}"
+    );
+    Ok(())
+}
