@@ -67,7 +67,11 @@ values=(
   --set controller.replicas=2 --set dns.replicas=2
   --set dns.clusterDNS.enabled=true --set dns.clusterDNS.clusterIP=$CLUSTER_DNS_IP
 )
+# The tag stays (bosun:dev) while the contents change from build to build: the manifest's digest
+# as a Pod annotation makes `helm upgrade` roll the Pods when, and only when, the image changed.
+digest=$(tar -xOf "$top/target/images/bosun.tar" index.json | python3 -c 'import json,sys; print(json.load(sys.stdin)["manifests"][0]["digest"])')
 for c in controller dns; do
+  values+=(--set-string "$c.podAnnotations.bosun\.dev/image-digest=${digest#sha256:}")
   values+=(--set-string "$c.nodeSelector.bosun\.dev/real-node=true"
     --set "$c.tolerations[0].key=bosun.dev/real-node" --set "$c.tolerations[0].operator=Exists"
     --set "$c.tolerations[0].effect=NoSchedule")

@@ -24,9 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use bosun_api::apps::{Deployment, ReplicaSet};
 use bosun_api::discovery::EndpointSlice;
-use bosun_e2e::{
-    MANAGER, TestNamespace, client, http_get_at, kubectl, kubectl_bosun, poll, repo_root, run,
-};
+use bosun_e2e::{TestNamespace, client, http_get_at, kubectl, kubectl_bosun, poll, repo_root, run};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment as AppsDeployment;
 use k8s_openapi::api::coordination::v1::Lease;
@@ -431,21 +429,18 @@ async fn wait_rs_ready(rss: &Api<ReplicaSet>, n: i32) -> anyhow::Result<()> {
 async fn scale(rss: &Api<ReplicaSet>, n: i32) -> anyhow::Result<()> {
     rss.patch(
         "load",
-        &PatchParams::apply(MANAGER).force(),
+        &PatchParams::default(),
         &Patch::Merge(json!({"spec": {"replicas": n}})),
     )
     .await?;
     Ok(())
 }
 
+/// The Lease's holders in the order the test saw them, with when (None: released).
+type LeaseHistory = Arc<Mutex<Vec<(Instant, Option<String>)>>>;
+
 /// Watch the Lease: every holder it shows, with the time the test saw it (None: released).
-fn watch_lease(
-    leases: Api<Lease>,
-    name: &str,
-) -> (
-    Arc<Mutex<Vec<(Instant, Option<String>)>>>,
-    tokio::task::JoinHandle<()>,
-) {
+fn watch_lease(leases: Api<Lease>, name: &str) -> (LeaseHistory, tokio::task::JoinHandle<()>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     let cfg = watcher::Config::default().fields(&format!("metadata.name={name}"));
@@ -480,6 +475,11 @@ async fn the_charts_security_context_holds_in_the_running_containers() -> anyhow
             let facts: BTreeMap<&str, &str> =
                 report.lines().filter_map(|l| l.split_once('=')).collect();
             let who = format!("{}/{container}", pod.name_any());
+            assert_eq!(
+                facts.get("name"),
+                Some(&"bosun"),
+                "{who}: the container's process: {report}"
+            );
             assert_eq!(
                 facts.get("uid"),
                 Some(&"65532,65532,65532,65532"),
@@ -572,8 +572,11 @@ async fn a_frozen_leader_loses_the_lease_within_its_duration_and_identities_stay
     let (leader, standby, frozen_identity) = r.leader_and_standby().await?;
     let restarts_before = restart_count(&leader, "bosun");
 
-    r.debug(&leader.name_any(), "bosun", &["--signal=STOP", "--pid=1"])
-        .await?;
+    // A container's PID 1 ignores SIGSTOP sent from inside its PID namespace (an ephemeral
+    // container's `kill` does nothing), so the signal comes from this host, an ancestor
+    // namespace: the tests must run on the node's machine (the local cluster's real node).
+    let pid = host_pid(&leader, "/usr/local/bin/bosun\0run")?;
+    signal(pid, libc::SIGSTOP)?;
     let frozen_at = r
         .leases
         .get(&r.lease_name())
@@ -613,8 +616,7 @@ async fn a_frozen_leader_loses_the_lease_within_its_duration_and_identities_stay
     wait_rs_ready(&rss, 6).await?;
 
     // Thawed, the old leader finds the lease taken and exits; its container restarts.
-    r.debug(&leader.name_any(), "bosun", &["--signal=CONT", "--pid=1"])
-        .await?;
+    signal(pid, libc::SIGCONT)?;
     poll(
         "the thawed leader's container restarted and Ready",
         WAIT,
@@ -642,9 +644,48 @@ async fn a_frozen_leader_loses_the_lease_within_its_duration_and_identities_stay
     wait_rs_ready(&rss, 3).await?;
     assert!(
         pods.max() <= 6,
-        "at most 6 Pods of the workload at any watch event, saw {}",
-        pods.max()
+        "at most 6 Pods of the workload at any watch event, saw {}: {:?}",
+        pods.max(),
+        pods.changes()
     );
+    Ok(())
+}
+
+/// The host's process id of the process of `pod` whose command line starts with `cmdline`
+/// (NUL-separated), found through /proc/PID/cgroup naming the Pod's UID.
+fn host_pid(pod: &Pod, cmdline: &str) -> anyhow::Result<i32> {
+    let uid = pod.uid().context("pod uid")?;
+    let (dashed, underscored) = (uid.clone(), uid.replace('-', "_"));
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+        if !(cgroup.contains(&dashed) || cgroup.contains(&underscored)) {
+            continue;
+        }
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmd).starts_with(cmdline) {
+            return Ok(pid);
+        }
+    }
+    bail!(
+        "no process of Pod {} ({uid}) runs {:?} on this machine: this test must run on the \
+         machine of the Pod's node (the local cluster's real node)",
+        pod.name_any(),
+        cmdline.replace('\0', " ")
+    )
+}
+
+fn signal(pid: i32, sig: i32) -> anyhow::Result<()> {
+    // SAFETY: kill(2) on a process id just found under the Pod's cgroup.
+    if unsafe { libc::kill(pid, sig) } != 0 {
+        bail!("kill({pid}, {sig}): {}", std::io::Error::last_os_error());
+    }
     Ok(())
 }
 
@@ -936,7 +977,7 @@ async fn a_rolling_update_with_max_unavailable_0_drops_no_request() -> anyhow::R
     deploys
         .patch(
             "echo",
-            &PatchParams::apply(MANAGER).force(),
+            &PatchParams::default(),
             &Patch::Merge(json!({"spec": {"template": {"metadata": {"annotations": {"e2e/restarted": "1"}}}}})),
         )
         .await?;
@@ -989,6 +1030,97 @@ async fn the_seeds_path_create_expose_and_curl() -> anyhow::Result<()> {
     assert!(
         answer.starts_with("hello-minikube-"),
         "curl http://{host}:{port}/ answers with the Pod's name: {answer}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_pod_resolves_names_through_bosun_dns_as_the_kubelets_cluster_dns() -> anyhow::Result<()>
+{
+    // The kubelet gives a Pod of dnsPolicy ClusterFirst (the default) the clusterDNS address
+    // and the search path `<ns>.svc.<zone> svc.<zone> <zone>`; with the chart's clusterDNS mode
+    // that address is bosun dns's Service, the only DNS server of the local cluster.
+    let _one = ONE_AT_A_TIME.lock().await;
+    let r = Release::new().await?;
+    let ns = TestNamespace::new(&r.client, "ic-cdns").await?;
+    let svcs: Api<Service> = Api::namespaced(r.client.clone(), &r.ns);
+    let dns_ip = svcs
+        .get(&format!("{}-dns", r.name))
+        .await?
+        .spec
+        .and_then(|s| s.cluster_ip)
+        .context("the DNS Service's ClusterIP")?;
+    let ns_svcs: Api<Service> = Api::namespaced(r.client.clone(), &ns.name);
+    let svc: Service = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}
+    }))?;
+    let web_ip = ns_svcs
+        .create(&PostParams::default(), &svc)
+        .await?
+        .spec
+        .and_then(|s| s.cluster_ip)
+        .context("ClusterIP")?;
+    let pods: Api<Pod> = Api::namespaced(r.client.clone(), &ns.name);
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "resolve"},
+        "spec": {"restartPolicy": "Never",
+                 "containers": [{"name": "resolve", "image": echo_image(),
+                                 "args": ["--resolve=web", format!("--resolve=web.{}", ns.name),
+                                          "--resolve=kubernetes.default"]}]}
+    }))?;
+    pods.create(&PostParams::default(), &pod).await?;
+    let phase = poll("pod resolve finished", WAIT, || async {
+        let p = pods.get("resolve").await?;
+        Ok(p.status
+            .and_then(|s| s.phase)
+            .filter(|ph| ph == "Succeeded" || ph == "Failed"))
+    })
+    .await?;
+    let logs = kubectl(&["logs", "-n", &ns.name, "resolve"])?;
+    ensure!(phase == "Succeeded", "resolving: {}", logs.stdout);
+    let kubernetes_ip = Api::<Service>::namespaced(r.client.clone(), "default")
+        .get("kubernetes")
+        .await?
+        .spec
+        .and_then(|s| s.cluster_ip)
+        .context("kubernetes ClusterIP")?;
+    assert_eq!(
+        logs.stdout,
+        format!(
+            "web -> {web_ip}\nweb.{ns} -> {web_ip}\nkubernetes.default -> {kubernetes_ip}\n",
+            ns = ns.name
+        )
+    );
+    // The names went to bosun dns: the kubelet's nameserver is its Service.
+    let resolv = pods
+        .get("resolve")
+        .await?
+        .spec
+        .and_then(|s| s.dns_config)
+        .and_then(|c| c.nameservers);
+    assert_eq!(
+        resolv, None,
+        "the kubelet, not the Pod, chose the nameserver"
+    );
+    let node_dns = kubectl(&[
+        "get",
+        "--raw",
+        &format!(
+            "/api/v1/nodes/{}/proxy/configz",
+            pods.get("resolve")
+                .await?
+                .spec
+                .and_then(|s| s.node_name)
+                .context("node")?
+        ),
+    ])?;
+    ensure!(
+        node_dns
+            .stdout
+            .contains(&format!("\"clusterDNS\":[\"{dns_ip}\"]")),
+        "the node's kubelet gives Pods bosun dns's Service {dns_ip} as nameserver: {}",
+        node_dns.stdout
     );
     Ok(())
 }

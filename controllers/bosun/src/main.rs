@@ -177,6 +177,36 @@ pub(crate) async fn shutdown_signal() {
 
 /// Wait until this process holds the Lease (`Some`) or is told to stop (`None`).
 ///
+/// Keep the write fence fed from a watch of our Lease: each renewal of ours opens it until the
+/// renewal's expiry less a margin; another holder (or none) closes it.
+async fn feed_fence(
+    leases: Api<Lease>,
+    name: String,
+    identity: String,
+    duration: std::time::Duration,
+    fence: std::sync::Arc<runtime::fence::Fence>,
+) {
+    use futures::StreamExt;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let mut stream = watcher(leases, config)
+        .default_backoff()
+        .applied_objects()
+        .boxed();
+    while let Some(ev) = stream.next().await {
+        let Ok(lease) = ev else { continue };
+        let spec = lease.spec.unwrap_or_default();
+        match (spec.holder_identity, spec.renew_time) {
+            (Some(h), Some(renewed)) if h == identity => {
+                let renewed = std::time::SystemTime::from(renewed.0);
+                let age = runtime::fence::age(renewed, std::time::SystemTime::now());
+                fence.renewed(std::time::Instant::now(), age, duration);
+            }
+            _ => fence.lost(),
+        }
+    }
+}
+
 /// kube-lease-manager's standby sleeps until the Lease's recorded expiry (up to its whole
 /// duration) even when the leader released it at shutdown. A watch of the one Lease wakes the
 /// standby instead: when the Lease shows no holder, the waiting manager is dropped and a new one
@@ -266,7 +296,13 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     serve::spawn(args.metrics_addr, health.clone())
         .await
         .with_context(|| format!("serving metrics on {}", args.metrics_addr))?;
-    let client = runtime::client::build(args.kube_api_qps, args.kube_api_burst)
+    // Writes wait for a renewal of the Lease when leader election is on (runtime/fence.rs).
+    let fence = std::sync::Arc::new(if args.leader_elect {
+        runtime::fence::Fence::closed()
+    } else {
+        runtime::fence::Fence::open()
+    });
+    let client = runtime::client::build(args.kube_api_qps, args.kube_api_burst, fence.clone())
         .await
         .context("connecting to the API server (KUBECONFIG or in-cluster config)")?;
     // One client, and so one rate limiter, for the whole process. (kube-controller-manager gives
@@ -341,6 +377,23 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             return Ok(());
         };
         info!(%identity, "leading");
+        let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
+        let open = tokio::spawn(feed_fence(
+            leases,
+            args.lease_name.clone(),
+            identity.clone(),
+            args.lease_duration,
+            fence.clone(),
+        ));
+        // The workers start once our renewal was seen (the fence holds back their writes until
+        // then anyway).
+        let deadline = tokio::time::Instant::now() + args.lease_duration;
+        while !fence.allows(std::time::Instant::now()) {
+            if tokio::time::Instant::now() >= deadline || open.is_finished() {
+                anyhow::bail!("the Lease {lease_name} never showed this process as its holder");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         Some((leading, handle))
     } else {
         None

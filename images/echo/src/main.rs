@@ -13,10 +13,8 @@
 //! (seconds), after N seconds during which it keeps serving and `/readyz` answers 503: the time
 //! kube-proxy needs to stop sending it new connections, so a rolling update drops no request.
 //!
-//! One tool beside the server, since the image has no shell: `bosun-echo --signal=NAME --pid=N`
-//! sends signal NAME (STOP, CONT, TERM, KILL) to process N and exits. With `kubectl debug
-//! --target=<container>` it reaches another container's processes (the tests freeze bosun's
-//! leader this way). And `bosun-echo --resolve=NAME [--resolve=NAME ...]` looks each name up
+//! Two tools beside the server, since the image has no shell:
+//! `bosun-echo --resolve=NAME [--resolve=NAME ...]` looks each name up
 //! through the C library's resolver (musl's: the Pod's /etc/resolv.conf, its nameserver, search
 //! path and ndots), prints `NAME -> ADDRESSES` and exits non-zero if a name did not resolve.
 //! `bosun-echo --inspect=N` prints what the kernel says of process N (with `kubectl debug
@@ -45,9 +43,6 @@ fn main() {
     }
     if let Some(pid) = flag(&args, "--inspect") {
         std::process::exit(inspect(&pid));
-    }
-    if let Some(sig) = flag(&args, "--signal") {
-        std::process::exit(send_signal(&sig, flag(&args, "--pid").as_deref()));
     }
     let delay = flag(&args, "--shutdown-delay")
         .or_else(|| std::env::var("SHUTDOWN_DELAY").ok())
@@ -186,40 +181,13 @@ fn inspect_report(status: &str, mountinfo: &str) -> String {
         })
         .unwrap_or("unknown");
     format!(
-        "uid={}\ngid={}\nno_new_privs={}\ncap_eff={}\nrootfs={root}\n",
+        "name={}\nuid={}\ngid={}\nno_new_privs={}\ncap_eff={}\nrootfs={root}\n",
+        field("Name"),
         field("Uid"),
         field("Gid"),
         field("NoNewPrivs"),
         field("CapEff")
     )
-}
-
-/// `--signal=NAME --pid=N`: the exit code.
-fn send_signal(name: &str, pid: Option<&str>) -> i32 {
-    let number = match name.trim_start_matches("SIG") {
-        "STOP" => 19,
-        "CONT" => 18,
-        "TERM" => 15,
-        "KILL" => 9,
-        other => {
-            eprintln!("bosun-echo: --signal={other}: one of STOP, CONT, TERM, KILL");
-            return 2;
-        }
-    };
-    let Some(pid) = pid.and_then(|p| p.parse::<i32>().ok()).filter(|p| *p > 0) else {
-        eprintln!("bosun-echo: --signal needs --pid=N (a positive process id)");
-        return 2;
-    };
-    // SAFETY: kill(2) with a checked pid and a known signal number.
-    if unsafe { kill(pid, number) } != 0 {
-        eprintln!(
-            "bosun-echo: kill({pid}, SIG{name}): {}",
-            std::io::Error::last_os_error()
-        );
-        return 1;
-    }
-    println!("sent SIG{} to {pid}", name.trim_start_matches("SIG"));
-    0
 }
 
 fn port(args: impl Iterator<Item = String>, env: Option<String>) -> u16 {
@@ -246,7 +214,6 @@ fn pod_name() -> String {
 unsafe extern "C" {
     fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
     fn write(fd: i32, buf: *const u8, count: usize) -> isize;
-    fn kill(pid: i32, sig: i32) -> i32;
     fn _exit(status: i32) -> !;
 }
 
@@ -331,16 +298,9 @@ mod tests {
         let mounts = "1 0 0:1 / / rw,relatime - overlay overlay rw\n2 1 0:2 / / ro,relatime - overlay overlay rw\n3 2 0:3 / /proc rw - proc proc rw\n";
         assert_eq!(
             inspect_report(status, mounts),
-            "uid=65532,65532,65532,65532\ngid=65532,65532,65532,65532\nno_new_privs=1\ncap_eff=0000000000000000\nrootfs=ro\n"
+            "name=bosun\nuid=65532,65532,65532,65532\ngid=65532,65532,65532,65532\nno_new_privs=1\ncap_eff=0000000000000000\nrootfs=ro\n"
         );
         assert!(inspect_report(status, "").ends_with("rootfs=unknown\n"));
-    }
-
-    #[test]
-    fn signal_tool_refuses_unknown_signals_and_missing_pids() {
-        assert_eq!(send_signal("HUP", Some("1")), 2);
-        assert_eq!(send_signal("STOP", None), 2);
-        assert_eq!(send_signal("STOP", Some("0")), 2);
     }
 
     #[test]

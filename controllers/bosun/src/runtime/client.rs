@@ -1,5 +1,6 @@
-//! The API client: kube's default stack plus one layer that applies a client-side rate limit
-//! (client-go's QPS/burst token bucket) and counts every request in the metrics.
+//! The API client: kube's default stack plus one layer that holds back writes the leader's
+//! [`Fence`] refuses, applies a client-side rate limit (client-go's QPS/burst token bucket) and
+//! counts every request in the metrics.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,6 +12,7 @@ use http::{Request, Response};
 use kube::client::{Body, ClientBuilder};
 use tower::{Layer, Service};
 
+use super::fence::{Fence, is_fenced};
 use super::metrics::{METRICS, RequestLabels, classify};
 
 /// A token bucket: `qps` tokens a second, at most `burst` saved up. `qps <= 0` disables it.
@@ -51,10 +53,19 @@ impl RateLimiter {
     }
 }
 
-/// The layer: rate limit, then count.
+/// The layer: fence, rate limit, then count.
 #[derive(Clone)]
 pub struct ApiLayer {
     limiter: Arc<RateLimiter>,
+    fence: Arc<Fence>,
+}
+
+/// The error of a write the fence held back.
+#[derive(Debug, thiserror::Error)]
+#[error("{method} {path}: not sent, this process's hold of the Lease may have expired")]
+pub struct Fenced {
+    method: http::Method,
+    path: String,
 }
 
 impl<S> Layer<S> for ApiLayer {
@@ -63,6 +74,7 @@ impl<S> Layer<S> for ApiLayer {
         ApiService {
             inner,
             limiter: self.limiter.clone(),
+            fence: self.fence.clone(),
         }
     }
 }
@@ -71,23 +83,31 @@ impl<S> Layer<S> for ApiLayer {
 pub struct ApiService<S> {
     inner: S,
     limiter: Arc<RateLimiter>,
+    fence: Arc<Fence>,
 }
 
 impl<S, B> Service<Request<Body>> for ApiService<S>
 where
     S: Service<Request<Body>, Response = Response<B>>,
     S::Future: Send + 'static,
-    S::Error: 'static,
+    S::Error: Into<tower::BoxError> + 'static,
 {
     type Response = S::Response;
-    type Error = S::Error;
+    type Error = tower::BoxError;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+        self.inner.poll_ready(cx).map_err(Into::into)
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
+        if is_fenced(req.method(), req.uri().path()) && !self.fence.allows(Instant::now()) {
+            let err = Fenced {
+                method: req.method().clone(),
+                path: req.uri().path().to_string(),
+            };
+            return Box::pin(async move { Err(err.into()) });
+        }
         let (verb, resource) = classify(req.method(), req.uri());
         let wait = self.limiter.reserve(Instant::now());
         // kube's stack does its work when the future is polled, so waiting first delays the
@@ -97,7 +117,7 @@ where
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
-            let res = fut.await;
+            let res = fut.await.map_err(Into::into);
             let code = match &res {
                 Ok(r) => r.status().as_u16().to_string(),
                 Err(_) => "error".to_string(),
@@ -116,18 +136,25 @@ where
 }
 
 /// A client for the cluster of KUBECONFIG or the in-cluster config, limited to `qps`/`burst`
-/// (`qps <= 0`: unlimited) and counted in the metrics.
-pub async fn build(qps: f32, burst: u32) -> Result<kube::Client, kube::Error> {
+/// (`qps <= 0`: unlimited), its writes held back while `fence` refuses them, counted in the
+/// metrics.
+pub async fn build(qps: f32, burst: u32, fence: Arc<Fence>) -> Result<kube::Client, kube::Error> {
     let config = kube::Config::infer()
         .await
         .map_err(kube::Error::InferConfig)?;
-    from_config(config, qps, burst)
+    from_config(config, qps, burst, fence)
 }
 
 /// A client for `config` with a rate limiter of its own.
-fn from_config(config: kube::Config, qps: f32, burst: u32) -> Result<kube::Client, kube::Error> {
+fn from_config(
+    config: kube::Config,
+    qps: f32,
+    burst: u32,
+    fence: Arc<Fence>,
+) -> Result<kube::Client, kube::Error> {
     let layer = ApiLayer {
         limiter: Arc::new(RateLimiter::new(qps, burst)),
+        fence,
     };
     Ok(ClientBuilder::try_from(config)?.with_layer(&layer).build())
 }

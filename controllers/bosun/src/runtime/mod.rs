@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod events;
+pub mod fence;
 pub mod informer;
 pub mod metrics;
 pub mod pacer;
