@@ -70,7 +70,9 @@ impl Release {
             name,
             ns,
         };
+        let t0 = Instant::now();
         r.wait_ready().await?;
+        println!("the release settled in {:?}", t0.elapsed());
         Ok(r)
     }
 
