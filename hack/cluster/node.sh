@@ -396,6 +396,13 @@ down_node() {
   local existed=false p
   [ -d "$ND" ] || [ -e "/run/netns/$NS" ] || return 0
   [ -e "/run/netns/$NS" ] || nalive kubelet || nalive containerd || [ -f "$ND/sysctls.saved" ] && existed=true
+  # What the node cost over its life: each process's peak resident memory (VmHWM).
+  local peaks=()
+  for p in containerd kubelet kube-proxy; do
+    nalive "$p" || continue
+    peaks+=("$p $(awk '/^VmHWM/ {printf "%.0f MiB", $2 / 1024}' "/proc/$(cat "$ND/run/$p.pid")/status" 2>/dev/null)")
+  done
+  [ ${#peaks[@]} -eq 0 ] || nlog "peak RSS: $(IFS=,; echo "${peaks[*]}" | sed 's/,/, /g')"
   # Pods first, while kubelet runs (it unmounts their volumes, CNI DEL frees their IPs); cordon
   # before, so that no controller puts a new one there meanwhile.
   if nalive kubelet && kc get node "$NODE_NAME" >/dev/null 2>&1; then
