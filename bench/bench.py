@@ -791,20 +791,60 @@ def run_eps(side, n, flips, threads, timeout):
 # --- scenario 5: DNS -----------------------------------------------------------------------------------
 
 
-DNS_PORTS = {"coredns": 15353 + OFFSET, "bosun-dns": 15354 + OFFSET}
+DNS_PORTS = {"coredns": 15353 + OFFSET, "bosun-dns": 15354 + OFFSET, "upstream": 15355 + OFFSET,
+             "coredns-health": 15356 + OFFSET, "coredns-ready": 15357 + OFFSET}
+# The external names of the mix: answered by the benchmark's own upstream (a third CoreDNS on
+# loopback), cached by both servers after their first question.
+EXTERNAL_NAMES = 100
 
 
-def bosun_dns_argv(port):
-    """`bosun dns` listening on 127.0.0.1:port (BENCH_BOSUN_DNS_ARGS, with {port}, overrides)."""
+def bosun_dns_argv(port, upstream):
+    """`bosun dns` listening on 127.0.0.1:port, forwarding to 127.0.0.1:upstream
+    (BENCH_BOSUN_DNS_ARGS, with {port} and {upstream}, overrides)."""
     if os.environ.get("BENCH_BOSUN_DNS_ARGS"):
-        return [bosun_bin(), "dns", *os.environ["BENCH_BOSUN_DNS_ARGS"].format(port=port).split()]
-    argv = [bosun_bin(), "dns", "--listen", f"127.0.0.1:{port}", "--metrics-addr", "127.0.0.1:0"]
-    # A bosun dns that forwards (issue 16) would send its start-up loop probe to the machine's
-    # resolvers; the benchmark asks only names of the zone, so it forwards to loopback port 9,
-    # where nothing answers, and nothing leaves the machine.
-    if "--upstream" in (bosun_help("dns") or ""):
-        argv += ["--upstream", "127.0.0.1:9"]
-    return argv
+        return [bosun_bin(), "dns", *os.environ["BENCH_BOSUN_DNS_ARGS"].format(port=port, upstream=upstream).split()]
+    return [bosun_bin(), "dns", "--listen", f"127.0.0.1:{port}", "--metrics-addr", "127.0.0.1:0",
+            "--upstream", f"127.0.0.1:{upstream}"]
+
+
+def upstream_corefile(port):
+    """The benchmark's upstream resolver: `ext-<i>.example.test A` is 192.0.2.1 (TTL 60), every
+    other name NXDOMAIN with an SOA (negative TTL 60), so both servers may cache both."""
+    return f""".:{port} {{
+    bind 127.0.0.1
+    template IN A example.test {{
+        answer "{{{{ .Name }}}} 60 IN A 192.0.2.1"
+    }}
+    template ANY ANY {{
+        rcode NXDOMAIN
+        authority "test. 60 IN SOA ns.test. hostmaster.test. 1 7200 1800 86400 60"
+    }}
+}}
+"""
+
+
+def kind_corefile(port, upstream, kubeconfig, context):
+    """kind's Corefile, bound to loopback (health and ready on ports of the benchmark's) and
+    forwarding to the benchmark's upstream instead of /etc/resolv.conf."""
+    return f""".:{port} {{
+    bind 127.0.0.1
+    errors
+    health 127.0.0.1:{DNS_PORTS['coredns-health']}
+    ready 127.0.0.1:{DNS_PORTS['coredns-ready']}
+    kubernetes cluster.local in-addr.arpa ip6.arpa {{
+        kubeconfig {kubeconfig} {context}
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+        ttl 30
+    }}
+    forward . 127.0.0.1:{upstream} {{
+        max_concurrent 1000
+    }}
+    cache 30
+    loop
+    loadbalance
+}}
+"""
 
 
 def dig(port, name, typ):
@@ -876,38 +916,51 @@ def run_dns(secs, services, headless, per_headless, clients, timeout, bosun_ok):
                         "spec": pod_template(f"hl-{j}")["spec"]}
                 cl.admin.create(f"/api/v1/namespaces/{dns_ns}/pods", body)
         z = "svc.cluster.local"
-        queries = []
+        # The mix (issue 16): 50% names of the cluster, 40% external names (forwarded once, then
+        # cached), 10% NXDOMAIN (half in the cluster zone, half from the upstream), interleaved
+        # so that every stretch of the file has the same mix.
+        cluster = []
         for i in range(services):
-            queries += [f"svc-{i}.{dns_ns}.{z} A", f"_http._tcp.svc-{i}.{dns_ns}.{z} SRV"]
+            cluster += [f"svc-{i}.{dns_ns}.{z} A", f"_http._tcp.svc-{i}.{dns_ns}.{z} SRV"]
         for j in range(headless):
-            queries += [f"hl-{j}.{dns_ns}.{z} A"] * max(1, services // max(1, headless))
-        queries += [f"missing-{i}.{dns_ns}.{z} A" for i in range(services)]
+            cluster += [f"hl-{j}.{dns_ns}.{z} A"] * max(1, services // max(1, headless))
+        n = len(cluster)  # 50% of the file
+        external = [f"ext-{i % EXTERNAL_NAMES}.example.test A" for i in range(n * 4 // 5)]
+        nx = [f"missing-{i}.{dns_ns}.{z} A" if i % 2 == 0 else f"nx-{i}.nxdomain.test A" for i in range(n // 5)]
+        # Round-robin by weight: 5 cluster, 4 external, 1 NXDOMAIN in every 10 lines.
+        queries, ci, ei, ni = [], 0, 0, 0
+        while ci < len(cluster) or ei < len(external) or ni < len(nx):
+            for _ in range(5):
+                if ci < len(cluster):
+                    queries.append(cluster[ci])
+                    ci += 1
+            for _ in range(4):
+                if ei < len(external):
+                    queries.append(external[ei])
+                    ei += 1
+            if ni < len(nx):
+                queries.append(nx[ni])
+                ni += 1
         qfile = DIR / "dns-queries.txt"
         qfile.write_text("\n".join(queries) + "\n")
         res["query_mix"] = {
             "ClusterIP A": services, "SRV": services, "headless A": services // max(1, headless) * headless,
-            "NXDOMAIN": services,
+            "external A (forwarded, cached)": len(external), "external names": EXTERNAL_NAMES,
+            "NXDOMAIN in the zone": (len(nx) + 1) // 2, "NXDOMAIN from the upstream": len(nx) // 2,
+            "lines": len(queries),
         }
 
+        up = DNS_PORTS["upstream"]
+        (DIR / "Corefile.upstream").write_text(upstream_corefile(up))
+        cl.spawn("dns-upstream", [str(BIN / "coredns"), "-conf", str(DIR / "Corefile.upstream")],
+                 ready=lambda: bool([x for x in (dig(up, "ext-0.example.test", "A") or []) if x]))
         corefile = DIR / "Corefile"
-        corefile.write_text(f""".:{DNS_PORTS['coredns']} {{
-    bind 127.0.0.1
-    errors
-    kubernetes cluster.local in-addr.arpa ip6.arpa {{
-        kubeconfig {DIR / 'kubeconfig'} bosun
-        pods insecure
-        fallthrough in-addr.arpa ip6.arpa
-        ttl 30
-    }}
-    cache 30
-    loadbalance
-}}
-""")
+        corefile.write_text(kind_corefile(DNS_PORTS["coredns"], up, DIR / "kubeconfig", "bosun"))
         servers = {}
         if (BIN / "coredns").exists():
             servers["coredns"] = [str(BIN / "coredns"), "-conf", str(corefile)]
         if bosun_ok:
-            servers["bosun-dns"] = bosun_dns_argv(DNS_PORTS["bosun-dns"])
+            servers["bosun-dns"] = bosun_dns_argv(DNS_PORTS["bosun-dns"], up)
         kc = cl.user_client("bosun-bench-dns")
         for name, argv in servers.items():
             cl.spawn(name, argv, env_extra={"KUBECONFIG": str(kc)})
@@ -921,6 +974,8 @@ def run_dns(secs, services, headless, per_headless, clients, timeout, bosun_ok):
                 "clusterip": dig(port, f"svc-0.{dns_ns}.{z}", "A"),
                 "srv": dig(port, f"_http._tcp.svc-0.{dns_ns}.{z}", "SRV"),
                 "headless": dig(port, last, "A"),
+                "external": dig(port, "ext-0.example.test", "A"),
+                "nxdomain_upstream": dig(port, "nx-1.nxdomain.test", "A"),
             }
         pids = {n: p.pid for n, p in cl.extra}
         for name in servers:
@@ -1116,6 +1171,12 @@ def main():
                     "p50_ms": stats([x["p50_ms"] for x in rs]),
                     "peak_rss_mib": stats([x["peak_rss_mib"] for x in rs]),
                 }
+            c, b = dn.get("coredns", {}), dn.get("bosun-dns", {})
+            dn["ratios_bosun_over_coredns"] = {
+                k: round(b[k]["median"] / c[k]["median"], 3)
+                for k in ("qps", "p50_ms", "p99_ms", "peak_rss_mib")
+                if (b.get(k) or {}).get("median") and (c.get(k) or {}).get("median")
+            }
             out["scenarios"]["dns"] = dn
             save()
     save()

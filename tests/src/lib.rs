@@ -419,18 +419,20 @@ impl ControllerProcess {
         Self::start_process(log_name, subcommand, args, &[])
     }
 
+    /// Start another program of the tests (CoreDNS beside `bosun dns`, say) the same way:
+    /// logging to `target/e2e-logs/<log_name>.log`, killed when dropped or when the tests exit.
+    pub fn start_program(log_name: &str, program: &Path, args: &[&str]) -> anyhow::Result<Self> {
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        Self::spawn(log_name, cmd)
+    }
+
     fn start_process(
         log_name: &str,
         subcommand: &str,
         args: &[&str],
         env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
-        let dir = repo_root().join("target/e2e-logs");
-        std::fs::create_dir_all(&dir)?;
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(format!("{log_name}.log")))?;
         let mut cmd = Command::new(bosun_bin());
         cmd.arg(subcommand).args(args).envs(env.iter().copied());
         // Several bosun processes may run at once (leader election tests, `bosun dns`): each
@@ -440,6 +442,17 @@ impl ControllerProcess {
         if !named {
             cmd.arg("--metrics-addr=127.0.0.1:0");
         }
+        Self::spawn(log_name, cmd)
+    }
+
+    fn spawn(log_name: &str, mut cmd: Command) -> anyhow::Result<Self> {
+        let dir = repo_root().join("target/e2e-logs");
+        std::fs::create_dir_all(&dir)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{log_name}.log")))?;
+        let program = cmd.get_program().to_string_lossy().into_owned();
         cmd.stdout(log.try_clone()?).stderr(log);
         // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the child when
         // the test process dies, so no controller outlives its tests.
@@ -462,7 +475,7 @@ impl ControllerProcess {
         let child = rx
             .recv()
             .context("the spawning thread died")?
-            .with_context(|| format!("starting {}", bosun_bin().display()))?;
+            .with_context(|| format!("starting {program}"))?;
         Ok(Self { child: Some(child) })
     }
 

@@ -1789,3 +1789,468 @@ async fn forwarded_questions_beyond_max_concurrent_are_servfail_at_once() -> any
     assert_eq!(slow.status, "SERVFAIL", "no upstream answered: {slow:?}");
     Ok(())
 }
+
+// --- CoreDNS beside bosun dns (issue 16) ----------------------------------------------------------
+
+/// CoreDNS started by a test with kind's Corefile, on free loopback ports.
+struct CoreDns {
+    _proc: ControllerProcess,
+    port: u16,
+}
+
+/// The CoreDNS binary: `$COREDNS_BIN`, else `coredns` in `$BOSUN_CACHE/bin` (what
+/// `hack/cluster/build.sh coredns` builds, and builds here when it is missing).
+fn coredns_bin() -> anyhow::Result<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("COREDNS_BIN") {
+        return Ok(p.into());
+    }
+    let cache = std::env::var_os("BOSUN_CACHE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache/bosun")))
+        .context("neither BOSUN_CACHE nor HOME is set")?;
+    let bin = cache.join("bin/coredns");
+    if !bin.exists() {
+        let script = bosun_e2e::repo_root().join("hack/cluster/build.sh");
+        let out = run(&script.to_string_lossy(), &["coredns"])?;
+        anyhow::ensure!(
+            out.code == 0 && bin.exists(),
+            "hack/cluster/build.sh coredns failed: {}",
+            out.stderr
+        );
+    }
+    Ok(bin)
+}
+
+/// Start CoreDNS with kind's Corefile (its `kubernetes` block reaching this cluster through the
+/// tests' KUBECONFIG), forwarding to 127.0.0.1:`upstream_port`; wait until its `ready` plugin
+/// says the kubernetes plugin has synced.
+async fn start_coredns(log: &str, upstream_port: u16) -> anyhow::Result<CoreDns> {
+    let port = free_port()?;
+    let health = free_tcp_port(port)?;
+    let ready = loop {
+        let p = free_tcp_port(port)?;
+        if p != health {
+            break p;
+        }
+    };
+    let kubeconfig = std::env::var("KUBECONFIG").context("KUBECONFIG is not set")?;
+    let context = kubectl(&["config", "current-context"])?
+        .stdout
+        .trim()
+        .to_string();
+    anyhow::ensure!(!context.is_empty(), "KUBECONFIG names no current context");
+    // kind's Corefile, but bound to loopback (health and ready on free ports, not :8080/:8181)
+    // and forwarding to the tests' own upstream instead of /etc/resolv.conf.
+    let corefile = format!(
+        ".:{port} {{
+    bind 127.0.0.1
+    errors
+    health 127.0.0.1:{health}
+    ready 127.0.0.1:{ready}
+    kubernetes cluster.local in-addr.arpa ip6.arpa {{
+        kubeconfig {kubeconfig} {context}
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+        ttl 30
+    }}
+    forward . 127.0.0.1:{upstream_port} {{
+        max_concurrent 1000
+    }}
+    cache 30
+    loop
+    loadbalance
+}}
+"
+    );
+    let dir = bosun_e2e::repo_root().join("target/e2e-logs");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{log}.Corefile"));
+    std::fs::write(&path, corefile)?;
+    let conf = path.to_string_lossy().into_owned();
+    let proc = ControllerProcess::start_program(log, &coredns_bin()?, &["-conf", &conf])?;
+    poll("CoreDNS to be ready", WAIT, || async move {
+        Ok(matches!(http_get(ready, "/ready").await, Ok((200, _))).then_some(()))
+    })
+    .await?;
+    Ok(CoreDns { _proc: proc, port })
+}
+
+/// What the comparison looks at: the rcode and the answer records (owner, type, data; not
+/// TTLs, not order).
+fn rcode_and_answers(d: &Dig) -> (String, BTreeSet<String>) {
+    let answers = d
+        .answer
+        .iter()
+        .map(|r| format!("{} {} {}", r.name.to_lowercase(), r.type_, r.data))
+        .collect();
+    (d.status.clone(), answers)
+}
+
+#[tokio::test]
+async fn answers_match_coredns_with_kinds_corefile_name_by_name() -> anyhow::Result<()> {
+    let e = env("dns-vs-coredns").await?;
+    let upstream = shared_upstream()?;
+    let core = start_coredns("dns-vs-coredns-coredns", upstream.port).await?;
+    let ns = e.ns.name.clone();
+    let svc = e
+        .service(json!({"metadata": {"name": "web"}, "spec": {
+            "selector": {"app": "web"},
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"},
+                      {"name": "dns", "port": 53, "protocol": "UDP"}]}}))
+        .await?;
+    let cluster_ip = svc
+        .spec
+        .and_then(|s| s.cluster_ip)
+        .context("the Service has a clusterIP")?;
+    e.service(json!({"metadata": {"name": "db"}, "spec": {
+        "clusterIP": "None", "selector": {"app": "db"},
+        "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]}}))
+        .await?;
+    e.pod("web-0", "web", 0, json!({})).await?;
+    e.pod("db-0", "db", 1, json!({})).await?;
+    e.pod("db-1", "db", 2, json!({})).await?;
+    let ips = e.ready_ips(&["web-0", "db-0", "db-1"]).await?;
+    let db_ips = set_of([&ips["db-0"], &ips["db-1"]]);
+    // Both sides have seen the pods before either is asked (CoreDNS caches what it answers for
+    // 30 s): bosun answers the headless name with both, and the discovery.k8s.io slices that
+    // CoreDNS reads list both as ready.
+    e.until(
+        "bosun dns to answer db with both pods",
+        &e.fqdn("db"),
+        "A",
+        |d| d.data_set("A") == db_ips,
+    )
+    .await?;
+    let k8s_slices: Api<k8s_openapi::api::discovery::v1::EndpointSlice> =
+        Api::namespaced(e.client.clone(), &ns);
+    for (svc, want) in [("db", db_ips.clone()), ("web", set_of([&ips["web-0"]]))] {
+        let k8s_slices = &k8s_slices;
+        let want = &want;
+        poll(
+            &format!("kube-controller-manager's EndpointSlices of {svc}"),
+            WAIT,
+            || async move {
+                let list = k8s_slices
+                    .list(&ListParams::default().labels(&format!("{LABEL_SERVICE_NAME}={svc}")))
+                    .await?;
+                let ready: BTreeSet<String> = list
+                    .items
+                    .iter()
+                    .flat_map(|s| s.endpoints.iter())
+                    .filter(|ep| ep.conditions.as_ref().and_then(|c| c.ready) == Some(true))
+                    .flat_map(|ep| ep.addresses.iter().cloned())
+                    .collect();
+                Ok((&ready == want).then_some(()))
+            },
+        )
+        .await?;
+    }
+
+    let z = ZONE;
+    let web = format!("web.{ns}.svc.{z}.");
+    let db = format!("db.{ns}.svc.{z}.");
+    let db0 = &ips["db-0"];
+    let mut questions: Vec<(String, &str)> = vec![
+        // A ClusterIP Service: A, AAAA (NODATA), SRV of the name and of each named port.
+        (web.clone(), "A"),
+        (web.clone(), "AAAA"),
+        (web.clone(), "SRV"),
+        (format!("_http._tcp.{web}"), "SRV"),
+        (format!("_dns._udp.{web}"), "SRV"),
+        (format!("_http._udp.{web}"), "SRV"),
+        (format!("_nope._tcp.{web}"), "SRV"),
+        // A headless Service: A, SRV, an endpoint by its name.
+        (db.clone(), "A"),
+        (db.clone(), "SRV"),
+        (format!("_http._tcp.{db}"), "SRV"),
+        (format!("{}.{db}", dashed(db0)), "A"),
+        (format!("kubernetes.default.svc.{z}."), "A"),
+        // Pod records (`pods insecure`: any dashed address in any namespace).
+        (format!("{}.{ns}.pod.{z}.", dashed(db0)), "A"),
+        (format!("10-244-1-7.{ns}.pod.{z}."), "A"),
+        (format!("not-an-ip.{ns}.pod.{z}."), "A"),
+        // What a resolver with `search <ns>.svc.cluster.local svc.cluster.local cluster.local`
+        // and `ndots:5` sends, in order, for `web`, `web.<ns>`, `web.<ns>.svc.cluster.local`
+        // and for `web` asked from the namespace `default`.
+        (format!("web.{ns}.{ns}.svc.{z}."), "A"),
+        (format!("web.{ns}.svc.{z}.{ns}.svc.{z}."), "A"),
+        (format!("web.{ns}.svc.{z}.svc.{z}."), "A"),
+        (format!("web.{ns}.svc.{z}.{z}."), "A"),
+        (format!("web.default.svc.{z}."), "A"),
+        (format!("web.svc.{z}."), "A"),
+        (format!("web.{z}."), "A"),
+        ("web.".to_string(), "A"),
+        (format!("{ns}.svc.{z}."), "A"),
+        (format!("svc.{z}."), "A"),
+        (format!("web.{ns}.{z}."), "A"),
+        // Names outside the cluster, through the same search path, then as asked.
+        (format!("ttl30.diff.example.test.{ns}.svc.{z}."), "A"),
+        (
+            "ttl30.diff.example.test.svc.cluster.local.".to_string(),
+            "A",
+        ),
+        ("ttl30.diff.example.test.cluster.local.".to_string(), "A"),
+        ("ttl30.diff.example.test.".to_string(), "A"),
+        ("multi.diff.example.test.".to_string(), "A"),
+        // NXDOMAIN from the upstream.
+        ("nx60.diff.example.test.".to_string(), "A"),
+        ("nothing.invalid.".to_string(), "A"),
+        // Reverse lookups: a Service IP, an endpoint of a headless Service, an address the
+        // cluster does not know (forwarded: the upstream's PTR).
+        (reverse(&cluster_ip), "PTR"),
+        (reverse(db0), "PTR"),
+        ("7.100.51.198.in-addr.arpa.".to_string(), "PTR"),
+        (format!("dns-version.{z}."), "TXT"),
+    ];
+    questions.dedup();
+    // A known difference, asserted as such so that it is noticed when it goes: CoreDNS answers
+    // an SRV question at a Service's own name with the SRV records of every port (its
+    // `matchPortAndProtocol` takes the missing port and protocol as wildcards; no part of the
+    // specification, which has SRV only at `_<port>._<proto>.<svc>`); bosun's DNSRecordSets hold
+    // no record there, so it answers NODATA. Adding them to the sets would change the record
+    // count `kubectl get bdns` shows (docs/tutorial.md); synthesising them in the server is
+    // still to do.
+    let coredns_only_srv = [web.clone(), db.clone()];
+
+    // Both answers of every question; re-asked until they agree (a side may lag by a watch
+    // event) or until CoreDNS's cache (30 s) has surely expired once more.
+    let mut differ = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        differ.clear();
+        for (name, type_) in &questions {
+            let ours = rcode_and_answers(&dig(e.port, name, type_, &[])?);
+            let theirs = rcode_and_answers(&dig(core.port, name, type_, &[])?);
+            if *type_ == "SRV" && coredns_only_srv.contains(name) {
+                let known = ours == ("NOERROR".to_string(), BTreeSet::new())
+                    && theirs.0 == "NOERROR"
+                    && !theirs.1.is_empty();
+                if !known {
+                    differ.push(format!(
+                        "{name} {type_} (known difference changed)\n    bosun dns: {ours:?}\n    CoreDNS:   {theirs:?}"
+                    ));
+                }
+                continue;
+            }
+            if ours != theirs {
+                differ.push(format!(
+                    "{name} {type_}\n    bosun dns: {ours:?}\n    CoreDNS:   {theirs:?}"
+                ));
+            }
+        }
+        if differ.is_empty() || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(
+        differ.is_empty(),
+        "{} of {} questions answered differently:\n{}",
+        differ.len(),
+        questions.len(),
+        differ.join("\n")
+    );
+    Ok(())
+}
+
+/// A query for `name` of type `qtype` (recursion desired) with id `id`, on the wire.
+fn question(id: u16, name: &str, qtype: u16) -> Vec<u8> {
+    let mut q = id.to_be_bytes().to_vec();
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in name.trim_end_matches('.').split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.push(0);
+    q.extend_from_slice(&qtype.to_be_bytes());
+    q.extend_from_slice(&1u16.to_be_bytes());
+    q
+}
+
+/// `n` random UDP payloads of 0..700 bytes, every third with a query's header (QR=0, opcode 0,
+/// one question) so that it reaches the parser.
+fn flood_payloads(seed: u64, n: usize) -> Vec<Vec<u8>> {
+    let mut rng = Rng(seed);
+    (0..n)
+        .map(|i| {
+            let len = (rng.next() % 700) as usize;
+            let mut p = rng.bytes(len);
+            if i % 3 == 0 && p.len() >= 12 {
+                p[2] &= 0x07;
+                p[4] = 0;
+                p[5] = 1;
+            }
+            p
+        })
+        .collect()
+}
+
+/// The longest a flood lasts, whatever its count.
+const FLOOD_FOR: Duration = Duration::from_secs(5);
+
+/// While `payloads` go to 127.0.0.1:`port` as fast as one socket sends them (for at most
+/// [`FLOOD_FOR`]), a well-formed question for `name` A every 10 ms from another socket: (answered
+/// NOERROR within 1 s, asked).
+fn answered_under_flood(
+    port: u16,
+    payloads: &[Vec<u8>],
+    name: &str,
+) -> anyhow::Result<(usize, usize)> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let target = ("127.0.0.1", port);
+    let asker = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    asker.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let listener = asker.try_clone()?;
+    let flooding = Arc::new(AtomicBool::new(true));
+    let listening = Arc::new(AtomicBool::new(true));
+    let ((sent, within), asked) = std::thread::scope(|s| {
+        let f = flooding.clone();
+        let flood = s.spawn(move || -> anyhow::Result<usize> {
+            let udp = std::net::UdpSocket::bind("127.0.0.1:0")?;
+            let start = Instant::now();
+            let mut sent = 0;
+            for p in payloads {
+                if start.elapsed() > FLOOD_FOR {
+                    break;
+                }
+                // A full socket buffer on the server drops the datagram; that is the point.
+                let _ = udp.send_to(p, target);
+                sent += 1;
+            }
+            f.store(false, Ordering::Relaxed);
+            Ok(sent)
+        });
+        let l = listening.clone();
+        let listen = s.spawn(move || {
+            let mut answers = BTreeMap::new();
+            let mut buf = [0u8; 1500];
+            while l.load(Ordering::Relaxed) {
+                if let Ok((n, _)) = listener.recv_from(&mut buf) {
+                    // QR set, rcode NOERROR.
+                    if n >= 12 && buf[2] & 0x80 != 0 && buf[3] & 0x0f == 0 {
+                        answers
+                            .entry(u16::from_be_bytes([buf[0], buf[1]]))
+                            .or_insert_with(Instant::now);
+                    }
+                }
+            }
+            answers
+        });
+        let mut asked = Vec::new();
+        while flooding.load(Ordering::Relaxed) && asked.len() < usize::from(u16::MAX) {
+            let id = asked.len() as u16;
+            // A failed send counts as a question not answered.
+            let _ = asker.send_to(&question(id, name, 1), target);
+            asked.push(Instant::now());
+            // Pacing the questions, not waiting for anything.
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Every question has had its second.
+        std::thread::sleep(Duration::from_millis(1100));
+        listening.store(false, Ordering::Relaxed);
+        let flood = flood
+            .join()
+            .map_err(|_| anyhow::anyhow!("the flood thread panicked"))?;
+        let answers = listen
+            .join()
+            .map_err(|_| anyhow::anyhow!("the listening thread panicked"))?;
+        let within = asked
+            .iter()
+            .enumerate()
+            .filter(|(id, at)| {
+                answers
+                    .get(&(*id as u16))
+                    .is_some_and(|t| t.duration_since(**at) <= Duration::from_secs(1))
+            })
+            .count();
+        anyhow::Ok(((flood?, within), asked.len()))
+    })?;
+    println!("  {sent} flood packets, {within}/{asked} questions answered within 1 s");
+    Ok((within, asked))
+}
+
+/// After `payloads` sent as fast as one socket sends them, one question for `name` A from a
+/// fresh socket, never repeated: whether it was answered NOERROR within 2 s.
+fn first_question_after_burst_answered(
+    port: u16,
+    payloads: &[Vec<u8>],
+    name: &str,
+) -> anyhow::Result<bool> {
+    let target = ("127.0.0.1", port);
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    for p in payloads {
+        let _ = udp.send_to(p, target);
+    }
+    let asker = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    asker.send_to(&question(0x4242, name, 1), target)?;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut buf = [0u8; 1500];
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        asker.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+        match asker.recv_from(&mut buf) {
+            Ok((n, _)) if n >= 12 && buf[0] == 0x42 && buf[1] == 0x42 => {
+                return Ok(buf[2] & 0x80 != 0 && buf[3] & 0x0f == 0);
+            }
+            Ok(_) => continue,
+            Err(_) => break,
+        }
+    }
+    Ok(false)
+}
+
+#[tokio::test]
+async fn under_a_udp_flood_bosun_answers_at_least_the_share_coredns_does() -> anyhow::Result<()> {
+    let client = client().await?;
+    ensure_crds(&client).await?;
+    ensure_controller("dns")?;
+    // Servers of this test's own: the flood would starve the shared ones.
+    let (up, bosun) = own_server("dns-flood-bosun", &[]).await?;
+    let core = start_coredns("dns-flood-coredns", up.port).await?;
+    let name = format!("kubernetes.default.svc.{ZONE}.");
+    for port in [bosun.port, core.port] {
+        poll(
+            "both servers to answer the kubernetes Service",
+            WAIT,
+            || {
+                let name = name.clone();
+                async move { Ok((dig(port, &name, "A", &[])?.answer.len() == 1).then_some(())) }
+            },
+        )
+        .await?;
+    }
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_nanos() as u64
+        | 1;
+    println!("flood seed {seed}");
+    // The same payloads for both, one server after the other (two cores: flooding both at once
+    // would measure the scheduler).
+    let flood = flood_payloads(seed, 200_000);
+    println!("bosun dns under the flood:");
+    let (ours, asked_ours) = answered_under_flood(bosun.port, &flood, &name)?;
+    println!("CoreDNS under the flood:");
+    let (theirs, asked_theirs) = answered_under_flood(core.port, &flood, &name)?;
+    let share = |a: usize, n: usize| a as f64 / n.max(1) as f64;
+    println!(
+        "flood: answered within 1 s: bosun dns {:.3} ({ours}/{asked_ours}), CoreDNS {:.3} ({theirs}/{asked_theirs})",
+        share(ours, asked_ours),
+        share(theirs, asked_theirs)
+    );
+    assert!(
+        share(ours, asked_ours) >= share(theirs, asked_theirs),
+        "bosun dns answered {ours}/{asked_ours} within 1 s under the flood, CoreDNS {theirs}/{asked_theirs}"
+    );
+
+    let burst = flood_payloads(seed ^ 0x5eed, 20_000);
+    let ours = first_question_after_burst_answered(bosun.port, &burst, &name)?;
+    let theirs = first_question_after_burst_answered(core.port, &burst, &name)?;
+    println!(
+        "first question after a 20 000-packet burst answered at once: bosun dns {ours}, CoreDNS {theirs}"
+    );
+    assert!(
+        ours,
+        "bosun dns did not answer the first question after a 20 000-packet burst within 2 s"
+    );
+    Ok(())
+}
