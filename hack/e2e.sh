@@ -64,7 +64,7 @@ if [ "$REAL_NODES" != 0 ] && [ "$KUBECONFIG" = "$KUBECONFIG_PATH" ]; then
   "$here/install.sh"
   log "the in-cluster suite against the chart's bosun on the real node"
   BOSUN_E2E_IMAGE_LOADER="$here/cluster/node.sh import" \
-    cargo test -p bosun-e2e --features in-cluster --test in_cluster -- --test-threads=1 || rc=$?
+    cargo test -p bosun-e2e --features in-cluster --test in_cluster -- --test-threads=1 --nocapture || rc=$?
   log "install and in-cluster suite: $((SECONDS - t0))s"
 else
   log "no real node (BOSUN_REAL_NODES=0 or another cluster): the in-cluster suite does not run here"

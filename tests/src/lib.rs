@@ -170,6 +170,10 @@ static NAMESPACES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::
 /// The label of every cluster-scoped object a test makes, so leftovers are easy to find.
 pub const E2E_LABEL: &str = "bosun.dev/e2e";
 
+/// The NoSchedule taint of the Nodes tests create: only Pods a test binds there (spec.nodeName,
+/// which bypasses the scheduler) run on them.
+pub const E2E_NODE_TAINT: &str = "bosun.dev/e2e-node";
+
 impl TestNamespace {
     /// Create `e2e-<prefix>-<unique>` (unique per test process, per call and per run).
     pub async fn new(client: &Client, prefix: &str) -> anyhow::Result<Self> {
@@ -211,12 +215,16 @@ impl TestNamespace {
 
     /// Create a Node of this test that nobody plays (kwok manages only the nodes annotated
     /// `kwok.x-k8s.io/node: fake`): without a kubelet, a graceful deletion of a Pod bound to it
-    /// stays Terminating. Removed with the namespace, see [`TestNamespace::node_name`].
+    /// stays Terminating. Removed with the namespace, see [`TestNamespace::node_name`]. Tainted
+    /// [`E2E_NODE_TAINT`], so the scheduler never puts another test's Pod there (a new Node is
+    /// schedulable until kube-controller-manager marks it not ready, and a Pod placed there
+    /// vanishes with the Node, which other tests once saw as a Pod deleted by no one).
     pub async fn unmanaged_node(&self, client: &Client) -> anyhow::Result<String> {
         let name = self.node_name("unmanaged");
         let nodes: Api<Node> = Api::all(client.clone());
         let node: Node = serde_json::from_value(json!({
-            "metadata": {"name": name, "labels": {E2E_LABEL: "true"}}
+            "metadata": {"name": name, "labels": {E2E_LABEL: "true"}},
+            "spec": {"taints": [{"key": E2E_NODE_TAINT, "effect": "NoSchedule"}]}
         }))?;
         nodes
             .create(&PostParams::default(), &node)

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use bosun_api::apps::ReplicaSet;
 use bosun_api::discovery::EndpointSlice;
 use bosun_e2e::{
-    E2E_LABEL, TestNamespace, client, ensure_controller, ensure_crds, poll, wait_for_event,
+    E2E_LABEL, E2E_NODE_TAINT, TestNamespace, client, ensure_controller, ensure_crds, poll,
+    wait_for_event,
 };
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
@@ -856,7 +857,8 @@ async fn a_pod_on_a_node_not_yet_known_joins_when_the_node_appears() -> anyhow::
     );
     let nodes: Api<Node> = Api::all(e.client.clone());
     let node = serde_json::from_value(json!({"metadata": {"name": node_name,
-        "labels": {"topology.kubernetes.io/zone": "zone-late", E2E_LABEL: "true"}}}))?;
+        "labels": {"topology.kubernetes.io/zone": "zone-late", E2E_LABEL: "true"}},
+        "spec": {"taints": [{"key": E2E_NODE_TAINT, "effect": "NoSchedule"}]}}))?;
     nodes.create(&PostParams::default(), &node).await?;
     let view = matches_oracle(&e, "late", 2).await?;
     assert_eq!(view.by_pod("waiting")[0].zone.as_deref(), Some("zone-late"));
