@@ -56,4 +56,6 @@ if command -v rustup >/dev/null 2>&1; then
 fi
 
 "$here/cluster/build.sh"
+# CoreDNS: the DNS tests compare bosun dns with it, name by name (and the benchmark measures both).
+"$here/cluster/build.sh" coredns
 if $want_node; then "$here/cluster/build.sh" node; fi
