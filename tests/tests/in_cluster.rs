@@ -41,6 +41,15 @@ const PAUSE: &str = "registry.k8s.io/pause:3.10";
 /// One test at a time: each may take the controllers away from the others.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// Prints how long the test took when it ends, pass or fail (the suite's time in the CI log).
+struct Timed(Instant);
+
+impl Drop for Timed {
+    fn drop(&mut self) {
+        println!("took {:?}", self.0.elapsed());
+    }
+}
+
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
 }
@@ -467,6 +476,7 @@ fn watch_lease(leases: Api<Lease>, name: &str) -> (LeaseHistory, tokio::task::Jo
 #[tokio::test]
 async fn the_charts_security_context_holds_in_the_running_containers() -> anyhow::Result<()> {
     let _one = ONE_AT_A_TIME.lock().await;
+    let _timed = Timed(Instant::now());
     let r = Release::new().await?;
     for (component, container) in [("controller", "bosun"), ("dns", "dns")] {
         for pod in r.component(component).await? {
@@ -511,6 +521,7 @@ async fn the_charts_security_context_holds_in_the_running_containers() -> anyhow
 #[tokio::test]
 async fn the_leader_pod_deleted_the_waiting_standby_takes_over_within_2s() -> anyhow::Result<()> {
     let _one = ONE_AT_A_TIME.lock().await;
+    let _timed = Timed(Instant::now());
     let r = Release::new().await?;
     let ns = TestNamespace::new(&r.client, "ic-leader").await?;
     let rss = workload(&r.client, &ns.name, 4).await?;
@@ -567,6 +578,7 @@ async fn the_leader_pod_deleted_the_waiting_standby_takes_over_within_2s() -> an
 async fn a_frozen_leader_loses_the_lease_within_its_duration_and_identities_stay_unique()
 -> anyhow::Result<()> {
     let _one = ONE_AT_A_TIME.lock().await;
+    let _timed = Timed(Instant::now());
     let r = Release::new().await?;
     let ns = TestNamespace::new(&r.client, "ic-frozen").await?;
     let rss = workload(&r.client, &ns.name, 4).await?;
@@ -703,6 +715,7 @@ fn restart_count(p: &Pod, container: &str) -> i32 {
 #[tokio::test]
 async fn helm_upgrade_to_a_new_image_tag_rolls_only_bosuns_pods() -> anyhow::Result<()> {
     let _one = ONE_AT_A_TIME.lock().await;
+    let _timed = Timed(Instant::now());
     let r = Release::new().await?;
     let ns = TestNamespace::new(&r.client, "ic-upgrade").await?;
     workload(&r.client, &ns.name, 3).await?;
@@ -729,6 +742,7 @@ async fn helm_upgrade_to_a_new_image_tag_rolls_only_bosuns_pods() -> anyhow::Res
             .as_secs()
     );
     let dir = std::env::temp_dir().join(format!("bosun-e2e-image-{tag}"));
+    let built = Instant::now();
     let build = std::process::Command::new(repo_root().join("hack/image/build.sh"))
         .arg("bosun")
         .env("IMAGE", format!("{repo}:{tag}"))
@@ -739,6 +753,7 @@ async fn helm_upgrade_to_a_new_image_tag_rolls_only_bosuns_pods() -> anyhow::Res
         "hack/image/build.sh bosun: {}",
         String::from_utf8_lossy(&build.stderr)
     );
+    println!("image {repo}:{tag} built in {:?}", built.elapsed());
     let archive = dir.join("bosun.tar");
     let loader = env_or("BOSUN_E2E_IMAGE_LOADER", "");
     if !loader.is_empty() {
@@ -808,6 +823,7 @@ async fn helm_upgrade_to_a_new_image_tag_rolls_only_bosuns_pods() -> anyhow::Res
 async fn a_failing_readiness_probe_takes_the_pod_out_of_slices_dns_and_traffic()
 -> anyhow::Result<()> {
     let _one = ONE_AT_A_TIME.lock().await;
+    let _timed = Timed(Instant::now());
     let r = Release::new().await?;
     let ns = TestNamespace::new(&r.client, "ic-ready").await?;
     let deploys: Api<Deployment> = Api::namespaced(r.client.clone(), &ns.name);
@@ -944,6 +960,7 @@ async fn resolve(r: &Release, ns: &str, name: &str) -> anyhow::Result<BTreeSet<&
 #[tokio::test]
 async fn a_rolling_update_with_max_unavailable_0_drops_no_request() -> anyhow::Result<()> {
     let _one = ONE_AT_A_TIME.lock().await;
+    let _timed = Timed(Instant::now());
     let r = Release::new().await?;
     let ns = TestNamespace::new(&r.client, "ic-roll").await?;
     let deploys: Api<Deployment> = Api::namespaced(r.client.clone(), &ns.name);
@@ -1003,6 +1020,7 @@ async fn a_rolling_update_with_max_unavailable_0_drops_no_request() -> anyhow::R
 #[tokio::test]
 async fn the_seeds_path_create_expose_and_curl() -> anyhow::Result<()> {
     let _one = ONE_AT_A_TIME.lock().await;
+    let _timed = Timed(Instant::now());
     let r = Release::new().await?;
     let ns = TestNamespace::new(&r.client, "ic-seeds").await?;
     let image = format!("--image={}", echo_image());
@@ -1043,6 +1061,7 @@ async fn a_pod_resolves_names_through_bosun_dns_as_the_kubelets_cluster_dns() ->
     // and the search path `<ns>.svc.<zone> svc.<zone> <zone>`; with the chart's clusterDNS mode
     // that address is bosun dns's Service, the only DNS server of the local cluster.
     let _one = ONE_AT_A_TIME.lock().await;
+    let _timed = Timed(Instant::now());
     let r = Release::new().await?;
     let ns = TestNamespace::new(&r.client, "ic-cdns").await?;
     let svcs: Api<Service> = Api::namespaced(r.client.clone(), &r.ns);
