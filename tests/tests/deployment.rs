@@ -400,7 +400,18 @@ async fn rollover_abandons_the_unfinished_replicaset() -> anyhow::Result<()> {
             .map(String::as_str),
         Some("3")
     );
-    let rss = e.rs.list(&ListParams::default()).await?.items;
+    // The ReplicaSets' own statuses are written by their controller, paced: one may still show
+    // its last Pod for a moment after the Deployment (whose counts are capped by the Pods it
+    // sees) reports complete. kube-controller-manager would not report complete before them;
+    // noted as a divergence of status freshness (issue 19, part 2). Wait for them to settle.
+    let rss = poll("the ReplicaSets' statuses settled", WAIT, || async {
+        let rss = e.rs.list(&ListParams::default()).await?.items;
+        let settled = rss
+            .iter()
+            .all(|rs| rs.spec.replicas == Some(rs.status.clone().unwrap_or_default().replicas));
+        Ok(settled.then_some(rss))
+    })
+    .await?;
     assert_eq!(rss.len(), 3);
     for rs in rss {
         let st = rs.status.clone().unwrap_or_default();
