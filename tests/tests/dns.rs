@@ -2014,10 +2014,8 @@ async fn answers_match_coredns_with_kinds_corefile_name_by_name() -> anyhow::Res
 
     // Both answers of every question; re-asked until they agree (a side may lag by a watch
     // event) or until CoreDNS's cache (30 s) has surely expired once more.
-    let mut differ = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(45);
-    loop {
-        differ.clear();
+    let compare = || -> anyhow::Result<Vec<String>> {
+        let mut differ = Vec::new();
         for (name, type_) in &questions {
             let ours = rcode_and_answers(&dig(e.port, name, type_, &[])?);
             let theirs = rcode_and_answers(&dig(core.port, name, type_, &[])?);
@@ -2038,11 +2036,19 @@ async fn answers_match_coredns_with_kinds_corefile_name_by_name() -> anyhow::Res
                 ));
             }
         }
-        if differ.is_empty() || Instant::now() >= deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+        Ok(differ)
+    };
+    let agreed = poll(
+        "bosun dns and CoreDNS to agree",
+        Duration::from_secs(45),
+        || async { Ok(compare()?.is_empty().then_some(())) },
+    )
+    .await;
+    let differ = if agreed.is_ok() {
+        Vec::new()
+    } else {
+        compare()?
+    };
     assert!(
         differ.is_empty(),
         "{} of {} questions answered differently:\n{}",
