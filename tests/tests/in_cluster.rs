@@ -862,7 +862,7 @@ async fn a_failing_readiness_probe_takes_the_pod_out_of_slices_dns_and_traffic()
         .filter_map(|p| Some((p.name_any(), p.status?.pod_ip?)))
         .collect();
     let fqdn = format!("echo-headless.{}.svc.cluster.local", ns.name);
-    let all: BTreeSet<&str> = ips.values().map(String::as_str).collect();
+    let all: BTreeSet<String> = ips.values().cloned().collect();
     assert_eq!(resolve(&r, &ns.name, &fqdn).await?, all, "both Pods in DNS");
 
     // Whichever Pod answers is made unready; the other keeps serving.
@@ -901,7 +901,7 @@ async fn a_failing_readiness_probe_takes_the_pod_out_of_slices_dns_and_traffic()
         "readiness: {sick} not ready in bosun's slice {:?} after it failed",
         t0.elapsed()
     );
-    let only: BTreeSet<&str> = [healthy_ip.as_str()].into();
+    let only: BTreeSet<String> = [healthy_ip.clone()].into();
     poll("DNS answers only the ready Pod", WAIT, || async {
         Ok((resolve(&r, &ns.name, &fqdn).await? == only).then_some(()))
     })
@@ -925,7 +925,7 @@ async fn a_failing_readiness_probe_takes_the_pod_out_of_slices_dns_and_traffic()
 
 /// Resolve `name` from a Pod whose only nameserver is bosun's DNS Service (so the answer is
 /// bosun dns's whatever the cluster's DNS is): the addresses.
-async fn resolve(r: &Release, ns: &str, name: &str) -> anyhow::Result<BTreeSet<&'static str>> {
+async fn resolve(r: &Release, ns: &str, name: &str) -> anyhow::Result<BTreeSet<String>> {
     let svcs: Api<Service> = Api::namespaced(r.client.clone(), &r.ns);
     let dns_ip = svcs
         .get(&format!("{}-dns", r.name))
@@ -964,10 +964,7 @@ async fn resolve(r: &Release, ns: &str, name: &str) -> anyhow::Result<BTreeSet<&
         .trim()
         .split_once(" -> ")
         .context(format!("unexpected output: {text}"))?;
-    Ok(addrs
-        .split_whitespace()
-        .map(|a| &*Box::leak(a.to_string().into_boxed_str()))
-        .collect())
+    Ok(addrs.split_whitespace().map(str::to_string).collect())
 }
 
 #[tokio::test]
