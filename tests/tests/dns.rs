@@ -541,6 +541,12 @@ async fn cluster_ip_service_a_srv_ptr_over_udp_and_tcp() -> anyhow::Result<()> {
     );
     let srv_udp = dig(e.port, &format!("_dns._udp.{fqdn}"), "SRV", &["+tcp"])?;
     assert_eq!(srv_udp.data("SRV"), vec![format!("0 100 53 {fqdn}")]);
+    // CoreDNS's SRV at the Service's own name: every port.
+    let srv_name = dig(e.port, &fqdn, "SRV", &[])?;
+    assert_eq!(
+        srv_name.data_set("SRV"),
+        [format!("0 50 53 {fqdn}"), format!("0 50 80 {fqdn}")].into()
+    );
     // §2.3.3: reverse lookup.
     let ptr = dig(e.port, &reverse(&ip), "PTR", &[])?;
     assert_eq!(ptr.data("PTR"), vec![fqdn.clone()]);
@@ -564,7 +570,8 @@ async fn cluster_ip_service_a_srv_ptr_over_udp_and_tcp() -> anyhow::Result<()> {
     let cols: Vec<&str> = out.stdout.split_whitespace().collect();
     assert_eq!(
         cols.get(1..3),
-        Some(&["cluster.local", "4"][..]),
+        // A, PTR, two SRV per named port, two at the name.
+        Some(&["cluster.local", "6"][..]),
         "{}",
         out.stdout
     );
@@ -2003,15 +2010,6 @@ async fn answers_match_coredns_with_kinds_corefile_name_by_name() -> anyhow::Res
         (format!("dns-version.{z}."), "TXT"),
     ];
     questions.dedup();
-    // A known difference, asserted as such so that it is noticed when it goes: CoreDNS answers
-    // an SRV question at a Service's own name with the SRV records of every port (its
-    // `matchPortAndProtocol` takes the missing port and protocol as wildcards; no part of the
-    // specification, which has SRV only at `_<port>._<proto>.<svc>`); bosun's DNSRecordSets hold
-    // no record there, so it answers NODATA. Adding them to the sets would change the record
-    // count `kubectl get bdns` shows (docs/tutorial.md); synthesising them in the server is
-    // still to do.
-    let coredns_only_srv = [web.clone(), db.clone()];
-
     // Both answers of every question; re-asked until they agree (a side may lag by a watch
     // event) or until CoreDNS's cache (30 s) has surely expired once more.
     let compare = || -> anyhow::Result<Vec<String>> {
@@ -2019,17 +2017,6 @@ async fn answers_match_coredns_with_kinds_corefile_name_by_name() -> anyhow::Res
         for (name, type_) in &questions {
             let ours = rcode_and_answers(&dig(e.port, name, type_, &[])?);
             let theirs = rcode_and_answers(&dig(core.port, name, type_, &[])?);
-            if *type_ == "SRV" && coredns_only_srv.contains(name) {
-                let known = ours == ("NOERROR".to_string(), BTreeSet::new())
-                    && theirs.0 == "NOERROR"
-                    && !theirs.1.is_empty();
-                if !known {
-                    differ.push(format!(
-                        "{name} {type_} (known difference changed)\n    bosun dns: {ours:?}\n    CoreDNS:   {theirs:?}"
-                    ));
-                }
-                continue;
-            }
             if ours != theirs {
                 differ.push(format!(
                     "{name} {type_}\n    bosun dns: {ours:?}\n    CoreDNS:   {theirs:?}"
@@ -2206,14 +2193,11 @@ fn first_question_after_burst_answered(
 }
 
 #[tokio::test]
-async fn under_a_udp_flood_bosun_keeps_answering_and_its_share_is_measured_beside_coredns()
--> anyhow::Result<()> {
-    // Issue 16 asks for a share of well-formed questions answered within 1 s under the flood at
-    // least CoreDNS's. Not reached yet: with release builds on this machine bosun dns answered
-    // 0.26 against CoreDNS's 0.63 (hickory's UDP loop receives every datagram and answers each
-    // junk one with FORMERR in the same task). The test asserts what holds today (the server
-    // keeps answering through the flood) and prints both shares, so the gap stays in view; the
-    // comparison becomes an assertion when it closes.
+async fn under_a_udp_flood_bosun_answers_at_least_the_share_coredns_does() -> anyhow::Result<()> {
+    // Issue 16: under a flood of random datagrams, the share of well-formed questions answered
+    // within 1 s is at least CoreDNS's, and the first question after a 20 000-packet burst is
+    // answered without a retry. Measured here (debug build, optimised dependencies): bosun dns
+    // 0.93-0.96, CoreDNS 0.48-0.55; before bosun's own UDP loop (src/dns/udp.rs) 0.26 against 0.63.
     let client = client().await?;
     ensure_crds(&client).await?;
     ensure_controller("dns")?;
@@ -2251,18 +2235,22 @@ async fn under_a_udp_flood_bosun_keeps_answering_and_its_share_is_measured_besid
         share(theirs, asked_theirs)
     );
     assert!(
-        ours > 0,
-        "bosun dns answered none of {asked_ours} questions within 1 s under the flood (CoreDNS {theirs}/{asked_theirs})"
+        ours > 0 && share(ours, asked_ours) >= share(theirs, asked_theirs),
+        "under the flood bosun dns answered {ours}/{asked_ours} questions within 1 s, CoreDNS {theirs}/{asked_theirs}"
     );
 
-    // Measured, not asserted: a question sent right behind a 20 000-packet burst finds the
-    // server's socket buffer full and is dropped by the kernel, for CoreDNS as for bosun dns
-    // (both answered false here), whatever the server does.
+    // A question right behind a 20 000-packet burst: bosun dns's receive queue
+    // (--udp-receive-buffer, 16 MiB) holds the burst, so the question waits instead of being
+    // dropped. CoreDNS's is the kernel default; whether it keeps the question is printed.
     let burst = flood_payloads(seed ^ 0x5eed, 20_000);
     let ours = first_question_after_burst_answered(bosun.port, &burst, &name)?;
     let theirs = first_question_after_burst_answered(core.port, &burst, &name)?;
     println!(
         "first question after a 20 000-packet burst answered at once: bosun dns {ours}, CoreDNS {theirs}"
+    );
+    assert!(
+        ours,
+        "bosun dns did not answer the first question after a 20 000-packet burst within 2 s"
     );
     Ok(())
 }

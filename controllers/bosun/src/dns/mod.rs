@@ -16,6 +16,7 @@ pub mod probe;
 pub mod route;
 pub mod server;
 pub mod store;
+pub mod udp;
 
 #[cfg(test)]
 mod tests;

@@ -80,6 +80,10 @@ pub struct DnsArgs {
     /// (CoreDNS's `health { lameduck 5s }`).
     #[arg(long, env = "BOSUN_DNS_LAMEDUCK", default_value = "5s", value_parser = crate::duration::parse)]
     pub lameduck: Duration,
+    /// Receive queue of each UDP socket, in bytes, so that a burst of datagrams waits instead of
+    /// being dropped (needs CAP_NET_ADMIN above net.core.rmem_max); 0 keeps the kernel's default.
+    #[arg(long, env = "BOSUN_DNS_UDP_RECEIVE_BUFFER", default_value_t = 16 << 20)]
+    pub udp_receive_buffer: usize,
     /// Log format.
     #[arg(long, env = "BOSUN_LOG_FORMAT", value_enum, default_value_t = crate::LogFormat::Text)]
     pub log_format: crate::LogFormat,
@@ -321,6 +325,22 @@ impl RequestHandler for Responder {
     }
 }
 
+/// The one [`Responder`] shared by hickory's TCP server and [`super::udp::serve`].
+struct Shared(Arc<Responder>);
+
+#[async_trait::async_trait]
+impl RequestHandler for Shared {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        response_handle: R,
+    ) -> ResponseInfo {
+        self.0
+            .handle_request::<R, T>(request, response_handle)
+            .await
+    }
+}
+
 /// Keeps the store in step with the DNSRecordSet cache.
 struct Feed(Arc<Store>);
 
@@ -353,8 +373,13 @@ impl Handler<DNSRecordSet> for Feed {
 }
 
 /// A UDP socket and a TCP listener on `addr`; IPv6 ones IPv6-only, so `0.0.0.0:53` and
-/// `[::]:53` can both be bound.
-fn bind(addr: SocketAddr) -> anyhow::Result<(tokio::net::UdpSocket, tokio::net::TcpListener)> {
+/// `[::]:53` can both be bound. The UDP socket asks for a receive queue of `receive_buffer`
+/// bytes (SO_RCVBUFFORCE with CAP_NET_ADMIN, else SO_RCVBUF, which the kernel caps at
+/// net.core.rmem_max) so that a burst waits for the server instead of being dropped.
+fn bind(
+    addr: SocketAddr,
+    receive_buffer: usize,
+) -> anyhow::Result<(tokio::net::UdpSocket, tokio::net::TcpListener)> {
     use socket2::{Domain, Protocol, Socket, Type};
     let domain = Domain::for_address(addr);
     let udp = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
@@ -364,6 +389,13 @@ fn bind(addr: SocketAddr) -> anyhow::Result<(tokio::net::UdpSocket, tokio::net::
         tcp.set_only_v6(true)?;
     }
     tcp.set_reuse_address(true)?;
+    if receive_buffer > 0 {
+        if force_recv_buffer(&udp, receive_buffer).is_err() {
+            udp.set_recv_buffer_size(receive_buffer)
+                .with_context(|| format!("setting the UDP receive buffer of {addr}"))?;
+        }
+        info!(%addr, asked = receive_buffer, got = udp.recv_buffer_size().unwrap_or_default(), "UDP receive buffer");
+    }
     udp.bind(&addr.into())
         .with_context(|| format!("binding UDP {addr}"))?;
     tcp.bind(&addr.into())
@@ -375,6 +407,29 @@ fn bind(addr: SocketAddr) -> anyhow::Result<(tokio::net::UdpSocket, tokio::net::
         tokio::net::UdpSocket::from_std(udp.into())?,
         tokio::net::TcpListener::from_std(tcp.into())?,
     ))
+}
+
+/// SO_RCVBUFFORCE, which socket2 does not offer: a receive queue above net.core.rmem_max, for
+/// a process with CAP_NET_ADMIN.
+fn force_recv_buffer(socket: &socket2::Socket, bytes: usize) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a live c_int, on a descriptor the
+    // socket owns for the whole call.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&raw const value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// The upstreams: `--upstream`, else the nameservers of the resolv.conf.
@@ -441,7 +496,7 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<()> {
         args.cache_max_ttl,
     ));
     let probe = Arc::new(Probe::new());
-    let mut server = hickory_server::Server::new(Responder {
+    let responder = Arc::new(Responder {
         store: store.clone(),
         synced: synced.clone(),
         forwarder: forwarder.clone(),
@@ -449,9 +504,17 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<()> {
         probe: probe.clone(),
         turn: AtomicUsize::new(0),
     });
+    let mut server = hickory_server::Server::new(Shared(responder.clone()));
+    let mut udp_servers = tokio::task::JoinSet::new();
     for addr in &args.listen {
-        let (udp, tcp) = bind(*addr)?;
-        server.register_socket(udp);
+        let (udp, tcp) = bind(*addr, args.udp_receive_buffer)?;
+        let at = *addr;
+        let responder = responder.clone();
+        udp_servers.spawn(async move {
+            super::udp::serve(udp, responder)
+                .await
+                .with_context(|| format!("serving UDP on {at}"))
+        });
         server.register_listener(tcp, Duration::from_secs(5), 64);
     }
     info!(listen = ?args.listen, zone = %args.zone, ttl = args.ttl, upstreams = ?upstreams, "serving DNS");
@@ -491,8 +554,17 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<()> {
         );
     });
 
+    // Owns the UDP tasks: dropping it stops them.
+    let mut udp_failed = Box::pin(async move {
+        match udp_servers.join_next().await {
+            Some(Ok(Err(e))) => e,
+            Some(Err(e)) => anyhow::anyhow!("the UDP server task ended: {e}"),
+            Some(Ok(Ok(()))) | None => anyhow::anyhow!("the UDP server stopped"),
+        }
+    });
     tokio::select! {
         r = server.block_until_done() => r.context("the DNS server stopped")?,
+        e = &mut udp_failed => return Err(e),
         Some(e) = loop_rx.recv() => {
             anyhow::bail!(e);
         }
@@ -503,8 +575,10 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<()> {
             info!(lameduck = ?args.lameduck, "lameduck: /readyz fails, still answering");
             tokio::select! {
                 r = server.block_until_done() => r.context("the DNS server stopped")?,
+                e = &mut udp_failed => return Err(e),
                 _ = tokio::time::sleep(args.lameduck) => {}
             }
+            drop(udp_failed);
             server.shutdown_gracefully().await.context("stopping the DNS server")?;
         }
     }

@@ -13,6 +13,7 @@
 //! 2.4.2    _<port>._<proto>.<svc>.<ns>.svc.<zone>       SRV        0 w <endpoint port> <hostname>.<svc>.<ns>.svc.<zone>
 //! 2.4.3    reverse of each ready endpoint IP            PTR        <hostname>.<svc>.<ns>.svc.<zone>
 //! 2.5      <svc>.<ns>.svc.<zone>  (ExternalName)        CNAME      <externalName>
+//! CoreDNS  <svc>.<ns>.svc.<zone>                        SRV        the records above for every port
 //! ```
 //!
 //! Worked example: headless `db` in `prod`, zone `cluster.local`, one ready endpoint `10.1.2.3`
@@ -30,6 +31,11 @@
 //!   (upstream's EndpointSlice controller already sets `ready` then; this guards slices written
 //!   otherwise).
 //! - SRV priority is 0 and weight `max(1, 100 / n)` for `n` records of one owner name (CoreDNS).
+//! - SRV at the Service's own name: not in the specification (SRV is defined only at
+//!   `_<port>._<proto>.<svc>`), but CoreDNS answers it, taking the missing port and protocol as
+//!   wildcards (`matchPortAndProtocol`): one record per port, named or not, with the target and
+//!   port the specification gives the named ones. bosun does the same, so a client that asks
+//!   there gets what CoreDNS gives it.
 //! - `dns-version` is not per Service: the DNS server synthesises it from
 //!   [`dns_version_record`], so no DNSRecordSet holds it.
 //!
@@ -244,8 +250,10 @@ pub fn records(svc: &Service, slices: &[&EndpointSlice], zone: &str) -> Vec<DNSR
                 out.push(address_record(&fqdn, ip));
                 out.push(ptr_record(ip, &fqdn));
             }
-            // §2.3.2: one SRV per named port, pointing at the Service name with its own port.
+            // §2.3.2: one SRV per named port, pointing at the Service name with its own port;
+            // CoreDNS: every port at the Service's own name.
             for p in spec.ports.iter().flatten() {
+                out.push(srv_record(fqdn.clone(), p.port, &fqdn));
                 let Some(port_name) = p.name.as_deref().filter(|n| !n.is_empty()) else {
                     continue;
                 };
@@ -294,6 +302,13 @@ fn headless_slice(
             Some((srv_prefix(n, p.protocol.as_deref()), p.port?))
         })
         .collect();
+    let all_ports: Vec<i32> = slice
+        .spec
+        .ports
+        .iter()
+        .flatten()
+        .filter_map(|p| p.port)
+        .collect();
     for ep in &slice.spec.endpoints {
         let ready = ep.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
         if !ready && !publish_not_ready {
@@ -315,6 +330,10 @@ fn headless_slice(
         }
         for (prefix, port) in &named_ports {
             out.push(srv_record(format!("{prefix}.{fqdn}"), *port, &host_fqdn));
+        }
+        // CoreDNS: every port at the Service's own name.
+        for port in &all_ports {
+            out.push(srv_record(fqdn.to_string(), *port, &host_fqdn));
         }
     }
 }

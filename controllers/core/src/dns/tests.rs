@@ -144,6 +144,22 @@ fn of_type(records: &[DNSRecord], t: RecordType) -> Vec<(String, RecordType, Str
     show(records).into_iter().filter(|r| r.1 == t).collect()
 }
 
+/// The SRV records of the specification: those at `_<port>._<proto>.` names.
+fn port_srv(records: &[DNSRecord]) -> Vec<(String, RecordType, String)> {
+    of_type(records, RecordType::SRV)
+        .into_iter()
+        .filter(|r| r.0.starts_with('_'))
+        .collect()
+}
+
+/// The SRV records at `name` itself (CoreDNS's wildcard port and protocol).
+fn srv_at(records: &[DNSRecord], name: &str) -> Vec<(String, RecordType, String)> {
+    of_type(records, RecordType::SRV)
+        .into_iter()
+        .filter(|r| r.0 == name)
+        .collect()
+}
+
 fn row(name: &str, t: RecordType, data: &str) -> (String, RecordType, String) {
     (name.to_string(), t, data.to_string())
 }
@@ -201,7 +217,7 @@ fn spec_2_3_2_cluster_ip_srv_record_per_named_port() {
         .0;
     // The unnamed port has no SRV record; names are lower-case; target is the Service.
     assert_eq!(
-        of_type(&records(&s, &[], ZONE), RecordType::SRV),
+        port_srv(&records(&s, &[], ZONE)),
         vec![
             row(
                 "_dns._udp.web.prod.svc.cluster.local",
@@ -354,7 +370,7 @@ fn spec_2_4_2_headless_srv_record_per_ready_endpoint_and_named_port() {
         &[("pg", "TCP", 15432), ("", "TCP", 9000)],
     );
     assert_eq!(
-        of_type(&records(&s, &[&sl], ZONE), RecordType::SRV),
+        port_srv(&records(&s, &[&sl], ZONE)),
         vec![
             row(
                 "_pg._tcp.db.prod.svc.cluster.local",
@@ -452,8 +468,8 @@ fn records_are_sorted_and_deduplicated_whatever_the_slice_order() {
     sorted.sort();
     sorted.dedup();
     assert_eq!(one, sorted);
-    // 3 endpoints: 3 service A, 3 hostname A, 3 PTR, 3 SRV.
-    assert_eq!(one.len(), 12);
+    // 3 endpoints: 3 service A, 3 hostname A, 3 PTR, 3 SRV per port and 3 at the name.
+    assert_eq!(one.len(), 15);
 }
 
 #[test]
@@ -466,7 +482,8 @@ fn status_counts_the_records() {
     assert_eq!(
         status(&r, Some(4)),
         DNSRecordSetStatus {
-            record_count: 3,
+            // A, PTR, SRV at _http._tcp and at the name.
+            record_count: 4,
             observed_generation: Some(4)
         }
     );
@@ -557,5 +574,66 @@ fn plan_replaces_a_set_owned_by_another_service() {
         Write::Replace {
             uid: "set-uid".into()
         }
+    );
+}
+
+#[test]
+fn coredns_cluster_ip_srv_at_the_service_name_lists_every_port() {
+    let s = svc("web")
+        .cluster_ips(&["10.96.0.10"])
+        .port("http", "TCP", 80)
+        .port("DNS", "UDP", 53)
+        .port("", "TCP", 8080)
+        .0;
+    // Named or not, every port; the target is the Service; weight 100/3 as CoreDNS.
+    assert_eq!(
+        srv_at(&records(&s, &[], ZONE), "web.prod.svc.cluster.local"),
+        vec![
+            row(
+                "web.prod.svc.cluster.local",
+                RecordType::SRV,
+                "0 33 53 web.prod.svc.cluster.local"
+            ),
+            row(
+                "web.prod.svc.cluster.local",
+                RecordType::SRV,
+                "0 33 80 web.prod.svc.cluster.local"
+            ),
+            row(
+                "web.prod.svc.cluster.local",
+                RecordType::SRV,
+                "0 33 8080 web.prod.svc.cluster.local"
+            ),
+        ]
+    );
+    // A Service without ports has none.
+    let bare = svc("bare").cluster_ips(&["10.96.0.11"]).0;
+    assert!(srv_at(&records(&bare, &[], ZONE), "bare.prod.svc.cluster.local").is_empty());
+}
+
+#[test]
+fn coredns_headless_srv_at_the_service_name_lists_every_ready_endpoint_and_port() {
+    let s = svc("db").headless().port("pg", "TCP", 5432).0;
+    let sl = slice(
+        "db",
+        AddressType::IPv4,
+        vec![ep("10.1.0.1").hostname("db-0"), ep("10.1.0.3").not_ready()],
+        &[("pg", "TCP", 15432), ("", "TCP", 9000)],
+    );
+    // The endpoint ports, named or not, of the ready endpoint only, at its hostname.
+    assert_eq!(
+        srv_at(&records(&s, &[&sl], ZONE), "db.prod.svc.cluster.local"),
+        vec![
+            row(
+                "db.prod.svc.cluster.local",
+                RecordType::SRV,
+                "0 50 9000 db-0.db.prod.svc.cluster.local"
+            ),
+            row(
+                "db.prod.svc.cluster.local",
+                RecordType::SRV,
+                "0 50 15432 db-0.db.prod.svc.cluster.local"
+            ),
+        ]
     );
 }
