@@ -29,7 +29,8 @@ fi
 if [ "$REAL_NODES" = 0 ]; then
   : # no image: the chart's Pods are scaled to 0 below
 elif [ "${BOSUN_SKIP_IMAGES:-0}" = 1 ]; then
-  "$here/cluster/node.sh" import "$top/target/images/bosun.tar" "$top/target/images/echo.tar"
+  "$here/cluster/node.sh" import "$top/target/images/bosun.tar" "$top/target/images/echo.tar" \
+    "$top/target/images/coredns.tar"
 else
   "$here/image/build.sh"
 fi

@@ -2,7 +2,7 @@
 # Build bosun's images as OCI archives, without a Docker daemon (hack/image/oci.py writes them),
 # and import them into the real node when one runs.
 #
-#   hack/image/build.sh [bosun] [pause] [echo]     (default: all three)
+#   hack/image/build.sh [bosun] [pause] [echo] [coredns]     (default: all four)
 #
 #   bosun  $IMAGE (default bosun:dev): bosun and kubectl-bosun, static musl binaries built with
 #          the rustup target, in /usr/local/bin; /etc/passwd and /etc/group with nonroot (65532);
@@ -11,6 +11,9 @@
 #   echo   $ECHO_IMAGE: images/echo (bosun-echo), answers HTTP with its Pod's name on :8080; the
 #          same /etc/passwd and /etc/group (kubelet passes only the image's uid to the runtime,
 #          which takes the group from /etc/passwd: without it the process runs with gid 0).
+#   coredns $COREDNS_IMAGE: the CoreDNS that hack/cluster/build.sh built ($COREDNS_VERSION, static)
+#          as /coredns, for the in-cluster test of the kube-dns switch (kind's Corefile comes from
+#          a ConfigMap, as on kind).
 #
 # Archives go to $BOSUN_IMAGE_DIR (default target/images/NAME.tar). They load with
 # `ctr -n k8s.io images import`, `kind load image-archive`, `minikube image load`, `docker load`.
@@ -25,9 +28,9 @@ log() { printf '[image] %s\n' "$*" >&2; }
 mkdir -p "$out"
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(bosun pause echo)
+[ ${#want[@]} -eq 0 ] && want=(bosun pause echo coredns)
 for w in "${want[@]}"; do
-  case $w in bosun|pause|echo) ;; *) echo "usage: hack/image/build.sh [bosun] [pause] [echo]" >&2; exit 2 ;; esac
+  case $w in bosun|pause|echo|coredns) ;; *) echo "usage: hack/image/build.sh [bosun] [pause] [echo] [coredns]" >&2; exit 2 ;; esac
 done
 has() { [[ " ${want[*]} " == *" $1 "* ]]; }
 
@@ -93,6 +96,15 @@ if has echo; then
     --file "$root/images/bosun/passwd=/etc/passwd:0644" \
     --file "$root/images/bosun/group=/etc/group:0644" \
     --user 65532:65532 --entrypoint '["/bosun-echo"]' --expose 8080/tcp
+fi
+
+if has coredns; then
+  coredns=${BOSUN_CACHE:-$HOME/.cache/bosun}/bin/coredns-$COREDNS_VERSION
+  [ -x "$coredns" ] || { echo "$coredns is missing: hack/deps.sh builds it" >&2; exit 1; }
+  static_check "$coredns"
+  "$root/hack/image/oci.py" --name "$COREDNS_IMAGE" --out "$out/coredns.tar" \
+    --file "$coredns=/coredns:0755" \
+    --entrypoint '["/coredns"]' --expose 53/udp --expose 53/tcp --expose 9153/tcp
 fi
 
 # Into the real node, when one runs (a no-op otherwise).
