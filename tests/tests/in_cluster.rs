@@ -12,6 +12,7 @@
 //!   InternalIP the tests reach NodePorts at;
 //! - `BOSUN_E2E_ECHO_IMAGE` (`bosun.local/echo:dev`): bosun's echo server image, loaded in the
 //!   cluster (on the local cluster, Pods of `bosun.local/` images go to the real node);
+//! - `BOSUN_E2E_COREDNS_IMAGE` (`bosun.local/coredns:v1.14.7`): CoreDNS, for the kube-dns switch;
 //! - `BOSUN_E2E_IMAGE_LOADER` (`hack/cluster/node.sh import`): the command that loads an image
 //!   archive into the cluster's nodes (kind: `kind load image-archive --name <cluster>`).
 //!
@@ -933,7 +934,24 @@ async fn resolve(r: &Release, ns: &str, name: &str) -> anyhow::Result<BTreeSet<S
         .spec
         .and_then(|s| s.cluster_ip)
         .context("the DNS Service's ClusterIP")?;
-    let pods: Api<Pod> = Api::namespaced(r.client.clone(), ns);
+    let (ok, text) = resolve_via(&r.client, ns, &dns_ip, name).await?;
+    ensure!(ok, "resolving {name}: {text}");
+    let (_, addrs) = text
+        .trim()
+        .split_once(" -> ")
+        .context(format!("unexpected output: {text}"))?;
+    Ok(addrs.split_whitespace().map(str::to_string).collect())
+}
+
+/// Look `name` up from a Pod of `ns` whose only nameserver is `nameserver` (ndots 1, no search
+/// path): whether it resolved, and the echo server's line (`NAME -> ADDRESSES` or the error).
+async fn resolve_via(
+    client: &Client,
+    ns: &str,
+    nameserver: &str,
+    name: &str,
+) -> anyhow::Result<(bool, String)> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     let pod_name = format!(
         "resolve-{}",
         std::time::SystemTime::now()
@@ -944,7 +962,7 @@ async fn resolve(r: &Release, ns: &str, name: &str) -> anyhow::Result<BTreeSet<S
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": pod_name},
         "spec": {"restartPolicy": "Never", "dnsPolicy": "None",
-                 "dnsConfig": {"nameservers": [dns_ip], "options": [{"name": "ndots", "value": "1"}]},
+                 "dnsConfig": {"nameservers": [nameserver], "options": [{"name": "ndots", "value": "1"}]},
                  "containers": [{"name": "resolve", "image": echo_image(),
                                  "args": [format!("--resolve={name}")]}]}
     }))?;
@@ -957,14 +975,9 @@ async fn resolve(r: &Release, ns: &str, name: &str) -> anyhow::Result<BTreeSet<S
     })
     .await?;
     let logs = kubectl(&["logs", "-n", ns, &pod_name])?;
-    let text = logs.stdout.to_string();
+    let text = logs.stdout.trim().to_string();
     pods.delete(&pod_name, &DeleteParams::default()).await?;
-    ensure!(phase == "Succeeded", "resolving {name}: {text}");
-    let (_, addrs) = text
-        .trim()
-        .split_once(" -> ")
-        .context(format!("unexpected output: {text}"))?;
-    Ok(addrs.split_whitespace().map(str::to_string).collect())
+    Ok((phase == "Succeeded", text))
 }
 
 #[tokio::test]
@@ -1152,6 +1165,234 @@ async fn a_pod_resolves_names_through_bosun_dns_as_the_kubelets_cluster_dns() ->
             .contains(&format!("\"clusterDNS\":[\"{dns_ip}\"]")),
         "the node's kubelet gives Pods bosun dns's Service {dns_ip} as nameserver: {}",
         node_dns.stdout
+    );
+    Ok(())
+}
+
+/// kind's CoreDNS as kind deploys it (its Corefile, `k8s-app: kube-dns`, a `kube-dns` Service
+/// with ports `dns`, `dns-tcp` and `metrics`), in `ns` under `name`-prefixed names where kind's
+/// names are cluster-wide. CoreDNS is the image hack/image/build.sh makes of the CoreDNS the
+/// project builds (`BOSUN_E2E_COREDNS_IMAGE`).
+fn kind_coredns_manifest(ns: &str, name: &str) -> String {
+    let image = env_or("BOSUN_E2E_COREDNS_IMAGE", "bosun.local/coredns:v1.14.7");
+    format!(
+        r#"apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: {name}, namespace: {ns}}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {{name: {name}}}
+rules:
+- apiGroups: [""]
+  resources: [endpoints, services, pods, namespaces]
+  verbs: [list, watch]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {{name: {name}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {name}}}
+subjects: [{{kind: ServiceAccount, name: {name}, namespace: {ns}}}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: {name}, namespace: {ns}}}
+data:
+  Corefile: |
+    .:53 {{
+        errors
+        health {{
+           lameduck 5s
+        }}
+        ready
+        kubernetes cluster.local in-addr.arpa ip6.arpa {{
+           pods insecure
+           fallthrough in-addr.arpa ip6.arpa
+           ttl 30
+        }}
+        prometheus :9153
+        forward . /etc/resolv.conf {{
+           max_concurrent 1000
+        }}
+        cache 30
+        loop
+        reload
+        loadbalance
+    }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: {ns}, labels: {{k8s-app: kube-dns}}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{k8s-app: kube-dns}}}}
+  template:
+    metadata: {{labels: {{k8s-app: kube-dns}}}}
+    spec:
+      serviceAccountName: {name}
+      dnsPolicy: Default
+      containers:
+      - name: coredns
+        image: {image}
+        imagePullPolicy: Never
+        args: [-conf, /etc/coredns/Corefile]
+        ports:
+        - {{name: dns, containerPort: 53, protocol: UDP}}
+        - {{name: dns-tcp, containerPort: 53, protocol: TCP}}
+        - {{name: metrics, containerPort: 9153, protocol: TCP}}
+        readinessProbe:
+          httpGet: {{path: /ready, port: 8181}}
+          periodSeconds: 1
+        volumeMounts: [{{name: config, mountPath: /etc/coredns, readOnly: true}}]
+      volumes: [{{name: config, configMap: {{name: {name}}}}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: kube-dns, namespace: {ns}, labels: {{k8s-app: kube-dns}}}}
+spec:
+  selector: {{k8s-app: kube-dns}}
+  ports:
+  - {{name: dns, port: 53, targetPort: 53, protocol: UDP}}
+  - {{name: dns-tcp, port: 53, targetPort: 53, protocol: TCP}}
+  - {{name: metrics, port: 9153, targetPort: 9153, protocol: TCP}}
+"#
+    )
+}
+
+#[tokio::test]
+async fn the_kube_dns_service_switches_to_bosun_dns_and_back() -> anyhow::Result<()> {
+    // The README's switch of a kind cluster to bosun dns: `hack/dns-switch.sh to-bosun` points
+    // the kube-dns Service (its ClusterIP, which Pods' resolv.conf names, unchanged) at bosun's
+    // DNS Pods, `to-coredns` back at CoreDNS. Here against a kind-shaped kube-dns in the release's
+    // namespace (a Service selects Pods of its own namespace; on kind both are in kube-system).
+    // Which server answers shows in a name only bosun knows: a hand-made DNSRecordSet.
+    let _one = ONE_AT_A_TIME.lock().await;
+    let _timed = Timed(Instant::now());
+    let r = Release::new().await?;
+    let ns = TestNamespace::new(&r.client, "ic-switch").await?;
+    let name = format!("{}-switch-coredns", r.name);
+    let manifest = std::env::temp_dir().join(format!("{}-kube-dns.yaml", ns.name));
+    std::fs::write(&manifest, kind_coredns_manifest(&r.ns, &name))?;
+    let manifest_arg = manifest.display().to_string();
+    let applied = kubectl(&["apply", "-f", &manifest_arg]);
+    let outcome = switch_and_back(&r, &ns.name, applied).await;
+    // Whatever happened, kind's objects go, and the DNS Service of the release stays as it was.
+    let cleaned = kubectl(&[
+        "delete",
+        "--ignore-not-found",
+        "--wait=false",
+        "-f",
+        &manifest_arg,
+    ]);
+    let _ = std::fs::remove_file(&manifest);
+    outcome?;
+    cleaned?;
+    Ok(())
+}
+
+async fn switch_and_back(
+    r: &Release,
+    ns: &str,
+    applied: anyhow::Result<bosun_e2e::Output>,
+) -> anyhow::Result<()> {
+    applied?;
+    let marker = format!("marker.{ns}.svc.cluster.local");
+    let sets: Api<bosun_api::dns::DNSRecordSet> = Api::namespaced(r.client.clone(), ns);
+    sets.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({
+            "metadata": {"name": "marker"},
+            "spec": {"zone": "cluster.local",
+                     "records": [{"name": marker, "type": "A", "address": "192.0.2.10"}]}
+        }))?,
+    )
+    .await?;
+    let kube_dns = Api::<Service>::namespaced(r.client.clone(), &r.ns)
+        .get("kube-dns")
+        .await?
+        .spec
+        .and_then(|s| s.cluster_ip)
+        .context("kube-dns's ClusterIP")?;
+    let kubernetes_ip = Api::<Service>::namespaced(r.client.clone(), "default")
+        .get("kubernetes")
+        .await?
+        .spec
+        .and_then(|s| s.cluster_ip)
+        .context("kubernetes ClusterIP")?;
+    let bosun_port = Api::<Service>::namespaced(r.client.clone(), &r.ns)
+        .get(&format!("{}-dns", r.name))
+        .await?
+        .spec
+        .and_then(|s| s.ports)
+        .and_then(|p| p.into_iter().next())
+        .and_then(|p| p.target_port)
+        .map(|t| match t {
+            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i) => i.to_string(),
+            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s,
+        })
+        .context("the release's DNS target port")?;
+
+    // Which server kube-dns reaches: bosun dns answers the marker; CoreDNS says it does not
+    // exist (NXDOMAIN: musl's "does not resolve", not a timeout). Both answer the kubernetes
+    // Service. Polled: kube-proxy follows a Service's new endpoints within a second or so.
+    let serves = |bosun: bool| {
+        let (client, kube_dns, marker, kubernetes_ip) =
+            (&r.client, &kube_dns, &marker, &kubernetes_ip);
+        async move {
+            let (ok, line) = resolve_via(client, ns, kube_dns, marker).await?;
+            let marker_ok = if bosun {
+                ok && line == format!("{marker} -> 192.0.2.10")
+            } else {
+                !ok && line.contains("does not resolve")
+            };
+            if !marker_ok {
+                println!("  kube-dns gave {line}");
+                return Ok(None);
+            }
+            let k = "kubernetes.default.svc.cluster.local";
+            let (ok, line) = resolve_via(client, ns, kube_dns, k).await?;
+            Ok((ok && line == format!("{k} -> {kubernetes_ip}")).then_some(()))
+        }
+    };
+    let t0 = Instant::now();
+    poll("kube-dns answered by kind's CoreDNS", WAIT, || {
+        serves(false)
+    })
+    .await?;
+    println!("CoreDNS answers through kube-dns ({:?})", t0.elapsed());
+
+    let switch = |to: &str| {
+        let script = repo_root().join("hack/dns-switch.sh");
+        let out = std::process::Command::new(script)
+            .arg(to)
+            .env("NAMESPACE", &r.ns)
+            .env("RELEASE", &r.name)
+            .env("DNS_PORT", &bosun_port)
+            .output()?;
+        ensure!(
+            out.status.success(),
+            "hack/dns-switch.sh {to}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        anyhow::Ok(())
+    };
+    switch("to-bosun")?;
+    let t0 = Instant::now();
+    poll("kube-dns answered by bosun dns", WAIT, || serves(true)).await?;
+    println!(
+        "bosun dns answers through kube-dns ({:?} after the switch)",
+        t0.elapsed()
+    );
+
+    switch("to-coredns")?;
+    let t0 = Instant::now();
+    poll("kube-dns answered by CoreDNS again", WAIT, || serves(false)).await?;
+    println!(
+        "CoreDNS answers again ({:?} after the switch back)",
+        t0.elapsed()
     );
     Ok(())
 }
