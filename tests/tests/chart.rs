@@ -119,6 +119,10 @@ fn values_schema_refuses_bad_values_with_a_clear_message() {
         ),
         ("contoller.replicas=1", vec!["'contoller' not allowed"]),
         (
+            "rbac.aggregateToDefaultRoles=yes",
+            vec!["/rbac/aggregateToDefaultRoles", "want boolean"],
+        ),
+        (
             "controller.replicas=2,controller.leaderElection.enabled=false",
             vec!["/controller/leaderElection/enabled", "must be true"],
         ),
