@@ -132,15 +132,25 @@ async fn rollout_status_history_undo_pause_resume_restart() -> anyhow::Result<()
     );
     let d = api.get("web").await?;
     assert!(d.metadata.generation > before);
-    let restarted = d
+    // kubectl's annotation, with kubectl's value: RFC 3339 in whole seconds.
+    let annotations = d
         .spec
         .template
         .metadata
         .as_ref()
-        .and_then(|m| m.annotations.as_ref())
-        .and_then(|a| a.get("bosun.dev/restartedAt"))
-        .cloned();
-    assert!(restarted.is_some_and(|t| t.parse::<k8s_openapi::jiff::Timestamp>().is_ok()));
+        .and_then(|m| m.annotations.clone())
+        .unwrap_or_default();
+    let restarted = annotations.get("kubectl.kubernetes.io/restartedAt");
+    let at = restarted.map(|t| t.parse::<k8s_openapi::jiff::Timestamp>());
+    assert!(
+        matches!(at, Some(Ok(t)) if t.subsec_nanosecond() == 0)
+            && restarted.is_some_and(|t| t.ends_with('Z') && !t.contains('.')),
+        "template annotations {annotations:?}"
+    );
+    assert!(
+        !annotations.contains_key("bosun.dev/restartedAt"),
+        "the old key: {annotations:?}"
+    );
     let out = kubectl_bosun(&["rollout", "status", "deploy/web", "-n", n, "--timeout=60s"])?;
     assert_eq!(out.code, 0, "{}", out.stderr);
 

@@ -18,8 +18,9 @@ use super::{DEPLOY_KIND as KIND, DEPLOY_RESOURCE as RESOURCE, Failure, Session, 
 
 /// The annotation `kubectl rollout history` shows.
 const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
-/// The template annotation `rollout restart` sets.
-const RESTARTED_AT: &str = "bosun.dev/restartedAt";
+/// The template annotation `rollout restart` sets: kubectl's (objectrestarter.go), so a
+/// Deployment restarted by either tool shows the same key.
+const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
 
 #[derive(Subcommand, Debug)]
 pub enum Rollout {
@@ -340,7 +341,7 @@ pub async fn run(session: &Session, action: &Rollout) -> Result<(), Failure> {
                     "error: {RESOURCE} {name:?} can't restart paused deployment (run rollout resume first)"
                 )));
             }
-            let now = k8s_openapi::jiff::Timestamp::now().to_string();
+            let now = restarted_at(k8s_openapi::jiff::Timestamp::now());
             let patch =
                 json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}});
             api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
@@ -350,6 +351,14 @@ pub async fn run(session: &Session, action: &Rollout) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// The value of [`RESTARTED_AT`]: `now` as kubectl writes it, Go's `time.RFC3339` (whole
+/// seconds; kubectl writes the machine's offset, this the UTC `Z`, which RFC 3339 equates).
+fn restarted_at(now: k8s_openapi::jiff::Timestamp) -> String {
+    k8s_openapi::jiff::Timestamp::from_second(now.as_second())
+        .unwrap_or(now)
+        .to_string()
 }
 
 #[cfg(test)]
@@ -379,5 +388,21 @@ mod tests {
             history_table(&rss),
             "REVISION  CHANGE-CAUSE\n1         <none>\n2         kubectl set image deploy/web nginx=nginx:1.28\n10        <none>\n"
         );
+    }
+
+    #[test]
+    fn restarted_at_is_rfc3339_in_whole_seconds_as_kubectl_writes_it() {
+        use k8s_openapi::jiff::Timestamp;
+        // (unix seconds, nanoseconds) -> the annotation's value
+        let cases = [
+            (0, 0, "1970-01-01T00:00:00Z"),
+            (1_764_692_431, 0, "2025-12-02T16:20:31Z"),
+            (1_764_692_431, 999_999_999, "2025-12-02T16:20:31Z"),
+        ];
+        for (secs, nanos, want) in cases {
+            let now = Timestamp::new(secs, nanos).unwrap();
+            assert_eq!(restarted_at(now), want, "{secs}.{nanos}");
+        }
+        assert_eq!(RESTARTED_AT, "kubectl.kubernetes.io/restartedAt");
     }
 }
