@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bosun_api::apps::{Deployment, DeploymentStatus, DeploymentStrategyType, ReplicaSet};
+use bosun_api::apps::{Deployment, DeploymentStatus, ReplicaSet};
+use bosun_core::deployment::events;
 use bosun_core::deployment::progress;
 use bosun_core::deployment::util::{equal_ignore_hash, raised_collision_count};
 use bosun_core::deployment::{Action, Observed, Requeue as PlanRequeue, controller_ref, plan};
@@ -22,9 +23,7 @@ use tracing::{debug, info};
 use crate::runtime::events::Events;
 use crate::runtime::informer::Handler;
 use crate::runtime::queue::WorkQueue;
-use crate::runtime::{
-    ApiError, Reconciler, Requeue, Shared, api_err, namespace_index, orphan_index, owner_index,
-};
+use crate::runtime::{ApiError, Reconciler, Requeue, Shared, api_err, orphan_index, owner_index};
 
 /// The field manager and event reporter of this controller.
 pub const MANAGER: &str = "deployment-controller.bosun.dev";
@@ -86,48 +85,6 @@ impl Controller {
             .add_handler(Arc::new(RsEvents(c.clone())));
         shared.pods.add_handler(Arc::new(PodEvents(c.clone())));
         c
-    }
-
-    /// The cached Deployment an object's controller reference names, if the UID matches.
-    fn resolve(
-        &self,
-        ns: &str,
-        owner: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>,
-    ) -> Option<Arc<Deployment>> {
-        let r = owner?;
-        if r.kind != "Deployment" || !r.api_version.starts_with("apps.bosun.dev/") {
-            return None;
-        }
-        let d = self.shared.deployments.get(&format!("{ns}/{}", r.name))?;
-        (d.metadata.uid.as_deref() == Some(r.uid.as_str())).then_some(d)
-    }
-
-    fn enqueue(&self, d: &Deployment) {
-        self.queue.add(&key_of(&d.metadata));
-    }
-
-    /// Sync at the end of a short window: pods turn Ready in bursts during a rollout, and one
-    /// sync per burst moves the rollout in fewer, larger steps (fewer ReplicaSet writes and
-    /// Events) than one per pod.
-    fn enqueue_batched(&self, d: &Deployment) {
-        self.queue
-            .add_batched(&key_of(&d.metadata), POD_BATCH_WINDOW);
-    }
-
-    /// Deployments of the ReplicaSet's namespace whose selector matches it
-    /// (`GetDeploymentsForReplicaSet`; a ReplicaSet without labels matches none).
-    fn enqueue_matching(&self, rs: &ReplicaSet) {
-        if rs.metadata.labels.as_ref().is_none_or(|l| l.is_empty()) {
-            return;
-        }
-        let ns = rs.metadata.namespace.as_deref().unwrap_or_default();
-        for d in self.shared.deployments.by_index(&namespace_index(ns)) {
-            if Selector::new(&d.spec.selector)
-                .is_ok_and(|s| !s.is_empty() && s.matches(rs.metadata.labels.as_ref()))
-            {
-                self.enqueue(&d);
-            }
-        }
     }
 
     async fn sync_deployment(&self, key: &str) -> Result<Requeue, Error> {
@@ -506,62 +463,50 @@ impl Reconciler for Controller {
     }
 }
 
+impl Controller {
+    fn wake(&self, wakes: Vec<bosun_core::wake::Wake>) {
+        crate::runtime::wake::Waker {
+            queue: &self.queue,
+            batch_window: POD_BATCH_WINDOW,
+            expectations: None,
+        }
+        .apply(wakes);
+    }
+}
+
+/// Deployment events, as upstream's addDeployment / updateDeployment / deleteDeployment.
 struct DeploymentEvents(Arc<Controller>);
 
 impl Handler<Deployment> for DeploymentEvents {
     fn on_add(&self, d: &Arc<Deployment>) {
-        self.0.enqueue(d);
+        self.0.wake(events::deployment_changed(d));
     }
     fn on_update(&self, _: &Arc<Deployment>, d: &Arc<Deployment>) {
-        self.0.enqueue(d);
+        self.0.wake(events::deployment_changed(d));
     }
     fn on_delete(&self, d: &Arc<Deployment>) {
-        self.0.enqueue(d);
+        self.0.wake(events::deployment_changed(d));
     }
 }
 
-/// ReplicaSet events, as upstream's addReplicaSet / updateReplicaSet / deleteReplicaSet.
+/// ReplicaSet events, as upstream's addReplicaSet / updateReplicaSet / deleteReplicaSet
+/// (decided in `bosun_core::deployment::events`).
 struct RsEvents(Arc<Controller>);
 
 impl Handler<ReplicaSet> for RsEvents {
     fn on_add(&self, rs: &Arc<ReplicaSet>) {
         let c = &self.0;
-        let ns = rs.metadata.namespace.as_deref().unwrap_or_default();
-        if let Some(d) = c.resolve(ns, controller_of(&rs.metadata)) {
-            return c.enqueue(&d);
-        }
-        if controller_of(&rs.metadata).is_none() && rs.metadata.deletion_timestamp.is_none() {
-            c.enqueue_matching(rs);
-        }
+        c.wake(events::rs_added(&*c.shared, rs));
     }
 
     fn on_update(&self, old: &Arc<ReplicaSet>, cur: &Arc<ReplicaSet>) {
         let c = &self.0;
-        if old.metadata.resource_version == cur.metadata.resource_version {
-            return;
-        }
-        let ns = cur.metadata.namespace.as_deref().unwrap_or_default();
-        let (old_ref, cur_ref) = (controller_of(&old.metadata), controller_of(&cur.metadata));
-        let ref_changed = old_ref.map(|r| &r.uid) != cur_ref.map(|r| &r.uid);
-        if ref_changed && let Some(d) = c.resolve(ns, old_ref) {
-            c.enqueue(&d);
-        }
-        if cur_ref.is_some() {
-            if let Some(d) = c.resolve(ns, cur_ref) {
-                c.enqueue(&d);
-            }
-            return;
-        }
-        if ref_changed || old.metadata.labels != cur.metadata.labels {
-            c.enqueue_matching(cur);
-        }
+        c.wake(events::rs_updated(&*c.shared, old, cur));
     }
 
     fn on_delete(&self, rs: &Arc<ReplicaSet>) {
-        let ns = rs.metadata.namespace.as_deref().unwrap_or_default();
-        if let Some(d) = self.0.resolve(ns, controller_of(&rs.metadata)) {
-            self.0.enqueue(&d);
-        }
+        let c = &self.0;
+        c.wake(events::rs_deleted(&*c.shared, rs));
     }
 }
 
@@ -598,47 +543,14 @@ fn is_namespace_terminating(e: &kube::core::Status) -> bool {
 /// rolling updates (bosun counts available pods itself, see `rolling::available`).
 struct PodEvents(Arc<Controller>);
 
-fn is_recreate(d: &Deployment) -> bool {
-    d.spec.strategy.as_ref().and_then(|s| s.type_) == Some(DeploymentStrategyType::Recreate)
-}
-
-impl PodEvents {
-    fn owner_deployment(&self, pod: &Pod) -> Option<Arc<Deployment>> {
-        let r = controller_of(&pod.metadata)?;
-        if r.kind != "ReplicaSet" || !r.api_version.starts_with("apps.bosun.dev/") {
-            return None;
-        }
-        let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
-        let rs = self.0.shared.replicasets.get(&format!("{ns}/{}", r.name))?;
-        if rs.metadata.uid.as_deref() != Some(r.uid.as_str()) {
-            return None;
-        }
-        self.0.resolve(ns, controller_of(&rs.metadata))
-    }
-}
-
 impl Handler<Pod> for PodEvents {
     fn on_add(&self, _: &Arc<Pod>) {}
     fn on_update(&self, old: &Arc<Pod>, cur: &Arc<Pod>) {
-        // A pod that finished no longer blocks a Recreate rollout; a pod that turned Ready
-        // (or stopped being Ready, or started terminating) changes what a rolling update may
-        // scale down.
-        use bosun_core::pod::{is_finished, is_ready, is_terminating};
-        let changed = |f: fn(&Pod) -> bool| f(old) != f(cur);
-        let Some(d) = self.owner_deployment(cur) else {
-            return;
-        };
-        if is_recreate(&d) {
-            if changed(is_finished) {
-                self.0.enqueue(&d);
-            }
-        } else if changed(is_ready) || changed(is_terminating) {
-            self.0.enqueue_batched(&d);
-        }
+        let c = &self.0;
+        c.wake(events::pod_updated(&*c.shared, old, cur));
     }
     fn on_delete(&self, pod: &Arc<Pod>) {
-        if let Some(d) = self.owner_deployment(pod).filter(|d| is_recreate(d)) {
-            self.0.enqueue(&d);
-        }
+        let c = &self.0;
+        c.wake(events::pod_deleted(&*c.shared, pod));
     }
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use bosun_api::apps::ReplicaSet;
 use bosun_core::expectations::Expectations;
-use bosun_core::pod::{controller_of, is_ready};
+use bosun_core::pod::controller_of;
+use bosun_core::replicaset::events;
 use bosun_core::replicaset::status::{self, ManageOutcome};
 use bosun_core::replicaset::{Manage, Observed, plan, pod_from_template, slow_start_batches};
 use bosun_core::selector::Selector;
@@ -74,16 +75,6 @@ fn now() -> Timestamp {
     Timestamp::now()
 }
 
-/// A pod's controller, if it is a bosun ReplicaSet: its `namespace/name` key.
-fn rs_key_of_controller(pod: &Pod) -> Option<(String, String)> {
-    let r = controller_of(&pod.metadata)?;
-    if r.kind != "ReplicaSet" || !r.api_version.starts_with("apps.bosun.dev/") {
-        return None;
-    }
-    let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
-    Some((format!("{ns}/{}", r.name), r.uid.clone()))
-}
-
 fn object_ref(rs: &ReplicaSet) -> ObjectReference {
     rs.object_ref(&())
 }
@@ -108,36 +99,6 @@ impl Controller {
 
     fn expectations(&self) -> std::sync::MutexGuard<'_, Expectations> {
         self.expectations.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The cached ReplicaSet a pod's controller reference names, if the UID matches.
-    fn resolve(&self, pod: &Pod) -> Option<(String, Arc<ReplicaSet>)> {
-        let (key, uid) = rs_key_of_controller(pod)?;
-        let rs = self.shared.replicasets.get(&key)?;
-        (rs.metadata.uid.as_deref() == Some(uid.as_str())).then_some((key, rs))
-    }
-
-    /// Every ReplicaSet of the pod's namespace whose selector matches it (`GetPodReplicaSets`).
-    fn matching_replicasets(&self, pod: &Pod) -> Vec<String> {
-        let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
-        self.shared
-            .replicasets
-            .by_index(&namespace_index(ns))
-            .iter()
-            .filter(|rs| {
-                Selector::new(&rs.spec.selector)
-                    .is_ok_and(|s| !s.is_empty() && s.matches(pod.metadata.labels.as_ref()))
-            })
-            .map(|rs| key_of(&rs.metadata))
-            .collect()
-    }
-
-    fn pod_deleted(&self, pod: &Pod) {
-        if let Some((key, _)) = self.resolve(pod) {
-            self.expectations()
-                .deletion_observed(&key, &key_of(&pod.metadata));
-            self.queue.add(&key);
-        }
     }
 
     /// `syncReplicaSet`. Returns when to sync again to notice availability, if ever.
@@ -500,70 +461,35 @@ impl crate::runtime::Reconciler for Controller {
     }
 }
 
-/// Pod events, as upstream's addPod / updatePod / deletePod.
+impl Controller {
+    fn wake(&self, wakes: Vec<bosun_core::wake::Wake>) {
+        crate::runtime::wake::Waker {
+            queue: &self.queue,
+            batch_window: Duration::ZERO,
+            expectations: Some(&self.expectations),
+        }
+        .apply(wakes);
+    }
+}
+
+/// Pod events, as upstream's addPod / updatePod / deletePod (decided in
+/// `bosun_core::replicaset::events`).
 struct PodEvents(Arc<Controller>);
 
 impl Handler<Pod> for PodEvents {
     fn on_add(&self, pod: &Arc<Pod>) {
         let c = &self.0;
-        if pod.metadata.deletion_timestamp.is_some() {
-            // A pod that shows up already terminating counts as a deletion.
-            return c.pod_deleted(pod);
-        }
-        if controller_of(&pod.metadata).is_some() {
-            if let Some((key, _)) = c.resolve(pod) {
-                c.expectations().creation_observed(&key);
-                c.queue.add(&key);
-            }
-            return;
-        }
-        for key in c.matching_replicasets(pod) {
-            c.queue.add(&key);
-        }
+        c.wake(events::pod_added(&*c.shared, pod));
     }
 
     fn on_update(&self, old: &Arc<Pod>, cur: &Arc<Pod>) {
         let c = &self.0;
-        if old.metadata.resource_version == cur.metadata.resource_version {
-            return;
-        }
-        let labels_changed = old.metadata.labels != cur.metadata.labels;
-        if cur.metadata.deletion_timestamp.is_some() {
-            // Replace it now, not when the kubelet is done with it.
-            c.pod_deleted(cur);
-            if labels_changed {
-                c.pod_deleted(old);
-            }
-            return;
-        }
-        let (old_ref, cur_ref) = (controller_of(&old.metadata), controller_of(&cur.metadata));
-        let ref_changed = old_ref.map(|r| &r.uid) != cur_ref.map(|r| &r.uid);
-        if ref_changed
-            && old_ref.is_some()
-            && let Some((key, _)) = c.resolve(old)
-        {
-            c.queue.add(&key);
-        }
-        if cur_ref.is_some() {
-            if let Some((key, rs)) = c.resolve(cur) {
-                c.queue.add(&key);
-                let min_ready = rs.spec.min_ready_seconds.unwrap_or(0);
-                if min_ready > 0 && !is_ready(old) && is_ready(cur) {
-                    c.queue
-                        .add_after(&key, Duration::from_secs(min_ready as u64));
-                }
-            }
-            return;
-        }
-        if labels_changed || ref_changed {
-            for key in c.matching_replicasets(cur) {
-                c.queue.add(&key);
-            }
-        }
+        c.wake(events::pod_updated(&*c.shared, old, cur));
     }
 
     fn on_delete(&self, pod: &Arc<Pod>) {
-        self.0.pod_deleted(pod);
+        let c = &self.0;
+        c.wake(events::pod_deleted(&*c.shared, pod));
     }
 }
 
@@ -572,21 +498,14 @@ struct RsEvents(Arc<Controller>);
 
 impl Handler<ReplicaSet> for RsEvents {
     fn on_add(&self, rs: &Arc<ReplicaSet>) {
-        self.0.queue.add(&key_of(&rs.metadata));
+        self.0.wake(events::rs_added(rs));
     }
 
     fn on_update(&self, old: &Arc<ReplicaSet>, cur: &Arc<ReplicaSet>) {
-        let key = key_of(&cur.metadata);
-        if old.metadata.uid != cur.metadata.uid {
-            // Deleted and recreated between two observations.
-            self.0.expectations().forget(&key);
-        }
-        self.0.queue.add(&key);
+        self.0.wake(events::rs_updated(old, cur));
     }
 
     fn on_delete(&self, rs: &Arc<ReplicaSet>) {
-        let key = key_of(&rs.metadata);
-        self.0.expectations().forget(&key);
-        self.0.queue.add(&key);
+        self.0.wake(events::rs_deleted(rs));
     }
 }

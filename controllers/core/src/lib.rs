@@ -23,6 +23,7 @@ pub mod pod;
 pub mod pod_cache;
 pub mod replicaset;
 pub mod selector;
+pub mod wake;
 
 pub use k8s_openapi::jiff::{SignedDuration, Timestamp};
 

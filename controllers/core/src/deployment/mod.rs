@@ -13,6 +13,7 @@
 //! sizes and annotations to change, old ReplicaSets to delete, the Deployment's revision
 //! annotation, its status, events, and when to look again.
 
+pub mod events;
 pub mod progress;
 pub mod recreate;
 pub mod rollback;

@@ -10,6 +10,7 @@
 //!    surplus ones chosen by [`rank`];
 //! 4. compute the status ([`status`]) and write it when it changed.
 
+pub mod events;
 pub mod rank;
 pub mod status;
 

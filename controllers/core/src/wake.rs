@@ -1,0 +1,174 @@
+//! What a watch event asks of a controller: the keys it wakes and the expectations it settles.
+//!
+//! Upstream's event handlers (`addPod`, `updateReplicaSet`, ...) read the informers' caches and
+//! then call the work queue and the expectations directly. bosun splits them as it splits a
+//! sync: the decision is a pure function here, from the event and a read-only view of the caches
+//! ([`Caches`]) to a list of [`Wake`]s, tested one upstream rule at a time; the runtime applies
+//! the list in order (`controllers/bosun/src/runtime/wake.rs`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bosun_api::apps::{Deployment, ReplicaSet};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+
+use crate::ObjectKey;
+use crate::selector::Selector;
+
+/// One thing a watch event asks of the runtime. Applied in order: an expectation is settled
+/// before the key it belongs to is synced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wake {
+    /// Sync this key now.
+    Sync(ObjectKey),
+    /// Sync this key at the end of the controller's batching window (a burst of Pod events
+    /// makes one sync).
+    Batched(ObjectKey),
+    /// Sync this key after a delay.
+    After(ObjectKey, Duration),
+    /// A Pod that this key's controller created was observed (`CreationObserved`).
+    CreationObserved(ObjectKey),
+    /// The deletion of Pod `.1`, which this key's controller may have asked for, was observed
+    /// (`DeletionObserved`).
+    DeletionObserved(ObjectKey, ObjectKey),
+    /// The key's object is gone or was recreated: drop its expectations
+    /// (`DeleteExpectations`).
+    Forget(ObjectKey),
+}
+
+/// The read-only view of the informers' caches that the handlers need.
+pub trait Caches {
+    /// The cached ReplicaSet `namespace/name`.
+    fn replicaset(&self, namespace: &str, name: &str) -> Option<Arc<ReplicaSet>>;
+    /// The cached ReplicaSets of a namespace.
+    fn replicasets_in(&self, namespace: &str) -> Vec<Arc<ReplicaSet>>;
+    /// The cached Deployment `namespace/name`.
+    fn deployment(&self, namespace: &str, name: &str) -> Option<Arc<Deployment>>;
+    /// The cached Deployments of a namespace.
+    fn deployments_in(&self, namespace: &str) -> Vec<Arc<Deployment>>;
+}
+
+/// Whether a controller reference names one of bosun's `apps` kinds of this `kind`.
+pub fn names_bosun_kind(r: &OwnerReference, kind: &str) -> bool {
+    r.kind == kind
+        && r.api_version
+            .strip_prefix(bosun_api::apps::GROUP)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// `resolveControllerRef` for ReplicaSets: the cached ReplicaSet a controller reference names,
+/// if its UID is the reference's (a ReplicaSet of the same name recreated is another object).
+pub fn resolve_replicaset(
+    caches: &impl Caches,
+    namespace: &str,
+    r: &OwnerReference,
+) -> Option<Arc<ReplicaSet>> {
+    if !names_bosun_kind(r, "ReplicaSet") {
+        return None;
+    }
+    let rs = caches.replicaset(namespace, &r.name)?;
+    (rs.metadata.uid.as_deref() == Some(r.uid.as_str())).then_some(rs)
+}
+
+/// `resolveControllerRef` for Deployments, as [`resolve_replicaset`].
+pub fn resolve_deployment(
+    caches: &impl Caches,
+    namespace: &str,
+    r: &OwnerReference,
+) -> Option<Arc<Deployment>> {
+    if !names_bosun_kind(r, "Deployment") {
+        return None;
+    }
+    let d = caches.deployment(namespace, &r.name)?;
+    (d.metadata.uid.as_deref() == Some(r.uid.as_str())).then_some(d)
+}
+
+/// Whether a non-empty selector (an unparsable or empty one selects nothing here: the CRDs
+/// refuse both) matches these labels.
+pub fn selects(
+    selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+    labels: Option<&std::collections::BTreeMap<String, String>>,
+) -> bool {
+    Selector::new(selector).is_ok_and(|s| !s.is_empty() && s.matches(labels))
+}
+
+#[cfg(test)]
+pub(crate) mod fake {
+    //! A map of objects standing in for the informers' caches in the handlers' tests.
+    use super::*;
+
+    #[derive(Default)]
+    pub struct FakeCaches {
+        pub replicasets: Vec<Arc<ReplicaSet>>,
+        pub deployments: Vec<Arc<Deployment>>,
+    }
+
+    fn is(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, ns: &str) -> bool {
+        meta.namespace.as_deref() == Some(ns)
+    }
+
+    impl Caches for FakeCaches {
+        fn replicaset(&self, namespace: &str, name: &str) -> Option<Arc<ReplicaSet>> {
+            self.replicasets
+                .iter()
+                .find(|r| is(&r.metadata, namespace) && r.metadata.name.as_deref() == Some(name))
+                .cloned()
+        }
+        fn replicasets_in(&self, namespace: &str) -> Vec<Arc<ReplicaSet>> {
+            self.replicasets
+                .iter()
+                .filter(|r| is(&r.metadata, namespace))
+                .cloned()
+                .collect()
+        }
+        fn deployment(&self, namespace: &str, name: &str) -> Option<Arc<Deployment>> {
+            self.deployments
+                .iter()
+                .find(|d| is(&d.metadata, namespace) && d.metadata.name.as_deref() == Some(name))
+                .cloned()
+        }
+        fn deployments_in(&self, namespace: &str) -> Vec<Arc<Deployment>> {
+            self.deployments
+                .iter()
+                .filter(|d| is(&d.metadata, namespace))
+                .cloned()
+                .collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner(api_version: &str, kind: &str) -> OwnerReference {
+        OwnerReference {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            name: "x".into(),
+            uid: "u".into(),
+            controller: Some(true),
+            block_owner_deletion: None,
+        }
+    }
+
+    #[test]
+    fn only_bosuns_apps_group_is_resolved() {
+        assert!(names_bosun_kind(
+            &owner("apps.bosun.dev/v1", "ReplicaSet"),
+            "ReplicaSet"
+        ));
+        assert!(!names_bosun_kind(
+            &owner("apps/v1", "ReplicaSet"),
+            "ReplicaSet"
+        ));
+        assert!(!names_bosun_kind(
+            &owner("apps.bosun.devx/v1", "ReplicaSet"),
+            "ReplicaSet"
+        ));
+        assert!(!names_bosun_kind(
+            &owner("apps.bosun.dev/v1", "Deployment"),
+            "ReplicaSet"
+        ));
+    }
+}
