@@ -440,3 +440,143 @@ async fn terminating_pods_are_replaced_at_once_and_counted() -> anyhow::Result<(
     .await?;
     Ok(())
 }
+
+/// When something watching saw it: the last of a ReplicaSet's Pods turning Ready, and its status
+/// reporting them all ready.
+#[derive(Default, Debug)]
+struct Seen {
+    pod_ready: std::collections::BTreeMap<String, Instant>,
+    status_ready: Option<Instant>,
+}
+
+#[tokio::test]
+async fn status_shows_ready_pods_about_as_soon_as_upstreams() -> anyhow::Result<()> {
+    // Issue 19, fresh status: the time from the last Pod of a ReplicaSet turning Ready to the
+    // ReplicaSet's status showing all of them, bosun's beside kube-controller-manager's (an
+    // apps/v1 ReplicaSet in the same namespace, created at the same moment). One status write
+    // per 250 ms per object made bosun's 0.18–0.25 s where upstream's is ~0.01 s; the status
+    // pacer's burst (runtime/pacer.rs) lets a quiet ReplicaSet's writes through at once.
+    use futures::StreamExt;
+    use k8s_openapi::api::apps::v1::ReplicaSet as AppsReplicaSet;
+    use kube::runtime::{WatchStreamExt, watcher};
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    let e = env("rs-fresh").await?;
+    const ROUNDS: usize = 5;
+    const REPLICAS: i32 = 3;
+    let seen: Arc<Mutex<HashMap<String, Seen>>> = Arc::default();
+    // Three watches recording arrival times: Pods, bosun's ReplicaSets, upstream's.
+    let pods_seen = seen.clone();
+    let pods = watcher(e.pods.clone(), watcher::Config::default()).applied_objects();
+    let pod_task = tokio::spawn(async move {
+        let mut pods = std::pin::pin!(pods);
+        while let Some(Ok(p)) = pods.next().await {
+            let app = p.labels().get("app").cloned().unwrap_or_default();
+            let ready = p
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+            if ready {
+                let mut m = pods_seen
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                m.entry(app)
+                    .or_default()
+                    .pod_ready
+                    .entry(p.name_any())
+                    .or_insert_with(Instant::now);
+            }
+        }
+    });
+    fn status_task<K>(
+        api: Api<K>,
+        seen: Arc<Mutex<HashMap<String, Seen>>>,
+        ready: fn(&K) -> i32,
+    ) -> tokio::task::JoinHandle<()>
+    where
+        K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+    {
+        tokio::spawn(async move {
+            let objs = watcher(api, watcher::Config::default()).applied_objects();
+            let mut objs = std::pin::pin!(objs);
+            while let Some(Ok(o)) = objs.next().await {
+                if ready(&o) >= REPLICAS {
+                    let mut m = seen
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let s = m
+                        .entry(o.meta().name.clone().unwrap_or_default())
+                        .or_default();
+                    s.status_ready.get_or_insert_with(Instant::now);
+                }
+            }
+        })
+    }
+    let upstream: Api<AppsReplicaSet> = Api::namespaced(e.client.clone(), &e.ns.name);
+    let bosun_task = status_task(e.rs.clone(), seen.clone(), |rs: &ReplicaSet| {
+        rs.status.as_ref().map_or(0, |s| s.ready_replicas)
+    });
+    let upstream_task = status_task(upstream.clone(), seen.clone(), |rs: &AppsReplicaSet| {
+        rs.status
+            .as_ref()
+            .and_then(|s| s.ready_replicas)
+            .unwrap_or(0)
+    });
+    let outcome = async {
+        for i in 0..ROUNDS {
+            let (b, u) = (format!("bosun-{i}"), format!("upstream-{i}"));
+            let mut theirs = serde_json::to_value(replicaset(&u, REPLICAS, &u)?)?;
+            theirs["apiVersion"] = json!("apps/v1");
+            let theirs: AppsReplicaSet = serde_json::from_value(theirs)?;
+            let ours = replicaset(&b, REPLICAS, &b)?;
+            let pp = PostParams::default();
+            let (x, y) = tokio::join!(e.rs.create(&pp, &ours), upstream.create(&pp, &theirs));
+            x?;
+            y?;
+            poll(&format!("round {i}: both statuses ready"), WAIT, || async {
+                let m = seen
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let done = |k: &str| {
+                    m.get(k).is_some_and(|s| {
+                        s.status_ready.is_some() && s.pod_ready.len() == REPLICAS as usize
+                    })
+                };
+                Ok((done(&b) && done(&u)).then_some(()))
+            })
+            .await?;
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    pod_task.abort();
+    bosun_task.abort();
+    upstream_task.abort();
+    outcome?;
+    let m = seen
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let delays = |side: &str| -> Vec<Duration> {
+        let mut d: Vec<Duration> = (0..ROUNDS)
+            .filter_map(|i| {
+                let s = m.get(&format!("{side}-{i}"))?;
+                let last = s.pod_ready.values().max()?;
+                Some(s.status_ready?.saturating_duration_since(*last))
+            })
+            .collect();
+        d.sort();
+        d
+    };
+    let (ours, theirs) = (delays("bosun"), delays("upstream"));
+    println!(
+        "last Pod Ready -> status {REPLICAS}/{REPLICAS} ready: bosun {ours:?}, kube-controller-manager {theirs:?}"
+    );
+    assert_eq!((ours.len(), theirs.len()), (ROUNDS, ROUNDS));
+    let (mo, mt) = (ours[ROUNDS / 2], theirs[ROUNDS / 2]);
+    assert!(
+        mo <= mt + Duration::from_millis(100),
+        "bosun's median {mo:?} is more than 100 ms behind kube-controller-manager's {mt:?}"
+    );
+    Ok(())
+}

@@ -75,7 +75,10 @@ impl Controller {
             events: Events::new(shared.client.clone(), MANAGER),
             shared: shared.clone(),
             queue: WorkQueue::default(),
-            status_pacer: crate::runtime::pacer::Pacer::new(crate::runtime::pacer::STATUS_INTERVAL),
+            status_pacer: crate::runtime::pacer::Pacer::new(
+                crate::runtime::pacer::STATUS_INTERVAL,
+                crate::runtime::pacer::STATUS_BURST,
+            ),
         });
         shared
             .deployments

@@ -291,6 +291,41 @@ fn leader_identity(args: &RunArgs) -> String {
     format!("{base}_{}", uuid::Uuid::new_v4())
 }
 
+/// A controller registered on the informers, waiting to lead: starting it spawns its workers,
+/// which stop when the future given resolves.
+type Pending = Box<
+    dyn FnOnce(usize, futures::future::BoxFuture<'static, ()>) -> tokio::task::JoinHandle<()>
+        + Send,
+>;
+
+fn pending<R: runtime::Reconciler>(c: std::sync::Arc<R>) -> Pending {
+    Box::new(move |workers, stop| tokio::spawn(runtime::run_workers(c, workers, stop)))
+}
+
+/// The registry of `bosun run`: each controller's construction (which registers its event
+/// handlers on the shared informers). A new controller is a [`ControllerName`] and a line here.
+fn register(
+    name: ControllerName,
+    shared: &std::sync::Arc<runtime::Shared>,
+    args: &RunArgs,
+) -> Pending {
+    match name {
+        ControllerName::Replicaset => pending(replicaset::Controller::new(shared.clone())),
+        ControllerName::Deployment => pending(deployment::Controller::new(shared.clone())),
+        ControllerName::Endpointslice => pending(endpointslice::Controller::new(
+            shared.clone(),
+            endpointslice::Settings {
+                max_endpoints_per_slice: usize::from(args.max_endpoints_per_slice),
+                batch_period: args.endpoint_updates_batch_period,
+            },
+        )),
+        ControllerName::Dns => pending(dns::controller::Controller::new(
+            shared.clone(),
+            &args.dns_zone,
+        )),
+    }
+}
+
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let health = serve::Health::new();
     serve::spawn(args.metrics_addr, health.clone())
@@ -320,30 +355,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     // Handlers first, so they see the first list. The caches fill (and keep filling) whether or
     // not this process leads, so a standby takes over with warm caches; workers start only once
     // it leads and the caches hold the first list, so no sync ever acts on a partial view.
-    let rs_controller = args
-        .controllers
-        .contains(&ControllerName::Replicaset)
-        .then(|| replicaset::Controller::new(shared.clone()));
-    let deploy_controller = args
-        .controllers
-        .contains(&ControllerName::Deployment)
-        .then(|| deployment::Controller::new(shared.clone()));
-    let eps_controller = args
-        .controllers
-        .contains(&ControllerName::Endpointslice)
-        .then(|| {
-            endpointslice::Controller::new(
-                shared.clone(),
-                endpointslice::Settings {
-                    max_endpoints_per_slice: usize::from(args.max_endpoints_per_slice),
-                    batch_period: args.endpoint_updates_batch_period,
-                },
-            )
-        });
-    let dns_controller = args
-        .controllers
-        .contains(&ControllerName::Dns)
-        .then(|| dns::controller::Controller::new(shared.clone(), &args.dns_zone));
+    let controllers: Vec<Pending> = ControllerName::value_variants()
+        .iter()
+        .filter(|n| args.controllers.contains(n))
+        .map(|n| register(*n, &shared, &args))
+        .collect();
     tokio::select! {
         _ = shared.start() => {}
         _ = sig_rx.wait_for(|s| *s) => return Ok(()),
@@ -407,35 +423,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let mut tasks = Vec::new();
-    if let Some(c) = rs_controller {
-        tasks.push(tokio::spawn(runtime::run_workers(
-            c,
-            args.workers,
-            stopped(),
-        )));
-    }
-    if let Some(c) = deploy_controller {
-        tasks.push(tokio::spawn(runtime::run_workers(
-            c,
-            args.workers,
-            stopped(),
-        )));
-    }
-    if let Some(c) = eps_controller {
-        tasks.push(tokio::spawn(runtime::run_workers(
-            c,
-            args.workers,
-            stopped(),
-        )));
-    }
-    if let Some(c) = dns_controller {
-        tasks.push(tokio::spawn(runtime::run_workers(
-            c,
-            args.workers,
-            stopped(),
-        )));
-    }
+    let tasks: Vec<_> = controllers
+        .into_iter()
+        .map(|start| start(args.workers, Box::pin(stopped())))
+        .collect();
     info!(controllers = ?args.controllers, workers = args.workers, "caches synced; controllers running");
 
     match lease {

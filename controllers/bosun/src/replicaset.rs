@@ -88,7 +88,10 @@ impl Controller {
             queue: WorkQueue::default(),
             expectations: Mutex::new(Expectations::default()),
             events,
-            status_pacer: crate::runtime::pacer::Pacer::new(crate::runtime::pacer::STATUS_INTERVAL),
+            status_pacer: crate::runtime::pacer::Pacer::new(
+                crate::runtime::pacer::STATUS_INTERVAL,
+                crate::runtime::pacer::STATUS_BURST,
+            ),
         });
         shared.pods.add_handler(Arc::new(PodEvents(c.clone())));
         shared
