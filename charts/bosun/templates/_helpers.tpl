@@ -65,7 +65,24 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* The image, tag defaulting to the chart's appVersion. */}}
 {{- define "bosun.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+BOSUN_LOG of a component (an EnvFilter): logLevel; for the DNS server at info, hickory's crates
+stay at warn (hickory-server logs every TCP query at info), as bosun dns does by default.
+*/}}
+{{- define "bosun.logFilter" -}}
+{{- $level := .ctx.Values.logLevel -}}
+{{- if and (eq .component "dns") (eq $level "info") -}}
+{{- printf "%s,hickory_server=warn,hickory_net=warn,hickory_resolver=warn" $level -}}
+{{- else -}}
+{{- $level -}}
+{{- end -}}
 {{- end }}
 
 {{/*

@@ -140,14 +140,27 @@ fn parse_lease_duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(d)
 }
 
-fn init_logs(format: LogFormat) {
-    init_logs_with(format, "info");
+fn init_logs(format: LogFormat) -> anyhow::Result<()> {
+    init_logs_with(format, "info")
+}
+
+/// The log filter: `BOSUN_LOG` when set (refused with a clear error when it does not parse,
+/// rather than silently replaced), else `default`.
+fn log_filter(value: Option<&str>, default: &str) -> anyhow::Result<tracing_subscriber::EnvFilter> {
+    match value {
+        Some(v) => tracing_subscriber::EnvFilter::builder()
+            .parse(v)
+            .with_context(|| {
+                format!("BOSUN_LOG={v:?} is not a log filter (a level such as info, or directives such as info,bosun=debug)")
+            }),
+        None => Ok(tracing_subscriber::EnvFilter::new(default)),
+    }
 }
 
 /// Logs filtered by `BOSUN_LOG`, else by `default`.
-fn init_logs_with(format: LogFormat, default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BOSUN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+fn init_logs_with(format: LogFormat, default: &str) -> anyhow::Result<()> {
+    let value = std::env::var("BOSUN_LOG").ok();
+    let filter = log_filter(value.as_deref(), default)?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -156,6 +169,7 @@ fn init_logs_with(format: LogFormat, default: &str) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    Ok(())
 }
 
 /// Resolves on SIGTERM or SIGINT.
@@ -484,7 +498,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => {
-            init_logs(args.log_format);
+            init_logs(args.log_format)?;
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -496,7 +510,7 @@ fn main() -> anyhow::Result<()> {
             init_logs_with(
                 args.log_format,
                 "info,hickory_server=warn,hickory_net=warn,hickory_resolver=warn",
-            );
+            )?;
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -555,6 +569,38 @@ mod tests {
             Command::Run(a) => Ok(a),
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn every_log_level_the_chart_accepts_is_a_filter_bosun_accepts() {
+        // The chart's values schema lists the levels; its helper bosun.logFilter gives the
+        // controller the level and the DNS server, at info, hickory's crates at warn.
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../charts/bosun/values.schema.json"))
+                .expect("the chart's values schema is JSON");
+        let levels = schema["properties"]["logLevel"]["enum"]
+            .as_array()
+            .expect("logLevel is an enum");
+        assert!(!levels.is_empty());
+        for level in levels {
+            let level = level.as_str().expect("a string");
+            for v in [
+                level.to_string(),
+                format!("{level},hickory_server=warn,hickory_net=warn,hickory_resolver=warn"),
+            ] {
+                assert!(log_filter(Some(&v), "info").is_ok(), "BOSUN_LOG={v}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_bosun_log_that_does_not_parse_is_refused_naming_the_variable() {
+        let e = log_filter(Some("info,bosun=loud"), "info").expect_err("refused");
+        assert!(
+            format!("{e:#}").starts_with("BOSUN_LOG=\"info,bosun=loud\" is not a log filter"),
+            "{e:#}"
+        );
+        assert!(log_filter(None, "info").is_ok());
     }
 
     #[test]

@@ -357,4 +357,67 @@ mod tests {
         );
         assert!(text.contains("# TYPE bosun_leader gauge"), "{text}");
     }
+
+    /// The `bosun_*` metric names a text refers to, without the `_total`, `_bucket`, `_sum`
+    /// and `_count` suffixes of their samples.
+    fn referenced(text: &str) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("bosun_") {
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+                .unwrap_or(tail.len());
+            let name = &tail[..end];
+            let base = ["_total", "_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .unwrap_or(name);
+            out.insert(base.to_string());
+            rest = &tail[end..];
+        }
+        out
+    }
+
+    /// The names registered in [`Metrics::new`] (this file's `registry.register("name", ...)`
+    /// calls; the encoder prints a family only once it has a sample), with the prefix.
+    fn registered() -> std::collections::BTreeSet<String> {
+        let source = include_str!("metrics.rs");
+        let mut out = std::collections::BTreeSet::new();
+        let mut rest = source;
+        while let Some(at) = rest.find("registry.register(") {
+            rest = &rest[at + "registry.register(".len()..];
+            let Some(open) = rest.find('"') else { break };
+            let tail = &rest[open + 1..];
+            let Some(close) = tail.find('"') else { break };
+            out.insert(format!("bosun_{}", &tail[..close]));
+            rest = &tail[close..];
+        }
+        out
+    }
+
+    #[test]
+    fn the_charts_alerts_and_dashboard_name_metrics_bosun_exports() {
+        let exported = registered();
+        assert!(exported.contains("bosun_leader"), "{exported:?}");
+        for (file, body) in [
+            (
+                "templates/prometheusrule.yaml",
+                include_str!("../../../../charts/bosun/templates/prometheusrule.yaml"),
+            ),
+            (
+                "dashboards/bosun.json",
+                include_str!("../../../../charts/bosun/dashboards/bosun.json"),
+            ),
+        ] {
+            let names = referenced(body);
+            assert!(!names.is_empty(), "{file} names no metric");
+            for n in names {
+                assert!(
+                    exported.contains(&n),
+                    "{file} refers to {n}, which bosun does not export ({exported:?})"
+                );
+            }
+        }
+    }
 }
