@@ -77,6 +77,12 @@ chart-lint: ## helm lint (also --strict) the chart and check its CRDs match crds
 	hack/chart-crds.sh --check
 	helm lint --strict charts/bosun
 
+.PHONY: release-lint
+release-lint: ## the release, no cluster: actionlint on the workflows, image tag = appVersion, krew's manifest validator
+	hack/lint-workflows.sh
+	cargo test -p bosun-e2e --test release
+	hack/release/check-krew.sh
+
 export IMAGE ?= bosun:dev
 .PHONY: image
 image: ## build the images as OCI archives in target/images (bosun as IMAGE, default bosun:dev; pause; echo), no Docker; into the real node if it runs
@@ -87,7 +93,7 @@ docker-image: ## the same bosun image with Docker: docker build -t IMAGE .
 	docker build -t $(IMAGE) .
 
 .PHONY: test
-test: deps lint chart-lint unit e2e ## everything: lint, unit tests, CRD drift, chart lint, end-to-end on the local cluster
+test: deps lint chart-lint release-lint unit e2e ## everything: lint, unit tests, CRD drift, chart lint, release checks, end-to-end on the local cluster
 
 .PHONY: bench
 bench: ## benchmarks beside kube-controller-manager and CoreDNS: bench/results.json, docs/benchmarks.md

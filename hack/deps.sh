@@ -20,7 +20,9 @@ for a in "$@"; do
 done
 
 need_apt=()
-pairs=(openssl:openssl curl:curl setsid:util-linux hostname:hostname dig:bind9-dnsutils dnsperf:dnsperf python3:python3)
+# shellcheck: actionlint (make release-lint) shellchecks every workflow's run: scripts with it.
+pairs=(openssl:openssl curl:curl setsid:util-linux hostname:hostname dig:bind9-dnsutils dnsperf:dnsperf python3:python3
+  shellcheck:shellcheck)
 # The real node: iptables/nftables for kube-proxy (and kubelet's checks), socat for the apiserver
 # bridge into the node's network namespace, the CNI bridge/host-local/portmap plugins, and what a
 # static seccomp-enabled runc links against.
@@ -56,6 +58,8 @@ if command -v rustup >/dev/null 2>&1; then
 fi
 
 "$here/cluster/build.sh"
+# make release-lint: actionlint for the workflows, krew's validate-krew-manifest for plugins/bosun.yaml.
+"$here/cluster/build.sh" actionlint validate-krew-manifest
 # CoreDNS: the DNS tests compare bosun dns with it, name by name (and the benchmark measures both).
 "$here/cluster/build.sh" coredns
 if $want_node; then "$here/cluster/build.sh" node; fi

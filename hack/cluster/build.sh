@@ -5,6 +5,8 @@
 #   hack/cluster/build.sh            # all of them
 #   hack/cluster/build.sh coredns    # also CoreDNS (only the benchmark needs it)
 #   hack/cluster/build.sh node       # the real node's: kubelet, kube-proxy, containerd (+shim, ctr), runc
+#   hack/cluster/build.sh actionlint validate-krew-manifest   # the release checks' (make release-lint)
+#   hack/cluster/build.sh krew       # krew itself (hack/release/check-krew.sh DIST installs with it)
 #
 # Go builds run one at a time under `nice` (BOSUN_NICE, default 10): the machine is shared.
 set -euo pipefail
@@ -182,6 +184,10 @@ for t in "${targets[@]}"; do
     kwok) go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" ;;
     helm) go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" ;;
     coredns) go_install coredns github.com/coredns/coredns "$COREDNS_VERSION" ;;
+    actionlint) go_install actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION" \
+      "-X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" ;;
+    validate-krew-manifest) go_install validate-krew-manifest sigs.k8s.io/krew/cmd/validate-krew-manifest "$KREW_VERSION" ;;
+    krew) go_install krew sigs.k8s.io/krew/cmd/krew "$KREW_VERSION" "-X sigs.k8s.io/krew/internal/version.gitTag=$KREW_VERSION" ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
 done
@@ -199,6 +205,8 @@ for f in "$bin"/*-v[0-9]*; do
     kwok) [ "$ver" = "$KWOK_VERSION" ] || continue ;;
     helm) [ "$ver" = "$HELM_VERSION" ] || continue ;;
     coredns) [ "$ver" = "$COREDNS_VERSION" ] || continue ;;
+    actionlint) [ "$ver" = "$ACTIONLINT_VERSION" ] || continue ;;
+    validate-krew-manifest|krew) [ "$ver" = "$KREW_VERSION" ] || continue ;;
   esac
   ln -sfn "$base" "$bin/$name"
 done
