@@ -410,7 +410,15 @@ fn bind(
 }
 
 /// SO_RCVBUFFORCE, which socket2 does not offer: a receive queue above net.core.rmem_max, for
+/// a process with CAP_NET_ADMIN (Linux only; elsewhere SO_RCVBUF alone).
+#[cfg(not(target_os = "linux"))]
+fn force_recv_buffer(_: &socket2::Socket, _: usize) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
+/// SO_RCVBUFFORCE, which socket2 does not offer: a receive queue above net.core.rmem_max, for
 /// a process with CAP_NET_ADMIN.
+#[cfg(target_os = "linux")]
 fn force_recv_buffer(socket: &socket2::Socket, bytes: usize) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
