@@ -1396,3 +1396,52 @@ async fn switch_and_back(
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn helm_test_rolls_out_a_deployment_and_asks_the_dns_server_its_own_name()
+-> anyhow::Result<()> {
+    // The chart's test hook (templates/tests/selftest.yaml): `bosun selftest` in a Pod, with a
+    // ServiceAccount that may create, read and delete bosun Deployments and read Services in
+    // the release's namespace, and nothing else.
+    let _one = ONE_AT_A_TIME.lock().await;
+    let _timed = Timed(Instant::now());
+    let r = Release::new().await?;
+    let out = run(
+        "helm",
+        &["test", &r.name, "-n", &r.ns, "--logs", "--timeout", "3m"],
+    )?;
+    println!("{}", out.stdout);
+    ensure!(
+        out.code == 0,
+        "helm test failed: {}{}",
+        out.stdout,
+        out.stderr
+    );
+    let pod = format!("{}-selftest", r.name);
+    assert!(
+        out.stdout.contains(&format!("TEST SUITE:     {pod}")) && out.stdout.contains("Succeeded"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("controllers: deployment {pod} rolled out 1/1")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "answered {}-dns.{}.svc.cluster.local. A",
+            r.name, r.ns
+        )),
+        "{}",
+        out.stdout
+    );
+    // The test Deployment is gone.
+    let deployments: Api<Deployment> = Api::namespaced(r.client.clone(), &r.ns);
+    poll("the selftest Deployment deleted", WAIT, || async {
+        Ok(deployments.get_opt(&pod).await?.is_none().then_some(()))
+    })
+    .await?;
+    Ok(())
+}

@@ -7,6 +7,7 @@ mod duration;
 mod endpointslice;
 mod replicaset;
 mod runtime;
+mod selftest;
 mod serve;
 
 use std::io::Write;
@@ -31,6 +32,9 @@ enum Command {
     Run(RunArgs),
     /// Serve DNS for the cluster zone from the DNSRecordSets.
     Dns(dns::server::DnsArgs),
+    /// Check an installation: a bosun Deployment of one replica rolls out, and the DNS server
+    /// answers its own Service's name (what the chart's `helm test` Pod runs).
+    Selftest(selftest::SelftestArgs),
     /// Print the CustomResourceDefinitions of bosun's kinds as a multi-document YAML stream.
     Crds {
         /// Write one `<plural>.<group>.yaml` file per CRD into this directory instead.
@@ -516,6 +520,14 @@ fn main() -> anyhow::Result<()> {
                 .build()
                 .context("starting the async runtime")?
                 .block_on(dns::server::run(args))
+        }
+        Command::Selftest(args) => {
+            init_logs(LogFormat::Text)?;
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?
+                .block_on(selftest::run(args))
         }
         Command::Crds { out_dir: None } => print_crds(),
         Command::Crds { out_dir: Some(dir) } => write_crds(&dir),
