@@ -2197,7 +2197,7 @@ async fn under_a_udp_flood_bosun_answers_at_least_the_share_coredns_does() -> an
     // Issue 16: under a flood of random datagrams, the share of well-formed questions answered
     // within 1 s is at least CoreDNS's, and the first question after a 20 000-packet burst is
     // answered without a retry. Measured here (debug build, optimised dependencies): bosun dns
-    // 0.93-0.96, CoreDNS 0.48-0.55; before bosun's own UDP loop (src/dns/udp.rs) 0.26 against 0.63.
+    // 0.93-1.00, CoreDNS 0.46-0.55; before bosun's own UDP loop (src/dns/udp.rs) 0.26 against 0.63.
     let client = client().await?;
     ensure_crds(&client).await?;
     ensure_controller("dns")?;
