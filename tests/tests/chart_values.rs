@@ -259,3 +259,32 @@ fn monitoring_relabelings_alerts_and_dashboard_render_when_asked() -> anyhow::Re
     assert_eq!(rules.as_array().map(Vec::len), Some(2));
     Ok(())
 }
+
+#[test]
+fn the_uninstall_check_renders_only_when_uninstall_would_delete_the_crds() -> anyhow::Result<()> {
+    let jobs = |values: &[&str]| -> anyhow::Result<Vec<Value>> {
+        Ok(render(values)?
+            .into_iter()
+            .filter(|d| d["kind"] == "Job")
+            .collect())
+    };
+    // Kept CRDs (the default), CRDs the release does not install, or the loss accepted: no hook.
+    assert!(jobs(&[])?.is_empty());
+    assert!(jobs(&["crds={\"keep\":false,\"install\":false}"])?.is_empty());
+    assert!(jobs(&["crds={\"keep\":false,\"deleteWithObjects\":true}"])?.is_empty());
+    let docs = render(&["crds={\"keep\":false}"])?;
+    let job = find(&docs, "Job", "t-bosun-uninstall-check")?;
+    assert_eq!(job["metadata"]["annotations"]["helm.sh/hook"], "pre-delete");
+    assert_eq!(
+        container(job)["args"],
+        serde_json::json!(["uninstall-check"])
+    );
+    // Its ClusterRole lists bosun's Deployments and ReplicaSets, and nothing else.
+    let role = find(&docs, "ClusterRole", "t-bosun-uninstall-check")?;
+    assert_eq!(
+        role["rules"],
+        serde_json::json!([{"apiGroups": ["apps.bosun.dev"],
+                            "resources": ["deployments", "replicasets"], "verbs": ["list"]}])
+    );
+    Ok(())
+}

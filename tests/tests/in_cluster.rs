@@ -1445,3 +1445,106 @@ async fn helm_test_rolls_out_a_deployment_and_asks_the_dns_server_its_own_name()
     .await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn helm_uninstall_that_would_delete_the_crds_stops_while_bosun_deployments_exist()
+-> anyhow::Result<()> {
+    // With crds.keep=false, `helm uninstall` would delete bosun's CRDs, and with them every
+    // bosun Deployment and ReplicaSet and (through the garbage collector) their Pods. The
+    // chart's pre-delete hook (`bosun uninstall-check`) stops it while one exists.
+    let _one = ONE_AT_A_TIME.lock().await;
+    let _timed = Timed(Instant::now());
+    let r = Release::new().await?;
+    let chart = repo_root().join("charts/bosun").display().to_string();
+    let upgrade = |keep: bool| {
+        run(
+            "helm",
+            &[
+                "upgrade",
+                &r.name,
+                &chart,
+                "-n",
+                &r.ns,
+                "--reuse-values",
+                "--set",
+                &format!("crds.keep={keep}"),
+                "--wait",
+                "--timeout",
+                "3m",
+            ],
+        )
+    };
+    let out = upgrade(false)?;
+    ensure!(out.code == 0, "helm upgrade: {}", out.stderr);
+    let outcome = async {
+        // Only with the hook in the release does the uninstall below stop (with crds.install
+        // off, it would not render, and the uninstall would go through).
+        let hooks = run("helm", &["get", "hooks", &r.name, "-n", &r.ns])?;
+        let check = format!("{}-uninstall-check", r.name);
+        ensure!(
+            hooks.stdout.contains(&format!("name: {check}")),
+            "the release has no uninstall check: {}",
+            hooks.stdout
+        );
+        let ns = TestNamespace::new(&r.client, "ic-uninstall").await?;
+        let deployments: Api<Deployment> = Api::namespaced(r.client.clone(), &ns.name);
+        let d: Deployment = serde_json::from_value(json!({
+            "apiVersion": "apps.bosun.dev/v1", "kind": "Deployment",
+            "metadata": {"name": "precious"},
+            "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "precious"}},
+                     "template": {"metadata": {"labels": {"app": "precious"}},
+                                  "spec": {"containers": [{"name": "c", "image": PAUSE}]}}}
+        }))?;
+        deployments.create(&PostParams::default(), &d).await?;
+        let out = run(
+            "helm",
+            &["uninstall", &r.name, "-n", &r.ns, "--timeout", "2m"],
+        )?;
+        println!("helm uninstall: {}{}", out.stdout, out.stderr);
+        ensure!(out.code != 0, "helm uninstall went through: {}", out.stdout);
+        ensure!(
+            out.stderr.contains(&format!("job {check} failed")),
+            "not stopped by the hook: {}",
+            out.stderr
+        );
+        let logs = kubectl(&["logs", "-n", &r.ns, &format!("job/{check}")])?;
+        let log = format!("{}{}", logs.stdout, logs.stderr);
+        println!("{log}");
+        ensure!(
+            log.contains("refusing to delete bosun's CRDs: that would delete")
+                && log.contains("crds.keep=true"),
+            "the check's log: {log}"
+        );
+        // Nothing was lost: the CRDs, the Deployment. Helm marks the release `uninstalling`;
+        // `helm rollback` (to the revision before) makes it deployed again.
+        ensure!(deployments.get_opt("precious").await?.is_some());
+        let crds = kubectl(&["get", "crd", "deployments.apps.bosun.dev", "-o", "name"])?;
+        ensure!(crds.code == 0, "the CRD is gone: {}", crds.stderr);
+        let status = run("helm", &["status", &r.name, "-n", &r.ns])?;
+        ensure!(
+            status.stdout.contains("STATUS: uninstalling"),
+            "{}",
+            status.stdout
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    // The failed hook's objects stay for its log (before-hook-creation replaces them next time).
+    let check = format!("{}-uninstall-check", r.name);
+    let _ = kubectl(&["delete", "-n", &r.ns, "job", &check, "--ignore-not-found"]);
+    for kind in ["serviceaccount", "clusterrole", "clusterrolebinding"] {
+        let mut args = vec!["delete", kind, check.as_str(), "--ignore-not-found"];
+        if kind == "serviceaccount" {
+            args.extend(["-n", &r.ns]);
+        }
+        let _ = kubectl(&args);
+    }
+    // Whatever happened, the release is deployed and keeps its CRDs again.
+    let rolled_back = run("helm", &["rollback", &r.name, "-n", &r.ns, "--wait"]);
+    println!("helm rollback: {rolled_back:?}");
+    let restored = upgrade(true);
+    outcome?;
+    let restored = restored?;
+    ensure!(restored.code == 0, "helm upgrade back: {}", restored.stderr);
+    Ok(())
+}

@@ -9,6 +9,7 @@ mod replicaset;
 mod runtime;
 mod selftest;
 mod serve;
+mod uninstall_check;
 
 use std::io::Write;
 
@@ -35,6 +36,9 @@ enum Command {
     /// Check an installation: a bosun Deployment of one replica rolls out, and the DNS server
     /// answers its own Service's name (what the chart's `helm test` Pod runs).
     Selftest(selftest::SelftestArgs),
+    /// Fail while bosun Deployments or ReplicaSets exist (the chart's pre-delete hook when
+    /// `helm uninstall` would delete the CRDs, and with them those objects and their Pods).
+    UninstallCheck,
     /// Print the CustomResourceDefinitions of bosun's kinds as a multi-document YAML stream.
     Crds {
         /// Write one `<plural>.<group>.yaml` file per CRD into this directory instead.
@@ -528,6 +532,14 @@ fn main() -> anyhow::Result<()> {
                 .build()
                 .context("starting the async runtime")?
                 .block_on(selftest::run(args))
+        }
+        Command::UninstallCheck => {
+            init_logs(LogFormat::Text)?;
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?
+                .block_on(uninstall_check::run())
         }
         Command::Crds { out_dir: None } => print_crds(),
         Command::Crds { out_dir: Some(dir) } => write_crds(&dir),
