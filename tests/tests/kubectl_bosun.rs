@@ -571,3 +571,49 @@ fn every_verb_has_help_and_usage_errors_exit_1() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn kubectl_completes_the_plugins_verbs_through_the_completion_helper() -> anyhow::Result<()> {
+    // kubectl (1.26+) completes a plugin's words by running kubectl_complete-<plugin> from PATH
+    // (plugins/kubectl_complete-bosun, which asks `kubectl-bosun __complete`). The real kubectl,
+    // with a PATH of the helper, the plugin built beside bosun, and what the tests run anyway.
+    let plugin_dir = bosun_e2e::bosun_bin()
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .ok_or_else(|| anyhow::anyhow!("no directory of BOSUN_BIN"))?;
+    let path = format!(
+        "{}:{}:{}",
+        repo_root().join("plugins").display(),
+        plugin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let complete = |words: &[&str]| -> anyhow::Result<Vec<String>> {
+        let out = std::process::Command::new("kubectl")
+            .args(["__complete", "bosun"])
+            .args(words)
+            .env("PATH", &path)
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect())
+    };
+    let got = complete(&["rollout", "st"])?;
+    assert_eq!(got, ["status", ":4"], "{got:?}");
+    let got = complete(&["-n", "prod", "rollout", ""])?;
+    assert_eq!(
+        got,
+        [
+            "status", "history", "undo", "pause", "resume", "restart", ":4"
+        ],
+        "{got:?}"
+    );
+    let got = complete(&["set", "image", "--dr"])?;
+    assert_eq!(got, ["--dry-run", ":4"], "{got:?}");
+    Ok(())
+}

@@ -11,6 +11,7 @@
 //!
 //! Global flags as kubectl's: `-n/--namespace`, `--context`, `--kubeconfig` (and `KUBECONFIG`).
 
+mod complete;
 mod duration;
 mod kubectl;
 
@@ -118,6 +119,12 @@ enum Command {
         #[command(subcommand)]
         action: kubectl::rollout::Rollout,
     },
+    /// Print a shell completion script for `kubectl-bosun` (through kubectl, install the
+    /// `kubectl_complete-bosun` helper instead: README).
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -180,6 +187,16 @@ async fn run(cli: Cli) -> Result<String, Failure> {
         namespace: cli.namespace.clone(),
     };
     match cli.command {
+        Command::Completion { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "kubectl-bosun",
+                &mut out,
+            );
+            Ok(String::from_utf8_lossy(&out).into_owned())
+        }
         Command::Create {
             what:
                 Create::Deployment {
@@ -291,6 +308,18 @@ async fn run(cli: Cli) -> Result<String, Failure> {
 }
 
 fn main() -> ExitCode {
+    // kubectl's plugin completion: `kubectl_complete-bosun WORDS...` runs
+    // `kubectl-bosun __complete WORDS...`.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("__complete") {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        cmd.build();
+        print!(
+            "{}",
+            complete::protocol_output(&complete::candidates(&cmd, &args[2..]))
+        );
+        return ExitCode::SUCCESS;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

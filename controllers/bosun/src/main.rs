@@ -39,6 +39,11 @@ enum Command {
     /// Fail while bosun Deployments or ReplicaSets exist (the chart's pre-delete hook when
     /// `helm uninstall` would delete the CRDs, and with them those objects and their Pods).
     UninstallCheck,
+    /// Print a shell completion script for `bosun`.
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Print the CustomResourceDefinitions of bosun's kinds as a multi-document YAML stream.
     Crds {
         /// Write one `<plural>.<group>.yaml` file per CRD into this directory instead.
@@ -540,6 +545,15 @@ fn main() -> anyhow::Result<()> {
                 .build()
                 .context("starting the async runtime")?
                 .block_on(uninstall_check::run())
+        }
+        Command::Completion { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "bosun",
+                &mut std::io::stdout(),
+            );
+            Ok(())
         }
         Command::Crds { out_dir: None } => print_crds(),
         Command::Crds { out_dir: Some(dir) } => write_crds(&dir),
