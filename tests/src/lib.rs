@@ -658,3 +658,18 @@ pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
         .filter_map(|(_, v)| v.parse::<f64>().ok())
         .sum()
 }
+
+/// The rendered object of `kind` named `name` in a parsed `helm template` stream.
+pub fn rendered<'a>(docs: &'a [Value], kind: &str, name: &str) -> Option<&'a Value> {
+    docs.iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+}
+
+/// The `value` of env var `name` of the first container of a rendered Deployment (or Job).
+pub fn container_env(workload: &Value, name: &str) -> Option<String> {
+    workload["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == name)
+        .and_then(|e| e["value"].as_str().map(String::from))
+}

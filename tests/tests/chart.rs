@@ -842,20 +842,6 @@ async fn helm_install_gives_the_controllers_enough_rbac_and_no_more() -> anyhow:
 }
 
 /// The rendered object of `kind` named `name`.
-fn object<'a>(docs: &'a [Value], kind: &str, name: &str) -> Option<&'a Value> {
-    docs.iter()
-        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
-}
-
-/// The `value` of env var `name` of the first container of a Deployment.
-fn env_of(deployment: &Value, name: &str) -> Option<String> {
-    deployment["spec"]["template"]["spec"]["containers"][0]["env"]
-        .as_array()?
-        .iter()
-        .find(|e| e["name"] == name)
-        .and_then(|e| e["value"].as_str().map(String::from))
-}
-
 #[test]
 fn cluster_dns_mode_gives_the_dns_service_its_fixed_ip_and_port_53() -> anyhow::Result<()> {
     let docs = template(
@@ -866,7 +852,7 @@ fn cluster_dns_mode_gives_the_dns_service_its_fixed_ip_and_port_53() -> anyhow::
             "dns.service.port=5300",
         ],
     )?;
-    let svc = object(&docs, "Service", "t-bosun-dns").expect("the DNS Service");
+    let svc = bosun_e2e::rendered(&docs, "Service", "t-bosun-dns").expect("the DNS Service");
     assert_eq!(svc["spec"]["clusterIP"], "10.96.0.10");
     let ports: Vec<(String, i64, String)> = svc["spec"]["ports"]
         .as_array()
@@ -909,25 +895,28 @@ fn cluster_dns_mode_gives_the_dns_service_its_fixed_ip_and_port_53() -> anyhow::
 #[test]
 fn dns_server_listens_on_ipv4_and_ipv6_forwards_with_the_nodes_resolver() -> anyhow::Result<()> {
     let docs = template("bosun", &["dns.upstreams={10.0.0.2,10.0.0.3:5300}"])?;
-    let dep = object(&docs, "Deployment", "t-bosun-dns").expect("the DNS Deployment");
+    let dep = bosun_e2e::rendered(&docs, "Deployment", "t-bosun-dns").expect("the DNS Deployment");
     assert_eq!(
-        env_of(dep, "BOSUN_DNS_LISTEN").as_deref(),
+        bosun_e2e::container_env(dep, "BOSUN_DNS_LISTEN").as_deref(),
         Some("0.0.0.0:5353,[::]:5353")
     );
     assert_eq!(
-        env_of(dep, "BOSUN_DNS_UPSTREAM").as_deref(),
+        bosun_e2e::container_env(dep, "BOSUN_DNS_UPSTREAM").as_deref(),
         Some("10.0.0.2,10.0.0.3:5300")
     );
-    assert_eq!(env_of(dep, "BOSUN_DNS_LAMEDUCK").as_deref(), Some("5s"));
+    assert_eq!(
+        bosun_e2e::container_env(dep, "BOSUN_DNS_LAMEDUCK").as_deref(),
+        Some("5s")
+    );
     // The cluster's resolver would be this server itself: a loop.
     assert_eq!(dep["spec"]["template"]["spec"]["dnsPolicy"], "Default");
     let docs = template("bosun", &["dns.ipv6=false"])?;
-    let dep = object(&docs, "Deployment", "t-bosun-dns").expect("the DNS Deployment");
+    let dep = bosun_e2e::rendered(&docs, "Deployment", "t-bosun-dns").expect("the DNS Deployment");
     assert_eq!(
-        env_of(dep, "BOSUN_DNS_LISTEN").as_deref(),
+        bosun_e2e::container_env(dep, "BOSUN_DNS_LISTEN").as_deref(),
         Some("0.0.0.0:5353")
     );
-    assert_eq!(env_of(dep, "BOSUN_DNS_UPSTREAM"), None);
+    assert_eq!(bosun_e2e::container_env(dep, "BOSUN_DNS_UPSTREAM"), None);
     Ok(())
 }
 

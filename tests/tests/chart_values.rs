@@ -39,21 +39,12 @@ fn refused(value: &str) -> anyhow::Result<Option<String>> {
 }
 
 fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> anyhow::Result<&'a Value> {
-    docs.iter()
-        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+    bosun_e2e::rendered(docs, kind, name)
         .ok_or_else(|| anyhow::anyhow!("no {kind} {name} rendered"))
 }
 
 fn container(deployment: &Value) -> &Value {
     &deployment["spec"]["template"]["spec"]["containers"][0]
-}
-
-fn env(deployment: &Value, name: &str) -> Option<String> {
-    container(deployment)["env"]
-        .as_array()?
-        .iter()
-        .find(|e| e["name"] == name)
-        .and_then(|e| e["value"].as_str().map(String::from))
 }
 
 #[test]
@@ -84,7 +75,7 @@ fn an_image_digest_pins_both_components_and_a_malformed_one_is_refused() -> anyh
 fn log_level_reaches_both_components_and_only_known_levels_pass() -> anyhow::Result<()> {
     let docs = render(&["logLevel=\"debug\""])?;
     assert_eq!(
-        env(
+        bosun_e2e::container_env(
             find(&docs, "Deployment", "t-bosun-controller")?,
             "BOSUN_LOG"
         )
@@ -92,13 +83,13 @@ fn log_level_reaches_both_components_and_only_known_levels_pass() -> anyhow::Res
         Some("debug")
     );
     assert_eq!(
-        env(find(&docs, "Deployment", "t-bosun-dns")?, "BOSUN_LOG").as_deref(),
+        bosun_e2e::container_env(find(&docs, "Deployment", "t-bosun-dns")?, "BOSUN_LOG").as_deref(),
         Some("debug")
     );
     // At info the DNS server keeps hickory's per-query lines off, as bosun dns's default.
     let docs = render(&[])?;
     assert_eq!(
-        env(
+        bosun_e2e::container_env(
             find(&docs, "Deployment", "t-bosun-controller")?,
             "BOSUN_LOG"
         )
@@ -106,7 +97,7 @@ fn log_level_reaches_both_components_and_only_known_levels_pass() -> anyhow::Res
         Some("info")
     );
     assert_eq!(
-        env(find(&docs, "Deployment", "t-bosun-dns")?, "BOSUN_LOG").as_deref(),
+        bosun_e2e::container_env(find(&docs, "Deployment", "t-bosun-dns")?, "BOSUN_LOG").as_deref(),
         Some("info,hickory_server=warn,hickory_net=warn,hickory_resolver=warn")
     );
     let out = refused("logLevel=\"loud\"")?.expect("refused");

@@ -59,6 +59,14 @@ fn echo_image() -> String {
     env_or("BOSUN_E2E_ECHO_IMAGE", "bosun.local/echo:dev")
 }
 
+/// What every test starts with: the lock (one test at a time), its timer, and the release once
+/// it has settled.
+async fn begin() -> anyhow::Result<(tokio::sync::MutexGuard<'static, ()>, Timed, Release)> {
+    let one = ONE_AT_A_TIME.lock().await;
+    let timed = Timed(Instant::now());
+    Ok((one, timed, Release::new().await?))
+}
+
 /// The chart's release under test.
 struct Release {
     client: Client,
@@ -476,9 +484,7 @@ fn watch_lease(leases: Api<Lease>, name: &str) -> (LeaseHistory, tokio::task::Jo
 
 #[tokio::test]
 async fn the_charts_security_context_holds_in_the_running_containers() -> anyhow::Result<()> {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let _timed = Timed(Instant::now());
-    let r = Release::new().await?;
+    let (_one, _timed, r) = begin().await?;
     for (component, container) in [("controller", "bosun"), ("dns", "dns")] {
         for pod in r.component(component).await? {
             // Read from the kernel, for the container's process: not what the manifest asks.
@@ -521,9 +527,7 @@ async fn the_charts_security_context_holds_in_the_running_containers() -> anyhow
 
 #[tokio::test]
 async fn the_leader_pod_deleted_the_waiting_standby_takes_over_within_2s() -> anyhow::Result<()> {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let _timed = Timed(Instant::now());
-    let r = Release::new().await?;
+    let (_one, _timed, r) = begin().await?;
     let ns = TestNamespace::new(&r.client, "ic-leader").await?;
     let rss = workload(&r.client, &ns.name, 4).await?;
     let pods = PodWatch::start(&r.client, &ns.name, "app=load").await?;
@@ -578,9 +582,7 @@ async fn the_leader_pod_deleted_the_waiting_standby_takes_over_within_2s() -> an
 #[tokio::test]
 async fn a_frozen_leader_loses_the_lease_within_its_duration_and_identities_stay_unique()
 -> anyhow::Result<()> {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let _timed = Timed(Instant::now());
-    let r = Release::new().await?;
+    let (_one, _timed, r) = begin().await?;
     let ns = TestNamespace::new(&r.client, "ic-frozen").await?;
     let rss = workload(&r.client, &ns.name, 4).await?;
     let pods = PodWatch::start(&r.client, &ns.name, "app=load").await?;
@@ -715,9 +717,7 @@ fn restart_count(p: &Pod, container: &str) -> i32 {
 
 #[tokio::test]
 async fn helm_upgrade_to_a_new_image_tag_rolls_only_bosuns_pods() -> anyhow::Result<()> {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let _timed = Timed(Instant::now());
-    let r = Release::new().await?;
+    let (_one, _timed, r) = begin().await?;
     let ns = TestNamespace::new(&r.client, "ic-upgrade").await?;
     workload(&r.client, &ns.name, 3).await?;
     let deploys: Api<Deployment> = Api::namespaced(r.client.clone(), &ns.name);
@@ -836,9 +836,7 @@ async fn helm_upgrade_to_a_new_image_tag_rolls_only_bosuns_pods() -> anyhow::Res
 #[tokio::test]
 async fn a_failing_readiness_probe_takes_the_pod_out_of_slices_dns_and_traffic()
 -> anyhow::Result<()> {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let _timed = Timed(Instant::now());
-    let r = Release::new().await?;
+    let (_one, _timed, r) = begin().await?;
     let ns = TestNamespace::new(&r.client, "ic-ready").await?;
     let deploys: Api<Deployment> = Api::namespaced(r.client.clone(), &ns.name);
     let dep: Deployment = serde_json::from_value(echo_deployment("echo", 2))?;
@@ -924,16 +922,20 @@ async fn a_failing_readiness_probe_takes_the_pod_out_of_slices_dns_and_traffic()
     Ok(())
 }
 
-/// Resolve `name` from a Pod whose only nameserver is bosun's DNS Service (so the answer is
-/// bosun dns's whatever the cluster's DNS is): the addresses.
-async fn resolve(r: &Release, ns: &str, name: &str) -> anyhow::Result<BTreeSet<String>> {
-    let svcs: Api<Service> = Api::namespaced(r.client.clone(), &r.ns);
-    let dns_ip = svcs
-        .get(&format!("{}-dns", r.name))
+/// The ClusterIP of Service `ns/name`.
+async fn cluster_ip(client: &Client, ns: &str, name: &str) -> anyhow::Result<String> {
+    Api::<Service>::namespaced(client.clone(), ns)
+        .get(name)
         .await?
         .spec
         .and_then(|s| s.cluster_ip)
-        .context("the DNS Service's ClusterIP")?;
+        .with_context(|| format!("the ClusterIP of service {ns}/{name}"))
+}
+
+/// Resolve `name` from a Pod whose only nameserver is bosun's DNS Service (so the answer is
+/// bosun dns's whatever the cluster's DNS is): the addresses.
+async fn resolve(r: &Release, ns: &str, name: &str) -> anyhow::Result<BTreeSet<String>> {
+    let dns_ip = cluster_ip(&r.client, &r.ns, &format!("{}-dns", r.name)).await?;
     let (ok, text) = resolve_via(&r.client, ns, &dns_ip, name).await?;
     ensure!(ok, "resolving {name}: {text}");
     let (_, addrs) = text
@@ -982,9 +984,7 @@ async fn resolve_via(
 
 #[tokio::test]
 async fn a_rolling_update_with_max_unavailable_0_drops_no_request() -> anyhow::Result<()> {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let _timed = Timed(Instant::now());
-    let r = Release::new().await?;
+    let (_one, _timed, r) = begin().await?;
     let ns = TestNamespace::new(&r.client, "ic-roll").await?;
     let deploys: Api<Deployment> = Api::namespaced(r.client.clone(), &ns.name);
     let dep: Deployment = serde_json::from_value(echo_deployment("echo", 3))?;
@@ -1042,9 +1042,7 @@ async fn a_rolling_update_with_max_unavailable_0_drops_no_request() -> anyhow::R
 
 #[tokio::test]
 async fn the_seeds_path_create_expose_and_curl() -> anyhow::Result<()> {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let _timed = Timed(Instant::now());
-    let r = Release::new().await?;
+    let (_one, _timed, r) = begin().await?;
     let ns = TestNamespace::new(&r.client, "ic-seeds").await?;
     let image = format!("--image={}", echo_image());
     let out = kubectl_bosun(&[
@@ -1083,17 +1081,9 @@ async fn a_pod_resolves_names_through_bosun_dns_as_the_kubelets_cluster_dns() ->
     // The kubelet gives a Pod of dnsPolicy ClusterFirst (the default) the clusterDNS address
     // and the search path `<ns>.svc.<zone> svc.<zone> <zone>`; with the chart's clusterDNS mode
     // that address is bosun dns's Service, the only DNS server of the local cluster.
-    let _one = ONE_AT_A_TIME.lock().await;
-    let _timed = Timed(Instant::now());
-    let r = Release::new().await?;
+    let (_one, _timed, r) = begin().await?;
     let ns = TestNamespace::new(&r.client, "ic-cdns").await?;
-    let svcs: Api<Service> = Api::namespaced(r.client.clone(), &r.ns);
-    let dns_ip = svcs
-        .get(&format!("{}-dns", r.name))
-        .await?
-        .spec
-        .and_then(|s| s.cluster_ip)
-        .context("the DNS Service's ClusterIP")?;
+    let dns_ip = cluster_ip(&r.client, &r.ns, &format!("{}-dns", r.name)).await?;
     let ns_svcs: Api<Service> = Api::namespaced(r.client.clone(), &ns.name);
     let svc: Service = serde_json::from_value(json!({
         "metadata": {"name": "web"},
@@ -1123,12 +1113,7 @@ async fn a_pod_resolves_names_through_bosun_dns_as_the_kubelets_cluster_dns() ->
     .await?;
     let logs = kubectl(&["logs", "-n", &ns.name, "resolve"])?;
     ensure!(phase == "Succeeded", "resolving: {}", logs.stdout);
-    let kubernetes_ip = Api::<Service>::namespaced(r.client.clone(), "default")
-        .get("kubernetes")
-        .await?
-        .spec
-        .and_then(|s| s.cluster_ip)
-        .context("kubernetes ClusterIP")?;
+    let kubernetes_ip = cluster_ip(&r.client, "default", "kubernetes").await?;
     assert_eq!(
         logs.stdout,
         format!(
@@ -1269,9 +1254,7 @@ async fn the_kube_dns_service_switches_to_bosun_dns_and_back() -> anyhow::Result
     // DNS Pods, `to-coredns` back at CoreDNS. Here against a kind-shaped kube-dns in the release's
     // namespace (a Service selects Pods of its own namespace; on kind both are in kube-system).
     // Which server answers shows in a name only bosun knows: a hand-made DNSRecordSet.
-    let _one = ONE_AT_A_TIME.lock().await;
-    let _timed = Timed(Instant::now());
-    let r = Release::new().await?;
+    let (_one, _timed, r) = begin().await?;
     let ns = TestNamespace::new(&r.client, "ic-switch").await?;
     let name = format!("{}-switch-coredns", r.name);
     let manifest = std::env::temp_dir().join(format!("{}-kube-dns.yaml", ns.name));
@@ -1310,18 +1293,8 @@ async fn switch_and_back(
         }))?,
     )
     .await?;
-    let kube_dns = Api::<Service>::namespaced(r.client.clone(), &r.ns)
-        .get("kube-dns")
-        .await?
-        .spec
-        .and_then(|s| s.cluster_ip)
-        .context("kube-dns's ClusterIP")?;
-    let kubernetes_ip = Api::<Service>::namespaced(r.client.clone(), "default")
-        .get("kubernetes")
-        .await?
-        .spec
-        .and_then(|s| s.cluster_ip)
-        .context("kubernetes ClusterIP")?;
+    let kube_dns = cluster_ip(&r.client, &r.ns, "kube-dns").await?;
+    let kubernetes_ip = cluster_ip(&r.client, "default", "kubernetes").await?;
     let bosun_port = Api::<Service>::namespaced(r.client.clone(), &r.ns)
         .get(&format!("{}-dns", r.name))
         .await?
@@ -1403,9 +1376,7 @@ async fn helm_test_rolls_out_a_deployment_and_asks_the_dns_server_its_own_name()
     // The chart's test hook (templates/tests/selftest.yaml): `bosun selftest` in a Pod, with a
     // ServiceAccount that may create, read and delete bosun Deployments and read Services in
     // the release's namespace, and nothing else.
-    let _one = ONE_AT_A_TIME.lock().await;
-    let _timed = Timed(Instant::now());
-    let r = Release::new().await?;
+    let (_one, _timed, r) = begin().await?;
     let out = run(
         "helm",
         &["test", &r.name, "-n", &r.ns, "--logs", "--timeout", "3m"],
@@ -1452,9 +1423,7 @@ async fn helm_uninstall_that_would_delete_the_crds_stops_while_bosun_deployments
     // With crds.keep=false, `helm uninstall` would delete bosun's CRDs, and with them every
     // bosun Deployment and ReplicaSet and (through the garbage collector) their Pods. The
     // chart's pre-delete hook (`bosun uninstall-check`) stops it while one exists.
-    let _one = ONE_AT_A_TIME.lock().await;
-    let _timed = Timed(Instant::now());
-    let r = Release::new().await?;
+    let (_one, _timed, r) = begin().await?;
     let chart = repo_root().join("charts/bosun").display().to_string();
     let upgrade = |keep: bool| {
         run(

@@ -175,13 +175,9 @@ async fn dns_answers(client: &kube::Client, args: &SelftestArgs, svc: &str) -> a
 
 /// Run both checks; the first failure is the error.
 pub async fn run(args: SelftestArgs) -> anyhow::Result<()> {
-    let client = crate::runtime::client::build(
-        0.0,
-        1,
-        std::sync::Arc::new(crate::runtime::fence::Fence::open()),
-    )
-    .await
-    .context("connecting to the API server (KUBECONFIG or in-cluster config)")?;
+    let client = crate::runtime::client::unfenced()
+        .await
+        .context("connecting to the API server (KUBECONFIG or in-cluster config)")?;
     controllers_answer(&client, &args).await?;
     if let Some(svc) = args.dns_service.as_deref() {
         dns_answers(&client, &args, svc).await?;

@@ -52,13 +52,9 @@ pub fn refusal(deployments: (usize, bool), replicasets: (usize, bool)) -> Option
 
 /// Fail when bosun Deployments or ReplicaSets exist.
 pub async fn run() -> anyhow::Result<()> {
-    let client = crate::runtime::client::build(
-        0.0,
-        1,
-        std::sync::Arc::new(crate::runtime::fence::Fence::open()),
-    )
-    .await
-    .context("connecting to the API server (KUBECONFIG or in-cluster config)")?;
+    let client = crate::runtime::client::unfenced()
+        .await
+        .context("connecting to the API server (KUBECONFIG or in-cluster config)")?;
     let d = count::<Deployment>(&client).await?;
     let r = count::<ReplicaSet>(&client).await?;
     if let Some(msg) = refusal(d, r) {

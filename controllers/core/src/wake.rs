@@ -56,31 +56,48 @@ pub fn names_bosun_kind(r: &OwnerReference, kind: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// `resolveControllerRef` for ReplicaSets: the cached ReplicaSet a controller reference names,
-/// if its UID is the reference's (a ReplicaSet of the same name recreated is another object).
+/// `resolveControllerRef`: the object `lookup` finds under the name a controller reference of
+/// bosun's `kind` gives, if its UID is the reference's (an object of the same name recreated is
+/// another object).
+fn resolve<K>(
+    r: &OwnerReference,
+    kind: &str,
+    lookup: impl FnOnce(&str) -> Option<Arc<K>>,
+    uid: impl FnOnce(&K) -> Option<&str>,
+) -> Option<Arc<K>> {
+    if !names_bosun_kind(r, kind) {
+        return None;
+    }
+    let o = lookup(&r.name)?;
+    (uid(&o) == Some(r.uid.as_str())).then_some(o)
+}
+
+/// [`resolve`] for ReplicaSets.
 pub fn resolve_replicaset(
     caches: &impl Caches,
     namespace: &str,
     r: &OwnerReference,
 ) -> Option<Arc<ReplicaSet>> {
-    if !names_bosun_kind(r, "ReplicaSet") {
-        return None;
-    }
-    let rs = caches.replicaset(namespace, &r.name)?;
-    (rs.metadata.uid.as_deref() == Some(r.uid.as_str())).then_some(rs)
+    resolve(
+        r,
+        "ReplicaSet",
+        |name| caches.replicaset(namespace, name),
+        |rs| rs.metadata.uid.as_deref(),
+    )
 }
 
-/// `resolveControllerRef` for Deployments, as [`resolve_replicaset`].
+/// [`resolve`] for Deployments.
 pub fn resolve_deployment(
     caches: &impl Caches,
     namespace: &str,
     r: &OwnerReference,
 ) -> Option<Arc<Deployment>> {
-    if !names_bosun_kind(r, "Deployment") {
-        return None;
-    }
-    let d = caches.deployment(namespace, &r.name)?;
-    (d.metadata.uid.as_deref() == Some(r.uid.as_str())).then_some(d)
+    resolve(
+        r,
+        "Deployment",
+        |name| caches.deployment(namespace, name),
+        |d| d.metadata.uid.as_deref(),
+    )
 }
 
 /// Whether a non-empty selector (an unparsable or empty one selects nothing here: the CRDs

@@ -533,10 +533,9 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<()> {
         }
     });
 
-    let client =
-        crate::runtime::client::build(0.0, 1, Arc::new(crate::runtime::fence::Fence::open()))
-            .await
-            .context("connecting to the API server (KUBECONFIG or in-cluster config)")?;
+    let client = crate::runtime::client::unfenced()
+        .await
+        .context("connecting to the API server (KUBECONFIG or in-cluster config)")?;
     let informer: Arc<Informer<DNSRecordSet>> = Informer::new(None);
     informer.add_handler(Arc::new(Feed(store.clone())));
     tokio::spawn(informer.clone().run(

@@ -88,41 +88,6 @@ struct Reply {
     max_size: u16,
 }
 
-impl Reply {
-    /// The answer's bytes, truncated (TC) to the client's size by hickory's encoder; a bare
-    /// SERVFAIL when it cannot be encoded at all, as hickory's own handle does.
-    fn encode<'a>(
-        &self,
-        response: MessageResponse<
-            '_,
-            'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-        >,
-        id: u16,
-    ) -> Result<(ResponseInfo, Vec<u8>), ProtoError> {
-        let mut bytes = Vec::with_capacity(512);
-        let mut encoder = BinEncoder::new(&mut bytes);
-        encoder.set_max_size(self.max_size);
-        match response.destructive_emit(&mut encoder) {
-            Ok(info) => return Ok((info, bytes)),
-            Err(e) => warn!(error = %e, "an answer could not be encoded; SERVFAIL"),
-        }
-        bytes.clear();
-        let mut encoder = BinEncoder::new(&mut bytes);
-        let mut metadata = Metadata::new(id, MessageType::Response, OpCode::Query);
-        metadata.response_code = ResponseCode::ServFail;
-        let header = Header {
-            metadata,
-            counts: HeaderCounts::default(),
-        };
-        header.emit(&mut encoder)?;
-        Ok((ResponseInfo::from(header), bytes))
-    }
-}
-
 #[async_trait::async_trait]
 impl ResponseHandler for Reply {
     async fn send_response<'a>(
@@ -137,7 +102,7 @@ impl ResponseHandler for Reply {
         >,
     ) -> Result<ResponseInfo, NetError> {
         let id = response.metadata().id;
-        let (info, bytes) = self.encode(response, id)?;
+        let (info, bytes) = encoded(|e| response.destructive_emit(e), id, self.max_size)?;
         self.socket.send_to(&bytes, self.to).await?;
         Ok(info)
     }
@@ -187,6 +152,33 @@ where
                 .await;
         });
     }
+}
+
+/// An answer's bytes, truncated (TC) to `max_size` by hickory's encoder (`emit` is the
+/// response's `destructive_emit`); a bare SERVFAIL when it cannot be encoded at all, as
+/// hickory's own handle does.
+fn encoded(
+    emit: impl FnOnce(&mut BinEncoder<'_>) -> Result<ResponseInfo, ProtoError>,
+    id: u16,
+    max_size: u16,
+) -> Result<(ResponseInfo, Vec<u8>), ProtoError> {
+    let mut bytes = Vec::with_capacity(512);
+    let mut encoder = BinEncoder::new(&mut bytes);
+    encoder.set_max_size(max_size);
+    match emit(&mut encoder) {
+        Ok(info) => return Ok((info, bytes)),
+        Err(e) => warn!(error = %e, "an answer could not be encoded; SERVFAIL"),
+    }
+    bytes.clear();
+    let mut encoder = BinEncoder::new(&mut bytes);
+    let mut metadata = Metadata::new(id, MessageType::Response, OpCode::Query);
+    metadata.response_code = ResponseCode::ServFail;
+    let header = Header {
+        metadata,
+        counts: HeaderCounts::default(),
+    };
+    header.emit(&mut encoder)?;
+    Ok((ResponseInfo::from(header), bytes))
 }
 
 /// Send a refusal if the socket takes it now; under a flood a refusal is the first thing to drop.

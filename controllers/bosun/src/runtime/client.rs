@@ -135,6 +135,12 @@ where
     }
 }
 
+/// A client without a rate limit or a leader fence, for the commands that neither lead nor write
+/// in bulk (`bosun dns`, `selftest`, `uninstall-check`).
+pub async fn unfenced() -> Result<kube::Client, kube::Error> {
+    build(0.0, 1, Arc::new(Fence::open())).await
+}
+
 /// A client for the cluster of KUBECONFIG or the in-cluster config, limited to `qps`/`burst`
 /// (`qps <= 0`: unlimited), its writes held back while `fence` refuses them, counted in the
 /// metrics.
