@@ -150,7 +150,8 @@ async fn kubectl_get_prints_upstream_columns() -> anyhow::Result<()> {
     );
     let status = json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment", "status": {
         "replicas": 3, "updatedReplicas": 3, "readyReplicas": 2, "availableReplicas": 2,
-        "unavailableReplicas": 1, "readyRatio": "2/3", "selector": "app=web"}});
+        "unavailableReplicas": 1, "readyRatio": "2/3", "selector": "app=web",
+        "templateContainers": "nginx", "templateImages": "nginx:1.27"}});
     deploy
         .patch_status("web", &PatchParams::apply(MANAGER), &Patch::Apply(&status))
         .await?;

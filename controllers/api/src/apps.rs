@@ -85,13 +85,13 @@ fn default_strategy_type() -> Option<DeploymentStrategyType> {
     printcolumn(
         name = "Containers",
         type_ = "string",
-        json_path = ".spec.template.spec.containers[*].name",
+        json_path = ".status.templateContainers",
         priority = 1
     ),
     printcolumn(
         name = "Images",
         type_ = "string",
-        json_path = ".spec.template.spec.containers[*].image",
+        json_path = ".status.templateImages",
         priority = 1
     ),
     printcolumn(
@@ -289,6 +289,16 @@ pub struct DeploymentStatus {
     /// Written by the controller for display only. Not in apps/v1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_ratio: Option<String>,
+    /// The names of the pod template's containers joined by commas, as `kubectl get -o wide`
+    /// prints in its CONTAINERS column. Written by the controller for display only. Not in
+    /// apps/v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_containers: Option<String>,
+
+    /// The images of the pod template's containers joined by commas, as `kubectl get -o wide`
+    /// prints in its IMAGES column. Written by the controller for display only. Not in apps/v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_images: Option<String>,
 }
 
 /// DeploymentCondition describes the state of a deployment at a certain point.
@@ -358,13 +368,13 @@ pub struct DeploymentCondition {
     printcolumn(
         name = "Containers",
         type_ = "string",
-        json_path = ".spec.template.spec.containers[*].name",
+        json_path = ".status.templateContainers",
         priority = 1
     ),
     printcolumn(
         name = "Images",
         type_ = "string",
-        json_path = ".spec.template.spec.containers[*].image",
+        json_path = ".status.templateImages",
         priority = 1
     ),
     printcolumn(
@@ -458,6 +468,16 @@ pub struct ReplicaSetStatus {
     /// apps/v1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<String>,
+    /// The names of the pod template's containers joined by commas, as `kubectl get -o wide`
+    /// prints in its CONTAINERS column. Written by the controller for display only. Not in
+    /// apps/v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_containers: Option<String>,
+
+    /// The images of the pod template's containers joined by commas, as `kubectl get -o wide`
+    /// prints in its IMAGES column. Written by the controller for display only. Not in apps/v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_images: Option<String>,
 }
 
 /// ReplicaSetCondition describes the state of a replica set at a certain point.

@@ -30,12 +30,8 @@ pub const MAX_ENDPOINTS: usize = 1000;
     category = "all",
     doc = "EndpointSlice represents a set of service endpoints, as discovery.k8s.io/v1 EndpointSlice, written by bosun.",
     printcolumn(name = "AddressType", type_ = "string", json_path = ".addressType"),
-    printcolumn(name = "Ports", type_ = "string", json_path = ".ports[*].port"),
-    printcolumn(
-        name = "Endpoints",
-        type_ = "string",
-        json_path = ".endpoints[*].addresses[0]"
-    ),
+    printcolumn(name = "Ports", type_ = "string", json_path = ".summary.ports"),
+    printcolumn(name = "Endpoints", type_ = "string", json_path = ".summary.endpoints"),
     printcolumn(
         name = "Age",
         type_ = "date",
@@ -63,6 +59,21 @@ pub struct EndpointSliceFields {
     #[schemars(length(max = 100))]
     #[x_kube(merge_strategy = kube::core::ListMerge::Atomic)]
     pub ports: Option<Vec<EndpointPort>>,
+
+    /// The PORTS and ENDPOINTS cells `kubectl get endpointslices` prints for this slice. Written
+    /// by the controller for display only. Not in discovery.k8s.io/v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<EndpointSliceSummary>,
+}
+
+/// What `kubectl get` prints for an EndpointSlice, as upstream's printer formats it: the first
+/// three ports or addresses, then `+ N more...`, or `<unset>`.
+#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct EndpointSliceSummary {
+    /// The ports: each one's number, else its name, else `*`.
+    pub ports: String,
+    /// The addresses of the endpoints.
+    pub endpoints: String,
 }
 
 /// The type of address an EndpointSlice carries.

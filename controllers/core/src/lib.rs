@@ -12,6 +12,7 @@
 //! deployment         syncDeployment: rolling, recreate, rollover, scaling, rollback, progress
 //! endpointslice      the EndpointSlice reconciler: Service + Pods -> slices
 //! dns                the DNS specification: Service + slices -> records
+//! printers           the cells kubectl prints for the built-in twins of bosun's kinds
 //! ```
 
 pub mod claim;
@@ -21,6 +22,7 @@ pub mod endpointslice;
 pub mod expectations;
 pub mod pod;
 pub mod pod_cache;
+pub mod printers;
 pub mod replicaset;
 pub mod selector;
 pub mod wake;

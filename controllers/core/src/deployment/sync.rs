@@ -265,6 +265,10 @@ pub(crate) fn calculate_status(
         .ok()
         .map(|sel| sel.to_string());
     s.ready_ratio = Some(format!("{}/{}", s.ready_replicas, replicas(p.d)));
+    let containers = p.d.spec.template.spec.as_ref().map(|s| &s.containers[..]);
+    let (names, images) = crate::printers::layout_container_cells(containers.unwrap_or_default());
+    s.template_containers = Some(names);
+    s.template_images = Some(images);
     let min = replicas(p.d) - max_unavailable(p.d);
     let c = if available >= min {
         condition(

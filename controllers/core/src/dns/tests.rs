@@ -98,6 +98,7 @@ fn slice(
     let mut s = EndpointSlice::new(
         &format!("{service}-abcde"),
         EndpointSliceFields {
+            summary: None,
             address_type: family,
             endpoints: eps.into_iter().map(|e| e.0).collect(),
             ports: Some(

@@ -31,6 +31,8 @@ pub mod utils;
 mod tests;
 
 use bosun_api::discovery::AddressType;
+
+use crate::printers;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointPort, EndpointSlice as CoreEndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -82,6 +84,10 @@ impl From<Slice> for bosun_api::discovery::EndpointSlice {
         let mut out = bosun_api::discovery::EndpointSlice::new(
             "",
             bosun_api::discovery::EndpointSliceFields {
+                summary: Some(bosun_api::discovery::EndpointSliceSummary {
+                    ports: printers::format_discovery_ports(&s.ports),
+                    endpoints: printers::format_discovery_endpoints(&s.endpoints),
+                }),
                 address_type: s.address_type,
                 endpoints: s.endpoints,
                 ports: Some(s.ports),

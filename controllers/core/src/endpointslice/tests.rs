@@ -555,6 +555,36 @@ fn new_port_map_key_pods_resolving_differently_land_in_different_slices() {
     assert_eq!(by_port[&Some(8090)], vec!["b"]);
 }
 
+/// The expected hashes and order were printed by upstream's own code: `dump.ForHash` of each
+/// `discovery.EndpointPort` through `fnv.New128a` (k8s.io/apimachinery v0.35.4), the
+/// computation `deepHashObjectToString` does.
+#[test]
+fn ports_in_order_sorts_by_the_deep_hash_of_each_port() {
+    let port = |name: Option<&str>, protocol: Option<&str>, n: Option<i32>, app: Option<&str>| {
+        k8s_openapi::api::discovery::v1::EndpointPort {
+            name: name.map(Into::into),
+            protocol: protocol.map(Into::into),
+            port: n,
+            app_protocol: app.map(Into::into),
+        }
+    };
+    let http = port(Some("http"), Some("TCP"), Some(8080), None);
+    let metrics = port(Some("metrics"), Some("TCP"), Some(9090), None);
+    let dns = port(Some("dns"), Some("UDP"), Some(53), None);
+    let h2c = port(Some(""), Some("TCP"), None, Some("kubernetes.io/h2c"));
+    assert_eq!(port_hash(&http), "0e874d5677090ee5c32afa85f637c347");
+    assert_eq!(port_hash(&metrics), "db53925936f86f6dfe328518e98204e2");
+    assert_eq!(port_hash(&dns), "1caf216365b57b5d2659d4ba9f662580");
+    assert_eq!(port_hash(&h2c), "7e203b49fc9072e34a9e977d7bbf0a13");
+    assert_eq!(
+        port_hash(&port(None, None, None, None)),
+        "ad866eb7cd5162a9e20434ebd9deeacd"
+    );
+    let mut ports = vec![http.clone(), metrics.clone(), dns.clone(), h2c.clone()];
+    sort_ports(&mut ports);
+    assert_eq!(ports, vec![http, dns, h2c, metrics]);
+}
+
 #[test]
 fn reconcile_by_address_type_deletes_slices_of_port_mappings_no_longer_desired() {
     let mut counter = 0;

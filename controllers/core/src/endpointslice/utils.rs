@@ -204,9 +204,33 @@ fn port_tuple(p: &EndpointPort) -> (Option<String>, Option<i32>, Option<String>,
     )
 }
 
-/// Sort ports into the order of their key (upstream sorts by a hash; any total order will do).
+/// `portsInOrder`: ports sorted by the hex of each one's `deepHashObjectToString`, as upstream
+/// writes them (`NewPortMapKey` sorts the slice in place), so `kubectl get` and `-o yaml` list a
+/// slice's ports in the order the built-in controller does.
 pub fn sort_ports(ports: &mut [EndpointPort]) {
-    ports.sort_by_key(port_tuple);
+    ports.sort_by_cached_key(port_hash);
+}
+
+/// `deepHashObjectToString` of one port: FNV-1a 128 over the port's `dump.ForHash` text
+/// (go-spew's `%v` with pointers dereferenced: `(v1.EndpointPort){Name:(*string)http
+/// Protocol:(*v1.Protocol)TCP Port:(*int32)8080 AppProtocol:(*string)<nil>}`), as lowercase hex
+/// of the 16 big-endian bytes. A port is four optional scalars, so its dump is one format
+/// string; FNV-128 is written here because the maintained fnv crates stop at 64 bits.
+pub fn port_hash(p: &EndpointPort) -> String {
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    let field = |v: Option<String>| v.unwrap_or_else(|| "<nil>".into());
+    let dump = format!(
+        "(v1.EndpointPort){{Name:(*string){} Protocol:(*v1.Protocol){} Port:(*int32){} AppProtocol:(*string){}}}",
+        field(p.name.clone()),
+        field(p.protocol.clone()),
+        field(p.port.map(|n| n.to_string())),
+        field(p.app_protocol.clone()),
+    );
+    let h = dump
+        .bytes()
+        .fold(OFFSET, |h, b| (h ^ u128::from(b)).wrapping_mul(PRIME));
+    format!("{h:032x}")
 }
 
 /// `NewPortMapKey`.

@@ -6,6 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::Timestamp;
 use crate::pod::{is_available, is_ready};
+use crate::printers::layout_container_cells;
 
 /// The only ReplicaSet condition upstream sets.
 pub const REPLICA_FAILURE: &str = "ReplicaFailure";
@@ -62,6 +63,10 @@ pub fn calculate(
     status.terminating_replicas = Some(terminating);
     status.observed_generation = rs.metadata.generation;
     status.selector = Some(selector.to_string());
+    let containers = rs.spec.template.spec.as_ref().map(|s| &s.containers[..]);
+    let (names, images) = layout_container_cells(containers.unwrap_or_default());
+    status.template_containers = Some(names);
+    status.template_images = Some(images);
 
     let mut conditions = status.conditions.take().unwrap_or_default();
     let has_failure = conditions.iter().any(|c| c.type_ == REPLICA_FAILURE);
