@@ -4,7 +4,8 @@
 #   hack/release/dist.sh TARGET TAG     e.g. hack/release/dist.sh x86_64-unknown-linux-musl v0.1.0
 #
 # `cargo build --release --locked` for the Rust TARGET, then target/dist/kubectl-bosun_<TAG>_<os>_<arch>.tar.gz
-# with, at its top: kubectl-bosun, bosun (Linux only), LICENSE and README.md. The krew manifest
+# with, at its top: kubectl-bosun, kubectl_complete-bosun (the shell script kubectl >= 1.26 runs
+# for the plugin's TAB completion), bosun (Linux only), LICENSE and README.md. The krew manifest
 # (plugins/bosun.yaml) installs kubectl-bosun and LICENSE from it.
 #
 #   x86_64-unknown-linux-musl   linux_amd64    static (musl-gcc for C code if installed, else cc)
@@ -67,7 +68,8 @@ name=kubectl-bosun_${tag}_${os}_${arch}
 stage=$root/target/dist/.stage-$name
 rm -rf "$stage"; mkdir -p "$stage"
 for b in "${bins[@]}"; do install -m 0755 "$rel/$b" "$stage/$b"; done
+install -m 0755 "$root/plugins/kubectl_complete-bosun" "$stage/"
 install -m 0644 "$root/LICENSE" "$root/README.md" "$stage/"
-tar -C "$stage" -czf "$root/target/dist/$name.tar.gz" "${bins[@]}" LICENSE README.md
+tar -C "$stage" -czf "$root/target/dist/$name.tar.gz" "${bins[@]}" kubectl_complete-bosun LICENSE README.md
 rm -rf "$stage"
 log "target/dist/$name.tar.gz"
