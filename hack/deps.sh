@@ -62,4 +62,6 @@ fi
 "$here/cluster/build.sh" actionlint validate-krew-manifest
 # CoreDNS: the DNS tests compare bosun dns with it, name by name (and the benchmark measures both).
 "$here/cluster/build.sh" coredns
+# kube-state-metrics: the test of docs/kube-state-metrics.yaml runs it against the local cluster.
+"$here/cluster/build.sh" kube-state-metrics
 if $want_node; then "$here/cluster/build.sh" node; fi

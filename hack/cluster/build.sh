@@ -7,6 +7,7 @@
 #   hack/cluster/build.sh node       # the real node's: kubelet, kube-proxy, containerd (+shim, ctr), runc
 #   hack/cluster/build.sh actionlint validate-krew-manifest   # the release checks' (make release-lint)
 #   hack/cluster/build.sh krew       # krew itself (hack/release/check-krew.sh DIST installs with it)
+#   hack/cluster/build.sh kube-state-metrics   # for the test of docs/kube-state-metrics.yaml
 #
 # Go builds run one at a time under `nice` (BOSUN_NICE, default 10): the machine is shared.
 set -euo pipefail
@@ -140,6 +141,40 @@ go_install() { # name pkg version [ldflags]
   rm -rf "$gobin"
 }
 
+# kube-state-metrics, built as a dependency of a module of ours: `go install pkg@version` first
+# asks the proxy for the module's version list (to report deprecation), and the proxy refuses
+# that list for k8s.io/kube-state-metrics/v2 while it serves the version itself.
+build_ksm() {
+  local v=$KSM_VERSION
+  [ -x "$bin/kube-state-metrics-$v" ] && return 0
+  need_go
+  local work=$cache/src/kube-state-metrics-$v
+  mkdir -p "$work"
+  if [ ! -f "$work/go.sum" ]; then
+    log "preparing kube-state-metrics $v"
+    cat > "$work/go.mod" <<MOD
+module bosun.dev/upstream-kube-state-metrics
+
+go 1.25.0
+
+require k8s.io/kube-state-metrics/v2 $v
+MOD
+    cat > "$work/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import _ "k8s.io/kube-state-metrics/v2"
+GO
+    (cd "$work" && go mod tidy -e >/dev/null)
+  fi
+  log "building kube-state-metrics $v"
+  (cd "$work" && gonice build -trimpath \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$v -X github.com/prometheus/common/version.Revision=$v" \
+    -o "$bin/kube-state-metrics-$v.tmp" k8s.io/kube-state-metrics/v2)
+  mv "$bin/kube-state-metrics-$v.tmp" "$bin/kube-state-metrics-$v"
+}
+
 # containerd, its runc shim and ctr, from containerd's own module (no replace directives), pure Go.
 build_containerd() {
   local v=$CONTAINERD_VERSION b missing=()
@@ -184,6 +219,7 @@ for t in "${targets[@]}"; do
     kwok) go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" ;;
     helm) go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" ;;
     coredns) go_install coredns github.com/coredns/coredns "$COREDNS_VERSION" ;;
+    kube-state-metrics) build_ksm ;;
     actionlint) go_install actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION" \
       "-X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" ;;
     validate-krew-manifest) go_install validate-krew-manifest sigs.k8s.io/krew/cmd/validate-krew-manifest "$KREW_VERSION" ;;
@@ -205,6 +241,7 @@ for f in "$bin"/*-v[0-9]*; do
     kwok) [ "$ver" = "$KWOK_VERSION" ] || continue ;;
     helm) [ "$ver" = "$HELM_VERSION" ] || continue ;;
     coredns) [ "$ver" = "$COREDNS_VERSION" ] || continue ;;
+    kube-state-metrics) [ "$ver" = "$KSM_VERSION" ] || continue ;;
     actionlint) [ "$ver" = "$ACTIONLINT_VERSION" ] || continue ;;
     validate-krew-manifest|krew) [ "$ver" = "$KREW_VERSION" ] || continue ;;
   esac
