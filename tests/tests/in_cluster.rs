@@ -1517,3 +1517,273 @@ async fn helm_uninstall_that_would_delete_the_crds_stops_while_bosun_deployments
     ensure!(restored.code == 0, "helm upgrade back: {}", restored.stderr);
     Ok(())
 }
+
+/// `kubectl ARGS` as README's Troubleshooting shows it: printed (the README's outputs are
+/// copied from this test's run), and its output.
+fn shown(args: &[&str]) -> anyhow::Result<bosun_e2e::Output> {
+    let out = kubectl(args)?;
+    println!("$ kubectl {}\n{}{}", args.join(" "), out.stdout, out.stderr);
+    Ok(out)
+}
+
+/// The value of column `name` in the rows of `kubectl get` output.
+fn column<'a>(out: &'a str, name: &str) -> Vec<&'a str> {
+    let mut lines = out.lines();
+    let Some(header) = lines.next() else {
+        return Vec::new();
+    };
+    let Some(at) = header.find(name) else {
+        return Vec::new();
+    };
+    lines
+        .map(|l| {
+            l.get(at..)
+                .unwrap_or_default()
+                .split("   ")
+                .next()
+                .unwrap_or_default()
+                .trim()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_troubleshooting_commands_show_what_the_readme_says() -> anyhow::Result<()> {
+    // README "Troubleshooting", one story: a Service whose slices list no endpoints, because its
+    // Deployment's Pods are refused (a ResourceQuota), read with the section's commands.
+    let (_one, _timed, r) = begin().await?;
+    let ns = TestNamespace::new(&r.client, "troubleshoot").await?;
+    let n = ns.name.as_str();
+    let quota: k8s_openapi::api::core::v1::ResourceQuota = serde_json::from_value(json!({
+        "metadata": {"name": "no-pods"}, "spec": {"hard": {"pods": "0"}}}))?;
+    Api::namespaced(r.client.clone(), n)
+        .create(&PostParams::default(), &quota)
+        .await?;
+    // Quota admission needs the quota's usage computed before it refuses: wait for the status.
+    let quotas: Api<k8s_openapi::api::core::v1::ResourceQuota> =
+        Api::namespaced(r.client.clone(), n);
+    poll("the quota's usage computed", WAIT, || async {
+        Ok(quotas
+            .get("no-pods")
+            .await?
+            .status
+            .and_then(|s| s.used)
+            .is_some()
+            .then_some(()))
+    })
+    .await?;
+    let deployments: Api<Deployment> = Api::namespaced(r.client.clone(), n);
+    deployments
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "web"},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                         "template": {"metadata": {"labels": {"app": "web"}},
+                                      "spec": {"containers": [{"name": "web", "image": PAUSE}]}}}}))?,
+        )
+        .await?;
+    let services: Api<Service> = Api::namespaced(r.client.clone(), n);
+    services
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "web"},
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}))?,
+        )
+        .await?;
+
+    // 5. Slices: written, but with no endpoints; no Pods behind them.
+    let slices = poll("web's slice written", WAIT, || async {
+        let out = kubectl(&[
+            "-n",
+            n,
+            "get",
+            "beps",
+            "-l",
+            "kubernetes.io/service-name=web",
+        ])?;
+        Ok((out.code == 0 && out.stdout.lines().count() == 2).then_some(()))
+    });
+    slices.await?;
+    let out = shown(&[
+        "-n",
+        n,
+        "get",
+        "beps",
+        "-l",
+        "kubernetes.io/service-name=web",
+    ])?;
+    assert_eq!(
+        column(&out.stdout, "ENDPOINTS"),
+        ["<unset>"],
+        "{}",
+        out.stdout
+    );
+    let out = shown(&["-n", n, "get", "pods", "-l", "app=web"])?;
+    assert!(
+        out.stdout.is_empty() && out.stderr.contains("No resources found"),
+        "{}",
+        out.stderr
+    );
+
+    // 1. Refused writes: the ReplicaSet's FailedCreate Event names the refusal.
+    let events = poll("a FailedCreate Event", WAIT, || async {
+        let out = kubectl(&[
+            "-n",
+            n,
+            "get",
+            "events",
+            "--field-selector",
+            "reason=FailedCreate",
+        ])?;
+        Ok(out.stdout.contains("exceeded quota").then_some(()))
+    });
+    events.await?;
+    let out = shown(&[
+        "-n",
+        n,
+        "get",
+        "events",
+        "--field-selector",
+        "reason=FailedCreate",
+    ])?;
+    assert!(
+        out.stdout.contains("is forbidden: exceeded quota: no-pods"),
+        "{}",
+        out.stdout
+    );
+    // Whether RBAC is the cause: what the controllers' ServiceAccount may do.
+    let sa = format!("system:serviceaccount:{}:{}-controller", r.ns, r.name);
+    let out = shown(&["auth", "can-i", "create", "pods", "-n", n, "--as", &sa])?;
+    assert_eq!(out.stdout.trim(), "yes");
+    let out = shown(&["auth", "can-i", "create", "secrets", "-n", n, "--as", &sa])?;
+    assert_eq!(out.stdout.trim(), "no", "the controllers need no Secrets");
+    // The fix: the Pod is created and its address listed.
+    Api::<k8s_openapi::api::core::v1::ResourceQuota>::namespaced(r.client.clone(), n)
+        .delete("no-pods", &DeleteParams::default())
+        .await?;
+    poll("web's endpoint listed", WAIT, || async {
+        let out = kubectl(&[
+            "-n",
+            n,
+            "get",
+            "beps",
+            "-l",
+            "kubernetes.io/service-name=web",
+        ])?;
+        Ok(column(&out.stdout, "ENDPOINTS")
+            .first()
+            .is_some_and(|e| *e != "<unset>")
+            .then_some(()))
+    })
+    .await?;
+    shown(&[
+        "-n",
+        n,
+        "get",
+        "beps",
+        "-l",
+        "kubernetes.io/service-name=web",
+    ])?;
+
+    // 2. Refusals by the API server: a server-side dry run names the rule.
+    let patch = r#"{"spec":{"strategy":{"rollingUpdate":{"maxSurge":0,"maxUnavailable":0}}}}"#;
+    let out = shown(&[
+        "-n",
+        n,
+        "patch",
+        "bdeploy",
+        "web",
+        "--type=merge",
+        "-p",
+        patch,
+        "--dry-run=server",
+    ])?;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains(r#"The Deployment "web" is invalid"#)
+            && out.stderr.contains("may not be 0 when `maxSurge` is 0"),
+        "{}",
+        out.stderr
+    );
+
+    // 3. Leader election: the holder is a running controller Pod, renewed within its duration.
+    let out = shown(&[
+        "-n",
+        &r.ns,
+        "get",
+        "lease",
+        &r.lease_name(),
+        "-o",
+        "custom-columns=HOLDER:.spec.holderIdentity,RENEWED:.spec.renewTime,SECONDS:.spec.leaseDurationSeconds",
+    ])?;
+    let holder = column(&out.stdout, "HOLDER")
+        .first()
+        .copied()
+        .unwrap_or_default()
+        .to_string();
+    let renewed: k8s_openapi::jiff::Timestamp = column(&out.stdout, "RENEWED")
+        .first()
+        .copied()
+        .unwrap_or_default()
+        .parse()
+        .with_context(|| format!("RENEWED in {}", out.stdout))?;
+    let seconds: i64 = column(&out.stdout, "SECONDS")
+        .first()
+        .copied()
+        .unwrap_or_default()
+        .parse()?;
+    let age = k8s_openapi::jiff::Timestamp::now().duration_since(renewed);
+    assert!(
+        age.as_secs() <= seconds,
+        "renewed {age:?} ago, longer than the lease's {seconds} s"
+    );
+    let out = shown(&[
+        "-n",
+        &r.ns,
+        "get",
+        "pods",
+        "-l",
+        "app.kubernetes.io/component=controller",
+    ])?;
+    let running: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip(1)
+        .filter(|l| l.contains("Running"))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(
+        running.iter().any(|p| holder.starts_with(&format!("{p}_"))),
+        "holder {holder} is none of the running {running:?}"
+    );
+
+    // 4. DNS: the Service's records exist, and the DNS Pods are Ready.
+    let out = shown(&["-n", n, "get", "bdns", "web"])?;
+    let records: usize = column(&out.stdout, "RECORDS")
+        .first()
+        .copied()
+        .unwrap_or_default()
+        .parse()?;
+    assert!(
+        records >= 2,
+        "an A and an SRV record at least: {}",
+        out.stdout
+    );
+    let out = shown(&[
+        "-n",
+        &r.ns,
+        "get",
+        "pods",
+        "-l",
+        "app.kubernetes.io/component=dns",
+    ])?;
+    let ready = column(&out.stdout, "READY");
+    assert!(
+        !ready.is_empty() && ready.iter().all(|c| *c == "1/1"),
+        "{}",
+        out.stdout
+    );
+    Ok(())
+}
