@@ -813,3 +813,13 @@ async fn dnsrecordset_records_are_checked() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+// bosun's own: spec.podReplacementPolicy (KEP-3973) is one of two values.
+refused!(
+    deployment_pod_replacement_policy_is_one_of_two,
+    "Deployment",
+    |o| set(&mut o, "/spec/podReplacementPolicy", json!("WhenIdle")),
+    "spec.podReplacementPolicy",
+    "Unsupported value",
+    "supported values: \"TerminationStarted\", \"TerminationComplete\""
+);

@@ -162,6 +162,29 @@ pub struct DeploymentSpec {
     )]
     #[x_kube(validation = rules::nonnegative())]
     pub progress_deadline_seconds: Option<i32>,
+
+    /// podReplacementPolicy specifies when to create replacement Pods (the schema's description
+    /// is [`PodReplacementPolicy`]'s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_replacement_policy: Option<PodReplacementPolicy>,
+}
+
+/// podReplacementPolicy specifies when to create replacement Pods (upstream KEP-3973, not in
+/// apps/v1 yet). TerminationStarted (the default when unset): a replacement is created as soon as
+/// a Pod starts terminating, so terminating Pods come on top of `replicas + maxSurge`.
+/// TerminationComplete: terminating Pods count against `replicas + maxSurge` during a rolling
+/// update (and a scale-up in the middle of one), and against `replicas` when a Deployment that
+/// is not rolling out is scaled up, so the Pods that exist, terminating ones included, stay
+/// within those bounds; rollouts and scale-ups wait for terminating Pods to go,
+/// and the rollout is complete only when none is left. The Recreate strategy always waits for
+/// the old Pods to terminate. A ReplicaSet replaces a Pod deleted by someone else (an eviction,
+/// `kubectl delete pod`) at once either way, as upstream's does.
+#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodReplacementPolicy {
+    /// Create a replacement as soon as a Pod starts terminating.
+    TerminationStarted,
+    /// Create a replacement only once a terminating Pod is gone.
+    TerminationComplete,
 }
 
 /// DeploymentStrategy describes how to replace existing pods with new ones.

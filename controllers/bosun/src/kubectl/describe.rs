@@ -755,6 +755,14 @@ pub fn describe_deployment(
             &format!("RollingUpdateStrategy:\t{mu} max unavailable, {ms} max surge\n"),
         );
     }
+    // bosun's own field (KEP-3973): shown when set, so an unset one reads as apps/v1's describe.
+    if let Some(policy) = d.spec.pod_replacement_policy {
+        let name = match policy {
+            bosun_api::apps::PodReplacementPolicy::TerminationStarted => "TerminationStarted",
+            bosun_api::apps::PodReplacementPolicy::TerminationComplete => "TerminationComplete",
+        };
+        w.w(0, &format!("PodReplacementPolicy:\t{name}\n"));
+    }
     describe_pod_template(&mut w, &d.spec.template);
     let conditions = status.conditions.clone().unwrap_or_default();
     if !conditions.is_empty() {
@@ -1126,6 +1134,22 @@ Events:
             "{text}"
         );
         assert!(!text.contains("Events:"), "{text}");
+    }
+
+    #[test]
+    fn pod_replacement_policy_is_shown_only_when_set() {
+        let mut d = deployment();
+        let text = describe_deployment(&d, &[replicaset(&d)], None, now());
+        assert!(!text.contains("PodReplacementPolicy"), "{text}");
+        d.spec.pod_replacement_policy =
+            Some(bosun_api::apps::PodReplacementPolicy::TerminationComplete);
+        let text = describe_deployment(&d, &[replicaset(&d)], None, now());
+        assert!(
+            text.contains(
+                "RollingUpdateStrategy:  25% max unavailable, 25% max surge\nPodReplacementPolicy:   TerminationComplete\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

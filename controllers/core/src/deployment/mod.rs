@@ -16,6 +16,7 @@
 pub mod events;
 pub mod progress;
 pub mod recreate;
+pub mod replacement;
 pub mod rollback;
 pub mod rolling;
 pub mod sync;
@@ -193,6 +194,17 @@ impl<'a> Pass<'a> {
         idx.iter().map(|i| rs_replicas(&self.rss[*i])).sum()
     }
 
+    /// Σ over `idx` of the Pods that count against `replicas + maxSurge`: `spec.replicas`, or,
+    /// with `podReplacementPolicy: TerminationComplete`, the Pods that exist
+    /// ([`replacement::existing`]).
+    pub fn counted_sum(&self, idx: &[usize]) -> i32 {
+        if replacement::counts_terminating(self.d) {
+            idx.iter().map(|i| replacement::existing(self, *i)).sum()
+        } else {
+            self.spec_sum(idx)
+        }
+    }
+
     /// `scaleReplicaSet`: set the size and stamp the replicas annotations; records a write
     /// when either changed, and the `ScalingReplicaSet` event when the size did.
     pub fn scale(&mut self, i: usize, to: i32) {
@@ -346,7 +358,7 @@ impl<'a> Pass<'a> {
             status: None,
         };
         set_new_rs_annotations(d, &mut rs, revision, false);
-        let total = self.spec_sum(olds);
+        let total = self.counted_sum(olds);
         rs.spec.replicas = Some(new_rs_new_replicas(d, total, 0));
         rs
     }
@@ -486,6 +498,7 @@ pub(crate) mod fixtures {
                 revision_history_limit: Some(10),
                 paused: None,
                 progress_deadline_seconds: Some(600),
+                pod_replacement_policy: None,
             },
             status: None,
         })

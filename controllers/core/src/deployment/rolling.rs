@@ -41,7 +41,7 @@ fn reconcile_new(p: &mut Pass<'_>, new: usize, all: &[usize]) -> bool {
     if cur > want {
         return p.scale_if_needed(new, want);
     }
-    let size = new_rs_new_replicas(p.d, p.spec_sum(all), cur);
+    let size = new_rs_new_replicas(p.d, p.counted_sum(all), cur);
     p.scale_if_needed(new, size)
 }
 

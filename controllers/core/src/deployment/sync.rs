@@ -3,6 +3,7 @@
 
 use super::Pass;
 use super::progress::{condition, set_condition};
+use super::replacement;
 use super::util::*;
 use crate::pod::{is_active, is_available, is_ready};
 use crate::selector::Selector;
@@ -82,7 +83,8 @@ fn is_saturated(p: &Pass<'_>, new: Option<usize>) -> bool {
 pub(crate) fn scale(p: &mut Pass<'_>, new: Option<usize>) {
     let want = replicas(p.d);
     if let Some(i) = active_or_latest(p, new) {
-        if rs_replicas(&p.rss[i]) != want {
+        let cur = rs_replicas(&p.rss[i]);
+        if cur != want && !replacement::scale_up_must_wait(p, want - cur, want) {
             p.scale_if_needed(i, want);
         }
         return;
@@ -105,6 +107,9 @@ pub(crate) fn scale(p: &mut Pass<'_>, new: Option<usize>) {
         .collect();
     let allowed = if want > 0 { want + max_surge(p.d) } else { 0 };
     let to_add = allowed - p.spec_sum(&active);
+    if replacement::scale_up_must_wait(p, to_add, allowed) {
+        return;
+    }
     let mut order = active.clone();
     let size = |i: &usize| rs_replicas(&p.rss[*i]);
     if to_add > 0 {

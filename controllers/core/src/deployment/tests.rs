@@ -1116,3 +1116,146 @@ fn status_counts_pods_an_adopted_replicaset_owns_even_outside_the_selector() {
         (2, 2, 2)
     );
 }
+
+// ---- podReplacementPolicy (KEP-3973) --------------------------------------------------------
+
+fn termination_complete(mut d: Deployment) -> Deployment {
+    d.spec.pod_replacement_policy =
+        Some(bosun_api::apps::PodReplacementPolicy::TerminationComplete);
+    d
+}
+
+/// Replicas 10, maxSurge 0, maxUnavailable 2: the old ReplicaSet was scaled down to 8 and its
+/// 2 deleted pods are still terminating; the new ReplicaSet has none yet.
+fn midway_with_terminating(d: &Deployment, terminating: i32) -> [ReplicaSet; 2] {
+    let old_d = deployment("web", 10)
+        .rolling(i(0), i(2))
+        .image("img:0")
+        .build();
+    let mut old = rs_of(&old_d, "old", 8, 1);
+    let mut new = rs_of(d, "new", 0, 2);
+    for rs in [&mut old, &mut new] {
+        set_replicas_annotations(rs, 10, 10);
+    }
+    if let Some(st) = old.status.as_mut() {
+        st.terminating_replicas = Some(terminating);
+    }
+    [old, new]
+}
+
+#[test]
+fn termination_complete_rolling_update_counts_terminating_pods_against_replicas_plus_surge() {
+    let started = deployment("web", 10).rolling(i(0), i(2)).build();
+    let complete = termination_complete(started.clone());
+    // TerminationStarted (today's, upstream's): the new ReplicaSet grows into the room the
+    // scale-down made, on top of the 2 pods still terminating.
+    let rss = midway_with_terminating(&started, 2);
+    let s = sel(&started);
+    let p = run(&started, &s, &rss, t(100));
+    assert_eq!(scales(&p), [("web-new".to_string(), 0, 2)]);
+    // TerminationComplete: 8 + 2 terminating already fill replicas + maxSurge = 10.
+    let rss = midway_with_terminating(&complete, 2);
+    let p = run(&complete, &s, &rss, t(100));
+    assert_eq!(scales(&p), [], "waits for the terminating pods");
+    // One of them gone: one new pod.
+    let rss = midway_with_terminating(&complete, 1);
+    let p = run(&complete, &s, &rss, t(100));
+    assert_eq!(scales(&p), [("web-new".to_string(), 0, 1)]);
+}
+
+#[test]
+fn termination_complete_reads_terminating_pods_from_the_pod_cache_before_the_status() {
+    // The ReplicaSet's status has not caught up (it says 0 terminating), but the pod cache holds
+    // its 8 running pods and 2 being deleted: the cache wins.
+    let d = termination_complete(deployment("web", 10).rolling(i(0), i(2)).build());
+    let rss = midway_with_terminating(&d, 0);
+    let mut pods = running_pods(&rss[0], 8, &[("app", "web")]);
+    let old_name = rss[0].metadata.name.clone().unwrap_or_default();
+    for k in 0..2 {
+        pods.push(
+            pod(&format!("{old_name}-gone-{k}"))
+                .owned_by("ReplicaSet", &old_name, "rs-old")
+                .phase("Running")
+                .ready_at(t(50))
+                .deleting()
+                .build(),
+        );
+    }
+    let by_rs = HashMap::from([("rs-old".to_string(), pods.iter().collect::<Vec<_>>())]);
+    let s = sel(&d);
+    let p = run_with_pods(&d, &s, &rss, by_rs, t(100));
+    assert_eq!(scales(&p), []);
+}
+
+#[test]
+fn termination_complete_scale_up_waits_until_it_fits_whole() {
+    // One ReplicaSet of 10 (2 of its pods terminating, replaced already), the Deployment scaled
+    // to 15: with TerminationComplete the Pods that exist (12) + 5 would exceed 15, so the
+    // scale-up waits; once the terminating pods are gone it happens whole.
+    let d10 = deployment("web", 10).rolling(i(0), i(2)).build();
+    let started = deployment("web", 15).rolling(i(0), i(2)).build();
+    let complete = termination_complete(started.clone());
+    let with = |terminating: i32| {
+        let mut rs = rs_of(&d10, "cur", 10, 1);
+        set_replicas_annotations(&mut rs, 10, 10 + max_surge(&d10));
+        if let Some(st) = rs.status.as_mut() {
+            st.terminating_replicas = Some(terminating);
+        }
+        // The template of d10 is the Deployment's: it is the new ReplicaSet.
+        [rs]
+    };
+    let s = sel(&started);
+    let rss = with(2);
+    assert_eq!(
+        scales(&run(&started, &s, &rss, t(100))),
+        [("web-cur".to_string(), 10, 15)]
+    );
+    assert_eq!(scales(&run(&complete, &s, &rss, t(100))), []);
+    let rss = with(0);
+    assert_eq!(
+        scales(&run(&complete, &s, &rss, t(100))),
+        [("web-cur".to_string(), 10, 15)]
+    );
+}
+
+#[test]
+fn termination_complete_scale_down_is_never_held_back() {
+    let d10 = deployment("web", 10).rolling(i(0), i(2)).build();
+    let complete = termination_complete(deployment("web", 4).rolling(i(0), i(2)).build());
+    let mut rs = rs_of(&d10, "cur", 10, 1);
+    set_replicas_annotations(&mut rs, 10, 10);
+    if let Some(st) = rs.status.as_mut() {
+        st.terminating_replicas = Some(3);
+    }
+    let rss = [rs];
+    let s = sel(&complete);
+    assert_eq!(
+        scales(&run(&complete, &s, &rss, t(100))),
+        [("web-cur".to_string(), 10, 4)]
+    );
+}
+
+#[test]
+fn termination_complete_deployment_is_not_complete_while_pods_terminate() {
+    let started = deployment("web", 3).build();
+    let complete = termination_complete(started.clone());
+    let status = |terminating| DeploymentStatus {
+        observed_generation: Some(1),
+        replicas: 3,
+        updated_replicas: 3,
+        ready_replicas: 3,
+        available_replicas: 3,
+        terminating_replicas: Some(terminating),
+        ..Default::default()
+    };
+    assert!(deployment_complete(&started, &status(1)));
+    assert!(!deployment_complete(&complete, &status(1)));
+    assert!(deployment_complete(&complete, &status(0)));
+    // And a terminating pod going counts as progress.
+    let mut was = complete.clone();
+    was.status = Some(status(2));
+    assert!(deployment_progressing(&was, &status(1)));
+    let mut was = started.clone();
+    was.status = Some(status(2));
+    assert!(!deployment_progressing(&was, &status(1)));
+}

@@ -287,24 +287,31 @@ pub fn replicaset_name(deployment: &str, hash: &str) -> String {
 }
 
 /// `DeploymentComplete`.
+///
+/// With `podReplacementPolicy: TerminationComplete`, also no terminating Pod left (KEP-3973:
+/// old Pods still terminating may hold connections, so the rollout is not over).
 pub fn deployment_complete(d: &Deployment, s: &DeploymentStatus) -> bool {
     let r = replicas(d);
     s.updated_replicas == r
         && s.replicas == r
         && s.available_replicas == r
         && s.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0)
+        && (!super::replacement::counts_terminating(d) || s.terminating_replicas.unwrap_or(0) == 0)
 }
 
 /// `DeploymentProgressing`: more updated, fewer old, more ready or more available pods than the
-/// status the Deployment has.
+/// status the Deployment has; with `TerminationComplete`, also fewer terminating Pods (KEP-3973).
 pub fn deployment_progressing(d: &Deployment, new: &DeploymentStatus) -> bool {
     let old = d.status.clone().unwrap_or_default();
     let old_old = old.replicas - old.updated_replicas;
     let new_old = new.replicas - new.updated_replicas;
+    let fewer_terminating = super::replacement::counts_terminating(d)
+        && new.terminating_replicas.unwrap_or(0) < old.terminating_replicas.unwrap_or(0);
     new.updated_replicas > old.updated_replicas
         || new_old < old_old
         || new.ready_replicas > old.ready_replicas
         || new.available_replicas > old.available_replicas
+        || fewer_terminating
 }
 
 /// `HasProgressDeadline`.
