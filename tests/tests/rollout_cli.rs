@@ -207,3 +207,138 @@ async fn rollout_status_fails_when_the_progress_deadline_passes() -> anyhow::Res
     .await?;
     Ok(())
 }
+
+/// The ReplicaSets' `spec.replicas` by image, and the Deployment's Progressing reason.
+async fn sizes(
+    client: &kube::Client,
+    ns: &str,
+) -> anyhow::Result<(std::collections::BTreeMap<String, i32>, Option<String>)> {
+    let rss: Api<bosun_api::apps::ReplicaSet> = Api::namespaced(client.clone(), ns);
+    let mut by_image = std::collections::BTreeMap::new();
+    for rs in rss.list(&Default::default()).await? {
+        let image = rs
+            .spec
+            .template
+            .spec
+            .as_ref()
+            .and_then(|s| s.containers[0].image.clone())
+            .unwrap_or_default();
+        *by_image.entry(image).or_default() += rs.spec.replicas.unwrap_or(1);
+    }
+    let d: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    let reason = d
+        .get("web")
+        .await?
+        .status
+        .and_then(|s| s.conditions)
+        .and_then(|cs| cs.into_iter().find(|c| c.type_ == "Progressing"))
+        .and_then(|c| c.reason);
+    Ok((by_image, reason))
+}
+
+#[tokio::test]
+async fn a_partition_stops_the_rollout_and_promote_carries_it_on() -> anyhow::Result<()> {
+    let client = client().await?;
+    ensure_crds(&client).await?;
+    ensure_controller("rollout-cli")?;
+    let ns = TestNamespace::new(&client, "partition").await?;
+    let n = ns.name.as_str();
+    let api: Api<Deployment> = Api::namespaced(client.clone(), n);
+    let mut d = deployment("registry.example/app:1")?;
+    d.spec.replicas = Some(10);
+    d.spec.strategy = Some(serde_json::from_value(json!({"type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 2, "maxUnavailable": 0, "partition": "30%"}}))?);
+    api.create(&PostParams::default(), &d).await?;
+    let status = || kubectl_bosun(&["rollout", "status", "deploy/web", "-n", n, "--timeout=90s"]);
+    let out = status()?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.ends_with("successfully rolled out\n"),
+        "a new Deployment keeps nothing old: {}",
+        out.stdout
+    );
+
+    let set = |image: &str| json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": image}]}}}});
+    api.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(&set("registry.example/app:2")),
+    )
+    .await?;
+    let out = status()?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.ends_with(
+            "deployment \"web\" rolled out to its partition: 7 of 10 replicas updated, 3 kept on old revisions (kubectl bosun rollout promote deploy/web goes on)\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    let (by_image, reason) = sizes(&client, n).await?;
+    assert_eq!(by_image["registry.example/app:1"], 3);
+    assert_eq!(by_image["registry.example/app:2"], 7);
+    assert_eq!(reason.as_deref(), Some("RolloutPartitioned"));
+
+    // Scaled while partitioned: 30% of 20 stay old, in the same ratio.
+    api.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"replicas": 20}})),
+    )
+    .await?;
+    let settled = |old: i32, new: i32| {
+        let client = client.clone();
+        async move {
+            poll(
+                &format!("{old} old and {new} new"),
+                Duration::from_secs(90),
+                || async {
+                    let (by_image, reason) = sizes(&client, n).await?;
+                    Ok((by_image.get("registry.example/app:1") == Some(&old)
+                        && by_image.get("registry.example/app:2") == Some(&new)
+                        && reason.as_deref() == Some("RolloutPartitioned"))
+                    .then_some(()))
+                },
+            )
+            .await
+        }
+    };
+    settled(6, 14).await?;
+
+    // One step (maxSurge 2): the partition 6 -> 4.
+    let out = kubectl_bosun(&["rollout", "promote", "deploy/web", "-n", n])?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "deployment.apps.bosun.dev/web promoted (partition 6 -> 4)\n"
+    );
+    let out = status()?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.ends_with("16 of 20 replicas updated, 4 kept on old revisions (kubectl bosun rollout promote deploy/web goes on)\n"), "{}", out.stdout);
+    settled(4, 16).await?;
+
+    let out = kubectl_bosun(&["rollout", "promote", "deploy/web", "-n", n, "--full"])?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = status()?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .ends_with("deployment \"web\" successfully rolled out\n"),
+        "{}",
+        out.stdout
+    );
+    let (by_image, _) = sizes(&client, n).await?;
+    assert_eq!(
+        by_image.get("registry.example/app:1").copied().unwrap_or(0),
+        0
+    );
+    assert_eq!(by_image["registry.example/app:2"], 20);
+
+    let out = kubectl_bosun(&["rollout", "promote", "deploy/web", "-n", n])?;
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr.trim(),
+        "error: deployments.apps.bosun.dev \"web\" has no partition to promote"
+    );
+    Ok(())
+}

@@ -823,3 +823,25 @@ refused!(
     "Unsupported value",
     "supported values: \"TerminationStarted\", \"TerminationComplete\""
 );
+
+// bosun's own: spec.strategy.rollingUpdate.partition is an int >= 0 or a percentage <= 100%.
+refused!(
+    deployment_partition_is_at_most_100_percent,
+    "Deployment",
+    |o| set(
+        &mut o,
+        "/spec/strategy/rollingUpdate/partition",
+        json!("150%")
+    ),
+    "spec.strategy.rollingUpdate.partition",
+    "Invalid value",
+    "must not be greater than 100%"
+);
+refused!(
+    deployment_partition_is_not_negative,
+    "Deployment",
+    |o| set(&mut o, "/spec/strategy/rollingUpdate/partition", json!(-1)),
+    "spec.strategy.rollingUpdate.partition",
+    "Invalid value",
+    "must be greater than or equal to 0"
+);

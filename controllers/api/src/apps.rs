@@ -34,6 +34,7 @@ fn default_strategy() -> Option<DeploymentStrategy> {
         rolling_update: Some(RollingUpdateDeployment {
             max_unavailable: default_percent(),
             max_surge: default_percent(),
+            partition: None,
         }),
     })
 }
@@ -237,6 +238,17 @@ pub struct RollingUpdateDeployment {
     #[serde(default = "default_percent", skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = rules::int_or_percent())]
     pub max_surge: Option<IntOrString>,
+
+    /// The number of Pods kept on the old revisions during a rolling update (OpenKruise's
+    /// `partition`; not in apps/v1). Value can be an absolute number (ex: 3) or a percentage of
+    /// desired pods (ex: 30%); absolute number is calculated from percentage by rounding up. The
+    /// rollout stops once `replicas - partition` Pods run the new template, with the condition
+    /// Progressing=True, reason RolloutPartitioned; `kubectl bosun rollout promote` lowers it.
+    /// Raising it does not roll Pods back. Defaults to 0 (roll everything).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = rules::int_or_percent())]
+    #[x_kube(validation = rules::at_most_100_percent())]
+    pub partition: Option<IntOrString>,
 }
 
 /// DeploymentStatus is the most recently observed status of the Deployment.

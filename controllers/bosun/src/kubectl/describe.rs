@@ -737,6 +737,7 @@ pub fn describe_deployment(
         (type_ == "RollingUpdate").then(|| bosun_api::apps::RollingUpdateDeployment {
             max_unavailable: Some(IntOrString::String("25%".into())),
             max_surge: Some(IntOrString::String("25%".into())),
+            partition: None,
         })
     });
     if let Some(ru) = &rolling {
@@ -755,7 +756,17 @@ pub fn describe_deployment(
             &format!("RollingUpdateStrategy:\t{mu} max unavailable, {ms} max surge\n"),
         );
     }
-    // bosun's own field (KEP-3973): shown when set, so an unset one reads as apps/v1's describe.
+    // bosun's own fields: shown when set, so a Deployment without them reads as apps/v1's.
+    if let Some(p) = rolling.as_ref().and_then(|r| r.partition.as_ref()) {
+        let pods = bosun_core::deployment::util::partition(d);
+        w.w(
+            0,
+            &format!(
+                "Partition:\t{} ({pods} Pods kept on old revisions)\n",
+                int_or_string(p)
+            ),
+        );
+    }
     if let Some(policy) = d.spec.pod_replacement_policy {
         let name = match policy {
             bosun_api::apps::PodReplacementPolicy::TerminationStarted => "TerminationStarted",
@@ -1148,6 +1159,24 @@ Events:
             text.contains(
                 "RollingUpdateStrategy:  25% max unavailable, 25% max surge\nPodReplacementPolicy:   TerminationComplete\n"
             ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_partition_is_shown_with_the_pods_it_keeps() {
+        let mut d = deployment();
+        d.spec.strategy = Some(bosun_api::apps::DeploymentStrategy {
+            type_: Some(bosun_api::apps::DeploymentStrategyType::RollingUpdate),
+            rolling_update: Some(bosun_api::apps::RollingUpdateDeployment {
+                max_unavailable: Some(IntOrString::Int(0)),
+                max_surge: Some(IntOrString::Int(1)),
+                partition: Some(IntOrString::String("50%".into())),
+            }),
+        });
+        let text = describe_deployment(&d, &[replicaset(&d)], None, now());
+        assert!(
+            text.contains("RollingUpdateStrategy:  0 max unavailable, 1 max surge\nPartition:              50% (2 Pods kept on old revisions)\n"),
             "{text}"
         );
     }

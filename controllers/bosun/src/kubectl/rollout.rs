@@ -5,8 +5,10 @@
 use std::time::{Duration, Instant};
 
 use bosun_api::apps::{Deployment, ReplicaSet};
+use bosun_core::deployment::progress;
 use bosun_core::deployment::util::{
-    ANNOTATIONS_TO_SKIP, POD_TEMPLATE_HASH, REVISION, equal_ignore_hash, revision,
+    ANNOTATIONS_TO_SKIP, POD_TEMPLATE_HASH, REVISION, equal_ignore_hash, max_surge,
+    max_unavailable, partition, revision,
 };
 use bosun_core::pod::controller_of;
 use clap::Subcommand;
@@ -67,6 +69,16 @@ pub enum Rollout {
         /// deploy/NAME.
         target: String,
     },
+    /// Lower a rolling update's partition (`spec.strategy.rollingUpdate.partition`) by one
+    /// step, the larger of maxSurge and maxUnavailable in Pods, so the rollout goes on; to 0
+    /// with --full.
+    Promote {
+        /// deploy/NAME.
+        target: String,
+        /// Remove the partition: roll every Pod.
+        #[arg(long)]
+        full: bool,
+    },
 }
 
 fn name_of(target: &str) -> Result<String, Failure> {
@@ -106,6 +118,22 @@ fn status_message(d: &Deployment) -> Result<(String, bool), Failure> {
         )));
     }
     let replicas = d.spec.replicas.unwrap_or(1);
+    let partitioned =
+        s.conditions.iter().flatten().any(|c| {
+            c.type_ == "Progressing" && c.reason.as_deref() == Some(progress::PARTITIONED)
+        });
+    if partitioned {
+        // bosun's own state: the rollout went as far as its partition lets it, and stays
+        // there until `rollout promote`; done for scripts waiting on it (exit 0).
+        return Ok((
+            format!(
+                "deployment {name:?} rolled out to its partition: {} of {replicas} replicas updated, {} kept on old revisions (kubectl bosun rollout promote deploy/{name} goes on)\n",
+                s.updated_replicas,
+                replicas - s.updated_replicas
+            ),
+            true,
+        ));
+    }
     Ok(if s.updated_replicas < replicas {
         (
             format!(
@@ -333,6 +361,23 @@ pub async fn run(session: &Session, action: &Rollout) -> Result<(), Failure> {
             println!("{KIND}/{name} {}", if pause { "paused" } else { "resumed" });
             Ok(())
         }
+        Rollout::Promote { target, full } => {
+            let name = name_of(target)?;
+            let d = api.get(&name).await.map_err(server_error)?;
+            let before = partition(&d);
+            let after = promoted_partition(&d, *full)?;
+            let value = if after == 0 {
+                json!(null)
+            } else {
+                json!(after)
+            };
+            let patch = json!({"spec": {"strategy": {"rollingUpdate": {"partition": value}}}});
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(server_error)?;
+            println!("{KIND}/{name} promoted (partition {before} -> {after})");
+            Ok(())
+        }
         Rollout::Restart { target } => {
             let name = name_of(target)?;
             let d = api.get(&name).await.map_err(server_error)?;
@@ -351,6 +396,29 @@ pub async fn run(session: &Session, action: &Rollout) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// `rollout promote`: the partition after one promotion, from the Deployment as read; an
+/// error when there is nothing to promote.
+fn promoted_partition(d: &Deployment, full: bool) -> Result<i32, Failure> {
+    let name = d.name_any();
+    let rolling = d
+        .spec
+        .strategy
+        .as_ref()
+        .and_then(|s| s.type_)
+        .is_none_or(|t| t == bosun_api::apps::DeploymentStrategyType::RollingUpdate);
+    let current = partition(d);
+    if !rolling || current == 0 {
+        return Err(Failure(format!(
+            "error: {RESOURCE} {name:?} has no partition to promote"
+        )));
+    }
+    if full {
+        return Ok(0);
+    }
+    let step = max_surge(d).max(max_unavailable(d)).max(1);
+    Ok((current - step).max(0))
 }
 
 /// The value of [`RESTARTED_AT`]: `now` as kubectl writes it, Go's `time.RFC3339` (whole
@@ -404,5 +472,60 @@ mod tests {
             assert_eq!(restarted_at(now), want, "{secs}.{nanos}");
         }
         assert_eq!(RESTARTED_AT, "kubectl.kubernetes.io/restartedAt");
+    }
+
+    fn partitioned(partition: serde_json::Value, strategy: &str) -> Deployment {
+        serde_json::from_value(json!({
+            "metadata": {"name": "web", "generation": 2},
+            "spec": {"replicas": 10, "selector": {"matchLabels": {"a": "b"}}, "template": {},
+                "strategy": {"type": strategy, "rollingUpdate": {"maxSurge": 2, "maxUnavailable": 1, "partition": partition}}},
+            "status": {"observedGeneration": 2, "replicas": 10, "updatedReplicas": 7, "readyReplicas": 10,
+                "availableReplicas": 10, "conditions": [{"type": "Progressing", "status": "True",
+                "reason": "RolloutPartitioned"}]}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn status_of_a_rollout_stopped_at_its_partition_is_done_and_says_how_to_go_on() {
+        let d = partitioned(json!(3), "RollingUpdate");
+        let (msg, done) = status_message(&d).unwrap();
+        assert!(done);
+        assert_eq!(
+            msg,
+            "deployment \"web\" rolled out to its partition: 7 of 10 replicas updated, 3 kept on old revisions (kubectl bosun rollout promote deploy/web goes on)\n"
+        );
+        // A newer generation not observed yet is not done, whatever the condition says.
+        let mut newer = d.clone();
+        newer.metadata.generation = Some(3);
+        assert!(!status_message(&newer).unwrap().1);
+    }
+
+    #[test]
+    fn promote_lowers_the_partition_by_one_step_or_to_zero_with_full() {
+        // Step: the larger of maxSurge (2) and maxUnavailable (1).
+        assert_eq!(
+            promoted_partition(&partitioned(json!(3), "RollingUpdate"), false).unwrap(),
+            1
+        );
+        assert_eq!(
+            promoted_partition(&partitioned(json!(1), "RollingUpdate"), false).unwrap(),
+            0
+        );
+        assert_eq!(
+            promoted_partition(&partitioned(json!("30%"), "RollingUpdate"), true).unwrap(),
+            0
+        );
+        assert_eq!(
+            promoted_partition(&partitioned(json!("30%"), "RollingUpdate"), false).unwrap(),
+            1
+        );
+        let none = promoted_partition(&partitioned(json!(0), "RollingUpdate"), false);
+        assert_eq!(
+            none.err().map(|f| f.0),
+            Some(
+                "error: deployments.apps.bosun.dev \"web\" has no partition to promote".to_string()
+            )
+        );
     }
 }

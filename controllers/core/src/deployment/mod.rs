@@ -359,7 +359,8 @@ impl<'a> Pass<'a> {
         };
         set_new_rs_annotations(d, &mut rs, revision, false);
         let total = self.counted_sum(olds);
-        rs.spec.replicas = Some(new_rs_new_replicas(d, total, 0));
+        let kept = partition(d).min(self.spec_sum(olds));
+        rs.spec.replicas = Some(new_rs_new_replicas(d, total, 0).min(replicas(d) - kept));
         rs
     }
 }
@@ -518,6 +519,7 @@ pub(crate) mod fixtures {
                 rolling_update: Some(RollingUpdateDeployment {
                     max_surge: surge,
                     max_unavailable: unavailable,
+                    partition: None,
                 }),
             });
             self

@@ -91,7 +91,7 @@ pub fn remove_condition(status: &mut DeploymentStatus, type_: &str) {
     }
 }
 
-fn reason(status: &DeploymentStatus, type_: &str) -> Option<String> {
+pub(crate) fn reason(status: &DeploymentStatus, type_: &str) -> Option<String> {
     get(status, type_).and_then(|c| c.reason.clone())
 }
 
@@ -156,7 +156,21 @@ pub(crate) fn sync_rollout_status(p: &mut Pass<'_>, new: Option<usize>) {
                 &mut status,
                 condition("Progressing", "True", "NewReplicaSetAvailable", msg, p.now),
             );
-        } else if deployment_progressing(p.d, &status) {
+        } else if let Some(kept) = partitioned(p, &status, new) {
+            let updated = status.updated_replicas;
+            let msg = format!(
+                "{subject} is rolled out to its partition: {updated} of {} pods updated, {kept} kept on old revisions.",
+                super::util::replicas(p.d)
+            );
+            set_condition(
+                &mut status,
+                condition("Progressing", "True", PARTITIONED, msg, p.now),
+            );
+        } else if deployment_progressing(p.d, &status)
+            || cur.as_ref().and_then(|c| c.reason.as_deref()) == Some(PARTITIONED)
+        {
+            // A partition lowered (promote) resumes the rollout: progressing again at once, so
+            // `rollout status` never reads the stopped state of the previous generation.
             let msg = format!("{subject} is progressing.");
             let mut c = condition("Progressing", "True", "ReplicaSetUpdated", msg, p.now);
             if let Some(cur) = cur.as_ref().filter(|c| c.status == "True") {
@@ -214,6 +228,26 @@ pub(crate) fn sync_rollout_status(p: &mut Pass<'_>, new: Option<usize>) {
     p.write_status = true;
 }
 
+/// The Progressing reason of a rollout that stopped at its partition (bosun's own, after
+/// OpenKruise's `partition`): `Progressing=True`, so the progress deadline does not run while
+/// the Deployment waits for `kubectl bosun rollout promote`.
+pub const PARTITIONED: &str = "RolloutPartitioned";
+
+/// A rolling update stopped at its partition, every Pod available: how many Pods the old
+/// revisions keep (`None` when not there, or nothing is kept).
+fn partitioned(p: &Pass<'_>, s: &super::DeploymentStatus, new: Option<usize>) -> Option<i32> {
+    let olds = p.old_indexes(new);
+    let kept = super::rolling::kept_on_old(p, &olds);
+    let r = super::util::replicas(p.d);
+    let settled = kept > 0
+        && new.is_some_and(|i| super::util::rs_replicas(&p.rss[i]) == r - kept)
+        && s.updated_replicas == r - kept
+        && s.replicas == r
+        && s.available_replicas == r
+        && s.observed_generation.unwrap_or(0) >= p.d.metadata.generation.unwrap_or(0);
+    settled.then_some(kept)
+}
+
 /// `requeueStuckDeployment`: look again just after the progress deadline.
 fn requeue_stuck(p: &Pass<'_>, new: &super::DeploymentStatus) -> Requeue {
     let Some(deadline) = progress_deadline(p.d) else {
@@ -223,7 +257,12 @@ fn requeue_stuck(p: &Pass<'_>, new: &super::DeploymentStatus) -> Requeue {
     let Some(c) = get(&current, "Progressing") else {
         return Requeue::No;
     };
-    if deployment_complete(p.d, new) || c.reason.as_deref() == Some("ProgressDeadlineExceeded") {
+    if deployment_complete(p.d, new)
+        || matches!(
+            c.reason.as_deref(),
+            Some("ProgressDeadlineExceeded" | PARTITIONED)
+        )
+    {
         return Requeue::No;
     }
     let Some(updated) = c.last_update_time.as_ref() else {

@@ -11,18 +11,19 @@ use crate::pod::{is_active, is_available};
 pub(crate) fn rollout(p: &mut Pass<'_>) {
     let new = p.sync_revision(true);
     let all: Vec<usize> = (0..p.rss.len()).collect();
+    let olds = p.old_indexes(new);
+    let kept = kept_on_old(p, &olds);
     if let Some(i) = new
-        && reconcile_new(p, i, &all)
+        && reconcile_new(p, i, &all, kept)
     {
         return sync_rollout_status(p, new);
     }
-    let olds = p.old_indexes(new);
     let active_olds: Vec<usize> = olds
         .iter()
         .copied()
         .filter(|i| rs_replicas(&p.rss[*i]) > 0)
         .collect();
-    if reconcile_old(p, &all, &active_olds, new) {
+    if reconcile_old(p, &all, &active_olds, new, kept) {
         return sync_rollout_status(p, new);
     }
     if deployment_complete(p.d, &p.d.status.clone().unwrap_or_default()) {
@@ -31,8 +32,16 @@ pub(crate) fn rollout(p: &mut Pass<'_>) {
     sync_rollout_status(p, new)
 }
 
-/// `reconcileNewReplicaSet`: whether the new ReplicaSet's size changed.
-fn reconcile_new(p: &mut Pass<'_>, new: usize, all: &[usize]) -> bool {
+/// The Pods the partition keeps on the old revisions now: the partition, or fewer when the old
+/// ReplicaSets hold fewer (a new Deployment has none to keep, and raising the partition does not
+/// roll Pods back).
+pub(crate) fn kept_on_old(p: &Pass<'_>, olds: &[usize]) -> i32 {
+    partition(p.d).min(p.spec_sum(olds))
+}
+
+/// `reconcileNewReplicaSet`: whether the new ReplicaSet's size changed. With a partition the
+/// new ReplicaSet grows to `replicas - kept` only (never shrunk for it).
+fn reconcile_new(p: &mut Pass<'_>, new: usize, all: &[usize], kept: i32) -> bool {
     let want = replicas(p.d);
     let cur = rs_replicas(&p.rss[new]);
     if cur == want {
@@ -41,7 +50,21 @@ fn reconcile_new(p: &mut Pass<'_>, new: usize, all: &[usize]) -> bool {
     if cur > want {
         return p.scale_if_needed(new, want);
     }
-    let size = new_rs_new_replicas(p.d, p.counted_sum(all), cur);
+    let target = want - kept;
+    if cur > target {
+        // Above its share with Pods beyond `replicas` in all (the surge a proportional scale-up
+        // leaves during a partition): give the surplus back, never below the share. At
+        // `replicas` in all (a partition raised by hand) nothing is rolled back.
+        let surplus = p.spec_sum(all) - want;
+        if surplus > 0 {
+            return p.scale_if_needed(new, cur - surplus.min(cur - target));
+        }
+        return false;
+    }
+    if cur == target {
+        return false;
+    }
+    let size = new_rs_new_replicas(p.d, p.counted_sum(all), cur).min(target);
     p.scale_if_needed(new, size)
 }
 
@@ -87,25 +110,30 @@ fn oldest_first(p: &Pass<'_>, idx: &[usize]) -> Vec<usize> {
 }
 
 /// `reconcileOldReplicaSets`: whether any old ReplicaSet was scaled down.
+///
+/// With a partition the old ReplicaSets keep `kept` Pods between them: no scale-down takes
+/// their sum below it.
 fn reconcile_old(
     p: &mut Pass<'_>,
     all: &[usize],
     active_olds: &[usize],
     new: Option<usize>,
+    kept: i32,
 ) -> bool {
-    if p.spec_sum(active_olds) == 0 {
+    let old_room = p.spec_sum(active_olds) - kept;
+    if old_room <= 0 {
         return false;
     }
     let min_available = replicas(p.d) - max_unavailable(p.d);
     let new_unavailable = new
         .map(|i| rs_replicas(&p.rss[i]) - available(p, i))
         .unwrap_or(0);
-    let max_scaled_down = p.spec_sum(all) - min_available - new_unavailable;
+    let max_scaled_down = (p.spec_sum(all) - min_available - new_unavailable).min(old_room);
     if max_scaled_down <= 0 {
         return false;
     }
     let cleaned = cleanup_unhealthy(p, active_olds, max_scaled_down);
-    let scaled = scale_down_old(p, active_olds, new, min_available);
+    let scaled = scale_down_old(p, active_olds, new, min_available, old_room - cleaned);
     cleaned + scaled > 0
 }
 
@@ -131,16 +159,23 @@ fn cleanup_unhealthy(p: &mut Pass<'_>, olds: &[usize], max_scaled_down: i32) -> 
 
 /// `scaleDownOldReplicaSetsForRollingUpdate`: scale old ReplicaSets down, oldest first, by as
 /// many pods as are available above `min_available`.
-fn scale_down_old(p: &mut Pass<'_>, olds: &[usize], new: Option<usize>, min_available: i32) -> i32 {
+/// At most `old_room` in all (what the partition lets go).
+fn scale_down_old(
+    p: &mut Pass<'_>,
+    olds: &[usize],
+    new: Option<usize>,
+    min_available: i32,
+    old_room: i32,
+) -> i32 {
     let avail: i32 = olds
         .iter()
         .chain(new.iter())
         .map(|i| available(p, *i))
         .sum();
-    if avail <= min_available {
+    if avail <= min_available || old_room <= 0 {
         return 0;
     }
-    let budget = avail - min_available;
+    let budget = (avail - min_available).min(old_room);
     let mut total = 0;
     for i in oldest_first(p, olds) {
         if total >= budget {

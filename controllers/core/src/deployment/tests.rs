@@ -705,6 +705,61 @@ mod simulation {
                 prop_assert!(done, "the rollout did not complete");
             }
         }
+
+        #[test]
+        fn a_partitioned_rollout_stops_at_the_partition_within_the_bounds_and_promote_finishes_it(
+            replicas in 1i32..30,
+            surge_pct in 0i32..=100,
+            unavail_pct in 0i32..=100,
+            partition_pct in 0i32..=100,
+            ready in proptest::collection::vec(1u8..4, 1..16),
+        ) {
+            let surge = Some(IntOrString::String(format!("{surge_pct}%")));
+            let unavail = Some(IntOrString::String(format!("{unavail_pct}%")));
+            let old_d = deployment("web", replicas).rolling(surge.clone(), unavail.clone()).image("img:0").build();
+            let mut d = deployment("web", replicas).rolling(surge, unavail).build();
+            if let Some(ru) = d.spec.strategy.as_mut().and_then(|s| s.rolling_update.as_mut()) {
+                ru.partition = Some(IntOrString::String(format!("{partition_pct}%")));
+            }
+            let kept = partition(&d);
+            prop_assert_eq!(kept, (partition_pct * replicas + 99) / 100, "rounded up");
+            let mut rss = vec![rs_of(&old_d, "old", replicas, 1)];
+            let (max_total, min_avail) = (replicas + max_surge(&d), replicas - max_unavailable(&d));
+            let s = sel(&d);
+            for round in 0..2 {
+                let mut stopped = false;
+                for step in 0..400 {
+                    let step = step + 400 * round;
+                    let snapshot = rss.clone();
+                    let p = plan(Observed { deployment: &d, selector: &s, candidates: snapshot.iter().collect(), pods_by_rs: HashMap::new() }, t(2000 + step as i64));
+                    apply(&mut rss, &p, step);
+                    let new_status = p.status.clone();
+                    drop(p);
+                    if let Some(st) = new_status { d.status = Some(st); }
+                    let total: i32 = rss.iter().map(rs_replicas).sum();
+                    prop_assert!(total <= max_total, "step {step}: {total} pods wanted > {max_total}");
+                    settle(&mut rss, &ready, step);
+                    let avail: i32 = rss.iter().map(|r| status_of(r).available_replicas).sum();
+                    prop_assert!(avail >= min_avail.min(replicas), "step {step}: {avail} available < {min_avail}");
+                    let st = d.status.clone().unwrap_or_default();
+                    let reason = progress::reason(&st, "Progressing");
+                    if reason.as_deref() == Some(progress::PARTITIONED) || deployment_complete(&d, &st) {
+                        stopped = true;
+                        break;
+                    }
+                }
+                prop_assert!(stopped, "round {round}: the rollout neither completed nor stopped at its partition");
+                let kept_now = if round == 0 { kept } else { 0 };
+                let new_size: i32 = rss.iter().filter(|r| r.metadata.name.as_deref() != Some("web-old")).map(rs_replicas).sum();
+                let old_size: i32 = rss.iter().filter(|r| r.metadata.name.as_deref() == Some("web-old")).map(rs_replicas).sum();
+                prop_assert_eq!((new_size, old_size), (replicas - kept_now, kept_now), "round {}", round);
+                // `kubectl bosun rollout promote --full`: the partition goes to 0.
+                if let Some(ru) = d.spec.strategy.as_mut().and_then(|s| s.rolling_update.as_mut()) {
+                    ru.partition = None;
+                }
+                d.metadata.generation = Some(d.metadata.generation.unwrap_or(1) + 1);
+            }
+        }
     }
 }
 
@@ -1219,6 +1274,55 @@ fn termination_complete_scale_up_waits_until_it_fits_whole() {
 }
 
 #[test]
+fn partition_is_a_share_of_replicas_rounded_up_and_zero_outside_rolling_updates() {
+    let with = |p: IntOrString, replicas: i32| {
+        let mut d = deployment("web", replicas).rolling(i(1), i(0)).build();
+        if let Some(ru) = d
+            .spec
+            .strategy
+            .as_mut()
+            .and_then(|s| s.rolling_update.as_mut())
+        {
+            ru.partition = Some(p);
+        }
+        d
+    };
+    let pct = |s: &str| IntOrString::String(s.into());
+    assert_eq!(partition(&with(pct("30%"), 10)), 3);
+    assert_eq!(partition(&with(pct("25%"), 10)), 3, "2.5 rounds up");
+    assert_eq!(partition(&with(pct("100%"), 10)), 10);
+    assert_eq!(partition(&with(IntOrString::Int(4), 10)), 4);
+    assert_eq!(
+        partition(&with(IntOrString::Int(40), 10)),
+        10,
+        "at most replicas"
+    );
+    assert_eq!(partition(&deployment("web", 10).build()), 0, "unset");
+    let mut recreate = with(IntOrString::Int(4), 10);
+    if let Some(s) = recreate.spec.strategy.as_mut() {
+        s.type_ = Some(bosun_api::apps::DeploymentStrategyType::Recreate);
+    }
+    assert_eq!(partition(&recreate), 0, "RollingUpdate only");
+}
+
+#[test]
+fn a_partition_keeps_the_old_pods_of_a_new_deployment_at_none() {
+    // A Deployment's first ReplicaSet has no old revision to keep Pods on: it gets every replica.
+    let mut d = deployment("web", 5).rolling(i(1), i(0)).build();
+    if let Some(ru) = d
+        .spec
+        .strategy
+        .as_mut()
+        .and_then(|s| s.rolling_update.as_mut())
+    {
+        ru.partition = Some(IntOrString::Int(3));
+    }
+    let s = sel(&d);
+    let p = run(&d, &s, &[], t(100));
+    assert_eq!(created(&p).and_then(|rs| rs.spec.replicas), Some(5));
+}
+
+#[test]
 fn termination_complete_scale_down_is_never_held_back() {
     let d10 = deployment("web", 10).rolling(i(0), i(2)).build();
     let complete = termination_complete(deployment("web", 4).rolling(i(0), i(2)).build());
@@ -1258,4 +1362,42 @@ fn termination_complete_deployment_is_not_complete_while_pods_terminate() {
     let mut was = started.clone();
     was.status = Some(status(2));
     assert!(!deployment_progressing(&was, &status(1)));
+}
+
+#[test]
+fn a_partitioned_new_replicaset_gives_back_the_surge_a_scale_up_left_it() {
+    // Replicas 10 -> 20 with partition 30% and maxSurge 2: proportional scaling made old 6 and
+    // new 16 (22 = replicas + maxSurge); the partition wants 6 old and 14 new, so the new
+    // ReplicaSet gives its 2 surplus back.
+    let old_d = deployment("web", 20)
+        .rolling(i(2), i(0))
+        .image("img:0")
+        .build();
+    let mut d = deployment("web", 20).rolling(i(2), i(0)).build();
+    if let Some(ru) = d
+        .spec
+        .strategy
+        .as_mut()
+        .and_then(|s| s.rolling_update.as_mut())
+    {
+        ru.partition = Some(IntOrString::String("30%".into()));
+    }
+    let mut old = rs_of(&old_d, "old", 6, 1);
+    let mut new = rs_of(&d, "new", 16, 2);
+    for rs in [&mut old, &mut new] {
+        set_replicas_annotations(rs, 20, 22);
+    }
+    let rss = [old, new];
+    let s = sel(&d);
+    let p = run(&d, &s, &rss, t(100));
+    assert_eq!(scales(&p), [("web-new".to_string(), 16, 14)]);
+    // A partition raised by hand at replicas in all rolls nothing back.
+    let mut old = rs_of(&old_d, "old", 4, 1);
+    let mut new = rs_of(&d, "new", 16, 2);
+    for rs in [&mut old, &mut new] {
+        set_replicas_annotations(rs, 20, 22);
+    }
+    let rss = [old, new];
+    let p = run(&d, &s, &rss, t(100));
+    assert_eq!(scales(&p), []);
 }

@@ -119,6 +119,21 @@ pub fn max_unavailable(d: &Deployment) -> i32 {
         .min(replicas(d))
 }
 
+/// `spec.strategy.rollingUpdate.partition` in Pods (OpenKruise's rounding: a percentage of
+/// `replicas`, rounded up), within `0..=replicas`; 0 unless RollingUpdate.
+pub fn partition(d: &Deployment) -> i32 {
+    if !is_rolling(d) {
+        return 0;
+    }
+    let p = d
+        .spec
+        .strategy
+        .as_ref()
+        .and_then(|s| s.rolling_update.as_ref())
+        .and_then(|r| r.partition.as_ref());
+    scaled_value(p, replicas(d), true).clamp(0, replicas(d).max(0))
+}
+
 /// `MinAvailable(d)`.
 pub fn min_available(d: &Deployment) -> i32 {
     if is_rolling(d) {
