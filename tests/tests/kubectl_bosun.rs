@@ -609,7 +609,8 @@ fn kubectl_completes_the_plugins_verbs_through_the_completion_helper() -> anyhow
     assert_eq!(
         got,
         [
-            "status", "history", "undo", "pause", "resume", "restart", ":4"
+            "status", "history", "undo", "pause", "resume", "restart", "abort", "retry", "promote",
+            ":4"
         ],
         "{got:?}"
     );

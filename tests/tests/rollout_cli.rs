@@ -342,3 +342,179 @@ async fn a_partition_stops_the_rollout_and_promote_carries_it_on() -> anyhow::Re
     );
     Ok(())
 }
+
+/// The ReplicaSets' sizes by image (spec, available), the Deployment's Progressing reason
+/// and its observed generation against its generation.
+async fn rollout_state(
+    client: &kube::Client,
+    ns: &str,
+) -> anyhow::Result<(
+    std::collections::BTreeMap<String, (i32, i32)>,
+    Option<String>,
+    bool,
+)> {
+    let rss: Api<bosun_api::apps::ReplicaSet> = Api::namespaced(client.clone(), ns);
+    let mut by_image = std::collections::BTreeMap::new();
+    for rs in rss.list(&Default::default()).await? {
+        let image = rs
+            .spec
+            .template
+            .spec
+            .as_ref()
+            .and_then(|s| s.containers[0].image.clone())
+            .unwrap_or_default();
+        let available = rs
+            .status
+            .as_ref()
+            .map(|s| s.available_replicas)
+            .unwrap_or(0);
+        by_image.insert(image, (rs.spec.replicas.unwrap_or(1), available));
+    }
+    let d: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    let d = d.get("web").await?;
+    let st = d.status.clone().unwrap_or_default();
+    let reason = st
+        .conditions
+        .and_then(|cs| cs.into_iter().find(|c| c.type_ == "Progressing"))
+        .and_then(|c| c.reason);
+    Ok((
+        by_image,
+        reason,
+        st.observed_generation == d.metadata.generation,
+    ))
+}
+
+#[tokio::test]
+async fn a_rollout_past_its_deadline_is_aborted_rolled_back_and_held_until_retry()
+-> anyhow::Result<()> {
+    let client = client().await?;
+    ensure_crds(&client).await?;
+    ensure_controller("rollout-cli")?;
+    let ns = TestNamespace::new(&client, "abort").await?;
+    let n = ns.name.as_str();
+    let api: Api<Deployment> = Api::namespaced(client.clone(), n);
+    let mut d = deployment("registry.example/app:1")?;
+    d.spec.replicas = Some(3);
+    d.spec.progress_deadline_seconds = Some(5);
+    d.spec.progress_deadline_abort = Some(true);
+    d.spec.strategy = Some(serde_json::from_value(json!({"type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}))?);
+    api.create(&PostParams::default(), &d).await?;
+    let status = || kubectl_bosun(&["rollout", "status", "deploy/web", "-n", n, "--timeout=90s"]);
+    let out = status()?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // A template whose Pods can never be scheduled (no Node has the label): no progress.
+    let stuck = |image: &str| {
+        json!({"spec": {"template": {"spec": {
+        "nodeSelector": {"e2e.bosun.dev/no-such-node": "true"},
+        "containers": [{"name": "app", "image": image}]}}}})
+    };
+    api.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(&stuck("registry.example/app:2")),
+    )
+    .await?;
+    let out = status()?;
+    println!("$ kubectl bosun rollout status deploy/web\n{}", out.stderr);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stderr
+            .starts_with("error: deployment \"web\" rollout aborted: Rollout of ReplicaSet \"web-")
+            && out
+                .stderr
+                .contains("timed out progressing; rolling back to ReplicaSet \"web-"),
+        "{}",
+        out.stderr
+    );
+    let rolled_back = |held: &'static str| {
+        let client = client.clone();
+        async move {
+            poll("rolled back to app:1", Duration::from_secs(60), || async {
+                let (by_image, reason, observed) = rollout_state(&client, n).await?;
+                Ok((observed
+                    && by_image.get("registry.example/app:1") == Some(&(3, 3))
+                    && by_image.get(held).is_some_and(|(spec, _)| *spec == 0)
+                    && reason.as_deref() == Some("RolloutAborted"))
+                .then_some(()))
+            })
+            .await
+        }
+    };
+    rolled_back("registry.example/app:2").await?;
+    let events = bosun_e2e::kubectl(&[
+        "get",
+        "events",
+        "-n",
+        n,
+        "--field-selector",
+        "reason=RolloutAborted",
+    ])?;
+    assert!(
+        events.stdout.contains("timed out progressing"),
+        "{}",
+        events.stdout
+    );
+    // Held: a spec change the controller observes (a new generation) does not retry it.
+    api.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"minReadySeconds": 0, "revisionHistoryLimit": 9}})),
+    )
+    .await?;
+    rolled_back("registry.example/app:2").await?;
+
+    // retry: the same template rolls out again (and, stuck again, is aborted again).
+    let out = kubectl_bosun(&["rollout", "retry", "deploy/web", "-n", n])?;
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "deployment.apps.bosun.dev/web retried\n"),
+        "{}",
+        out.stderr
+    );
+    poll("app:2 scaled up again", Duration::from_secs(60), || async {
+        let (by_image, _, _) = rollout_state(&client, n).await?;
+        Ok(by_image
+            .get("registry.example/app:2")
+            .is_some_and(|(spec, _)| *spec > 0)
+            .then_some(()))
+    })
+    .await?;
+    // abort by hand, at once.
+    let out = kubectl_bosun(&["rollout", "abort", "deploy/web", "-n", n])?;
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "deployment.apps.bosun.dev/web aborted\n"),
+        "{}",
+        out.stderr
+    );
+    rolled_back("registry.example/app:2").await?;
+    let out = status()?;
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains(" aborted; rolling back to ReplicaSet \"web-"),
+        "{}",
+        out.stderr
+    );
+    // A new template lifts the hold: back to app:1's template completes as a normal rollout.
+    let back = json!({"spec": {"template": {"spec": {"nodeSelector": null,
+        "containers": [{"name": "app", "image": "registry.example/app:1"}]}}}});
+    api.patch("web", &PatchParams::default(), &Patch::Merge(&back))
+        .await?;
+    let out = status()?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.ends_with("successfully rolled out\n"),
+        "{}",
+        out.stdout
+    );
+    let out = kubectl_bosun(&["rollout", "abort", "deploy/web", "-n", n])?;
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr.trim(),
+        "error: deployments.apps.bosun.dev \"web\" has no rollout in progress to abort"
+    );
+    Ok(())
+}

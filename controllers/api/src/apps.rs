@@ -164,6 +164,15 @@ pub struct DeploymentSpec {
     #[x_kube(validation = rules::nonnegative())]
     pub progress_deadline_seconds: Option<i32>,
 
+    /// When true, a rollout that exceeds progressDeadlineSeconds is aborted (Argo Rollouts'
+    /// `progressDeadlineAbort`; not in apps/v1): the new ReplicaSet is scaled back down and the
+    /// last complete revision back up, within maxSurge and maxUnavailable, the condition
+    /// Progressing turns False with reason RolloutAborted, and the same template is not rolled
+    /// out again until `kubectl bosun rollout retry` or a template change. `kubectl bosun
+    /// rollout abort` does the same by hand at any time. Defaults to false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_deadline_abort: Option<bool>,
+
     /// podReplacementPolicy specifies when to create replacement Pods (the schema's description
     /// is [`PodReplacementPolicy`]'s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -319,6 +328,18 @@ pub struct DeploymentStatus {
     /// scale subresource and the HorizontalPodAutoscaler. Not in apps/v1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<String>,
+
+    /// The `pod-template-hash` of an aborted rollout (`kubectl bosun rollout abort`, or
+    /// `progressDeadlineAbort`): while it is the current template's, the controller rolls back
+    /// to the last complete revision instead. `kubectl bosun rollout retry` clears it; a
+    /// template change makes it stale. Not in apps/v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted_template_hash: Option<String>,
+
+    /// The `pod-template-hash` of the last revision that completed, where an abort rolls back
+    /// to. Written by the controller. Not in apps/v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stable_template_hash: Option<String>,
 
     /// `<readyReplicas>/<spec.replicas>`, as `kubectl get deployment` prints in its READY column.
     /// Written by the controller for display only. Not in apps/v1.

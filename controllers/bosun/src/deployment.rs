@@ -259,6 +259,24 @@ impl Controller {
                     .map_err(api_err("writing the revision annotation"))?;
             }
         }
+        if let Some(hash) = &p.abort {
+            // Its own manager, apart from the status apply below (see abort::MANAGER).
+            let body = json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment",
+                "status": {"abortedTemplateHash": hash}});
+            let body = if hash.is_none() {
+                json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment", "status": {}})
+            } else {
+                body
+            };
+            d_api
+                .patch_status(
+                    &d.name_any(),
+                    &PatchParams::apply(bosun_core::deployment::abort::MANAGER).force(),
+                    &Patch::Apply(&body),
+                )
+                .await
+                .map_err(api_err("writing the aborted template"))?;
+        }
         // A status that only follows pods and ReplicaSets (this sync wrote nothing else, the
         // generation is already observed) is paced: one write per interval.
         let status_only = p.actions.is_empty()
@@ -364,6 +382,10 @@ impl Controller {
         d: &Deployment,
         status: &DeploymentStatus,
     ) -> Result<(), kube::Error> {
+        // abortedTemplateHash is written by its own manager only (abort::MANAGER): a status
+        // from a cache older than an abort or a retry must neither drop nor restore it.
+        let mut status = status.clone();
+        status.aborted_template_hash = None;
         let body =
             json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment", "status": status});
         api.patch_status(

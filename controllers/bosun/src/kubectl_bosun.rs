@@ -6,7 +6,7 @@
 //! kubectl bosun set image deploy/NAME CONTAINER=IMAGE ...
 //! kubectl bosun expose deploy/NAME|rs/NAME [--port=P] [--target-port=T] [--type=T] [--name=N]
 //! kubectl bosun describe deploy|rs [NAME]
-//! kubectl bosun rollout status|history|undo|pause|resume|restart|promote deploy/NAME
+//! kubectl bosun rollout status|history|undo|pause|resume|restart|promote|abort|retry deploy/NAME
 //! ```
 //!
 //! Global flags as kubectl's: `-n/--namespace`, `--context`, `--kubeconfig` (and `KUBECONFIG`).

@@ -69,6 +69,17 @@ pub enum Rollout {
         /// deploy/NAME.
         target: String,
     },
+    /// Abort the rollout in progress: roll back to the last complete revision and hold the
+    /// new template until `rollout retry` (Argo Rollouts' abort).
+    Abort {
+        /// deploy/NAME.
+        target: String,
+    },
+    /// Retry an aborted rollout: roll the held template out again.
+    Retry {
+        /// deploy/NAME.
+        target: String,
+    },
     /// Lower a rolling update's partition (`spec.strategy.rollingUpdate.partition`) by one
     /// step, the larger of maxSurge and maxUnavailable in Pods, so the rollout goes on; to 0
     /// with --full.
@@ -115,6 +126,16 @@ fn status_message(d: &Deployment) -> Result<(String, bool), Failure> {
     if timed_out {
         return Err(Failure(format!(
             "error: deployment {name:?} exceeded its progress deadline"
+        )));
+    }
+    let aborted = s.conditions.iter().flatten().find(|c| {
+        c.type_ == "Progressing"
+            && c.reason.as_deref() == Some(bosun_core::deployment::abort::ABORTED)
+    });
+    if let Some(c) = aborted {
+        return Err(Failure(format!(
+            "error: deployment {name:?} rollout aborted: {}",
+            c.message.as_deref().unwrap_or_default()
         )));
     }
     let replicas = d.spec.replicas.unwrap_or(1);
@@ -359,6 +380,52 @@ pub async fn run(session: &Session, action: &Rollout) -> Result<(), Failure> {
                 .await
                 .map_err(server_error)?;
             println!("{KIND}/{name} {}", if pause { "paused" } else { "resumed" });
+            Ok(())
+        }
+        Rollout::Abort { target } | Rollout::Retry { target } => {
+            let abort = matches!(action, Rollout::Abort { .. });
+            let name = name_of(target)?;
+            let d = api.get(&name).await.map_err(server_error)?;
+            let status = d.status.clone().unwrap_or_default();
+            let value = if abort {
+                let rss = owned_replicasets(&client, &ns, &d).await?;
+                let current = rss
+                    .iter()
+                    .find(|rs| equal_ignore_hash(&rs.spec.template, &d.spec.template))
+                    .and_then(|rs| rs.labels().get(POD_TEMPLATE_HASH).cloned());
+                match current {
+                    Some(h) if status.stable_template_hash.as_ref() != Some(&h) => {
+                        json!({"abortedTemplateHash": h})
+                    }
+                    _ => {
+                        return Err(Failure(format!(
+                            "error: {RESOURCE} {name:?} has no rollout in progress to abort"
+                        )));
+                    }
+                }
+            } else {
+                if status.aborted_template_hash.is_none() {
+                    return Err(Failure(format!(
+                        "error: {RESOURCE} {name:?} has no aborted rollout to retry"
+                    )));
+                }
+                json!({})
+            };
+            // The one field manager of the field (bosun_core::deployment::abort::MANAGER): an
+            // empty apply removes it.
+            let body =
+                json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment", "status": value});
+            api.patch_status(
+                &name,
+                &PatchParams::apply(bosun_core::deployment::abort::MANAGER).force(),
+                &Patch::Apply(&body),
+            )
+            .await
+            .map_err(server_error)?;
+            println!(
+                "{KIND}/{name} {}",
+                if abort { "aborted" } else { "retried" }
+            );
             Ok(())
         }
         Rollout::Promote { target, full } => {

@@ -13,6 +13,7 @@
 //! sizes and annotations to change, old ReplicaSets to delete, the Deployment's revision
 //! annotation, its status, events, and when to look again.
 
+pub mod abort;
 pub mod events;
 pub mod progress;
 pub mod recreate;
@@ -137,6 +138,9 @@ pub struct Plan<'a> {
     pub requeue: Requeue,
     /// A rollback to write to the Deployment (replacing its template and annotations).
     pub rollback: Option<Rollback>,
+    /// `status.abortedTemplateHash` to write, apart from the rest of the status
+    /// ([`abort::MANAGER`]): `Some(None)` removes it.
+    pub abort: Option<Option<String>>,
 }
 
 /// One pass over copies of the owned ReplicaSets.
@@ -160,6 +164,7 @@ pub(crate) struct Pass<'a> {
     pub write_status: bool,
     pub requeue: Requeue,
     pub rollback: Option<Rollback>,
+    pub abort: Option<Option<String>>,
 }
 
 impl<'a> Pass<'a> {
@@ -428,6 +433,7 @@ pub fn plan<'a>(o: Observed<'a>, now: Timestamp) -> Plan<'a> {
         write_status: false,
         requeue: Requeue::No,
         rollback: None,
+        abort: None,
     };
     if owner.deleting {
         let new = pass.sync_revision(false);
@@ -461,6 +467,7 @@ pub fn plan<'a>(o: Observed<'a>, now: Timestamp) -> Plan<'a> {
         events: pass.events,
         requeue: pass.requeue,
         rollback: pass.rollback,
+        abort: pass.abort,
     }
 }
 
@@ -500,6 +507,7 @@ pub(crate) mod fixtures {
                 paused: None,
                 progress_deadline_seconds: Some(600),
                 pod_replacement_policy: None,
+                progress_deadline_abort: None,
             },
             status: None,
         })

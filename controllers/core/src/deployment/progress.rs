@@ -149,7 +149,10 @@ pub(crate) fn sync_rollout_status(p: &mut Pass<'_>, new: Option<usize>) {
     let cur = get(&status, "Progressing").cloned();
     let complete = status.replicas == status.updated_replicas
         && cur.as_ref().and_then(|c| c.reason.as_deref()) == Some("NewReplicaSetAvailable");
-    if progress_deadline(p.d).is_some() && !complete {
+    let aborted = super::abort::is_aborted(p, new);
+    if aborted {
+        mark_aborted(p, &mut status, new, cur.as_ref(), "aborted");
+    } else if progress_deadline(p.d).is_some() && !complete {
         if deployment_complete(p.d, &status) {
             let msg = format!("{subject} has successfully progressed.");
             set_condition(
@@ -167,10 +170,14 @@ pub(crate) fn sync_rollout_status(p: &mut Pass<'_>, new: Option<usize>) {
                 condition("Progressing", "True", PARTITIONED, msg, p.now),
             );
         } else if deployment_progressing(p.d, &status)
-            || cur.as_ref().and_then(|c| c.reason.as_deref()) == Some(PARTITIONED)
+            || matches!(
+                cur.as_ref().and_then(|c| c.reason.as_deref()),
+                Some(PARTITIONED | super::abort::ABORTED)
+            )
         {
-            // A partition lowered (promote) resumes the rollout: progressing again at once, so
-            // `rollout status` never reads the stopped state of the previous generation.
+            // A partition lowered (promote) or an abort lifted (retry, or a new template)
+            // resumes the rollout: progressing again at once, with a fresh deadline, so
+            // `rollout status` never reads the stopped state of before.
             let msg = format!("{subject} is progressing.");
             let mut c = condition("Progressing", "True", "ReplicaSetUpdated", msg, p.now);
             if let Some(cur) = cur.as_ref().filter(|c| c.status == "True") {
@@ -191,6 +198,19 @@ pub(crate) fn sync_rollout_status(p: &mut Pass<'_>, new: Option<usize>) {
                 ),
             );
         }
+    }
+    // progressDeadlineAbort: the deadline just passed; give the template up.
+    let timed_out = reason(&status, "Progressing").as_deref() == Some("ProgressDeadlineExceeded");
+    if !aborted
+        && timed_out
+        && p.d.spec.progress_deadline_abort == Some(true)
+        && let Some(hash) = new.and_then(|i| super::abort::hash_of(p, i))
+    {
+        status.aborted_template_hash = Some(hash.to_string());
+        p.status.aborted_template_hash = status.aborted_template_hash.clone();
+        p.abort = Some(status.aborted_template_hash.clone());
+        let cur = get(&status, "Progressing").cloned();
+        mark_aborted(p, &mut status, new, cur.as_ref(), "timed out progressing");
     }
     // ReplicaFailure mirrors the new ReplicaSet's, else any other ReplicaSet's.
     let failure = new
@@ -228,6 +248,38 @@ pub(crate) fn sync_rollout_status(p: &mut Pass<'_>, new: Option<usize>) {
     p.write_status = true;
 }
 
+/// `Progressing=False`, reason RolloutAborted, and a Warning Event, once per abort: `why` is
+/// "aborted" (by hand) or "timed out progressing" (progressDeadlineAbort).
+fn mark_aborted(
+    p: &mut Pass<'_>,
+    status: &mut super::DeploymentStatus,
+    new: Option<usize>,
+    cur: Option<&bosun_api::apps::DeploymentCondition>,
+    why: &str,
+) {
+    if cur.and_then(|c| c.reason.as_deref()) == Some(super::abort::ABORTED) {
+        return;
+    }
+    let name = |i: usize| p.rss[i].metadata.name.clone().unwrap_or_default();
+    let subject = new.map(name).unwrap_or_default();
+    let back = match super::abort::stable(p, new) {
+        Some(i) => format!("rolling back to ReplicaSet {:?}", name(i)),
+        None => "no earlier revision to roll back to".into(),
+    };
+    let msg = format!("Rollout of ReplicaSet {subject:?} {why}; {back}.");
+    set_condition(
+        status,
+        condition(
+            "Progressing",
+            "False",
+            super::abort::ABORTED,
+            msg.clone(),
+            p.now,
+        ),
+    );
+    p.event(true, super::abort::ABORTED, msg);
+}
+
 /// The Progressing reason of a rollout that stopped at its partition (bosun's own, after
 /// OpenKruise's `partition`): `Progressing=True`, so the progress deadline does not run while
 /// the Deployment waits for `kubectl bosun rollout promote`.
@@ -260,7 +312,7 @@ fn requeue_stuck(p: &Pass<'_>, new: &super::DeploymentStatus) -> Requeue {
     if deployment_complete(p.d, new)
         || matches!(
             c.reason.as_deref(),
-            Some("ProgressDeadlineExceeded" | PARTITIONED)
+            Some("ProgressDeadlineExceeded" | PARTITIONED | super::abort::ABORTED)
         )
     {
         return Requeue::No;

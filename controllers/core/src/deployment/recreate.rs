@@ -1,6 +1,7 @@
 //! The Recreate strategy (`recreate.go`): every old pod gone before any new one exists.
 
 use super::Pass;
+use super::abort;
 use super::progress::sync_rollout_status;
 use super::util::{deployment_complete, replicas};
 use crate::pod::is_finished;
@@ -8,6 +9,21 @@ use crate::pod::is_finished;
 /// `rolloutRecreate`.
 pub(crate) fn rollout(p: &mut Pass<'_>) {
     let new = p.sync_revision(false);
+    abort::forget_stale(p, new);
+    if abort::is_aborted(p, new) {
+        // Back to the last complete revision, Recreate's way: everything else to zero first.
+        if let Some(stable) = abort::stable(p, new) {
+            let others: Vec<usize> = (0..p.rss.len()).filter(|i| *i != stable).collect();
+            let mut scaled = false;
+            for i in others.clone() {
+                scaled |= p.scale_if_needed(i, 0);
+            }
+            if !scaled && !old_pods_running(p, Some(stable), &others) {
+                p.scale_if_needed(stable, replicas(p.d));
+            }
+        }
+        return sync_rollout_status(p, new);
+    }
     let olds = p.old_indexes(new);
     // Scale every active old ReplicaSet to zero.
     let mut scaled = false;

@@ -3,6 +3,7 @@
 //! available, one direction per sync.
 
 use super::Pass;
+use super::abort;
 use super::progress::sync_rollout_status;
 use super::util::*;
 use crate::pod::{is_active, is_available};
@@ -10,6 +11,11 @@ use crate::pod::{is_active, is_available};
 /// `rolloutRolling`.
 pub(crate) fn rollout(p: &mut Pass<'_>) {
     let new = p.sync_revision(true);
+    abort::forget_stale(p, new);
+    if abort::is_aborted(p, new) {
+        roll_back(p, new);
+        return sync_rollout_status(p, new);
+    }
     let all: Vec<usize> = (0..p.rss.len()).collect();
     let olds = p.old_indexes(new);
     let kept = kept_on_old(p, &olds);
@@ -30,6 +36,24 @@ pub(crate) fn rollout(p: &mut Pass<'_>) {
         super::sync::cleanup(p, &olds);
     }
     sync_rollout_status(p, new)
+}
+
+/// An aborted rollout ([`abort`]): the same rolling update, toward the last complete revision;
+/// the aborted ReplicaSet is one of the "old" ones it scales down (its unavailable Pods first).
+fn roll_back(p: &mut Pass<'_>, new: Option<usize>) {
+    let Some(stable) = abort::stable(p, new) else {
+        return;
+    };
+    let all: Vec<usize> = (0..p.rss.len()).collect();
+    if reconcile_new(p, stable, &all, 0) {
+        return;
+    }
+    let others: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|i| *i != stable && rs_replicas(&p.rss[*i]) > 0)
+        .collect();
+    reconcile_old(p, &all, &others, Some(stable), 0);
 }
 
 /// The Pods the partition keeps on the old revisions now: the partition, or fewer when the old

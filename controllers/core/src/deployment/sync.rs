@@ -274,6 +274,11 @@ pub(crate) fn calculate_status(
     let (names, images) = crate::printers::layout_container_cells(containers.unwrap_or_default());
     s.template_containers = Some(names);
     s.template_images = Some(images);
+    if let Some(i) = new
+        && deployment_complete(p.d, &s)
+    {
+        s.stable_template_hash = super::abort::hash_of(p, i).map(str::to_string);
+    }
     let min = replicas(p.d) - max_unavailable(p.d);
     let c = if available >= min {
         condition(

@@ -1401,3 +1401,188 @@ fn a_partitioned_new_replicaset_gives_back_the_surge_a_scale_up_left_it() {
     let p = run(&d, &s, &rss, t(100));
     assert_eq!(scales(&p), []);
 }
+
+// ---- abort (Argo Rollouts' abort and progressDeadlineAbort) ---------------------------------
+
+/// Replicas 10, maxSurge 2, maxUnavailable 0: the old ReplicaSet (hash `old`, revision 1) has
+/// 8 available pods, the new one (hash `new`, revision 2) 4 pods, none available.
+fn stuck_rollout(d: &Deployment) -> [ReplicaSet; 2] {
+    let old_d = deployment("web", 10)
+        .rolling(i(2), i(0))
+        .image("img:0")
+        .build();
+    let mut old = rs_of(&old_d, "old", 8, 1);
+    let mut new = rs_of(d, "new", 4, 2);
+    for rs in [&mut old, &mut new] {
+        set_replicas_annotations(rs, 10, 12);
+    }
+    if let Some(st) = new.status.as_mut() {
+        (st.ready_replicas, st.available_replicas) = (0, 0);
+    }
+    [old, new]
+}
+
+fn progressing_since(at: Timestamp) -> DeploymentStatus {
+    DeploymentStatus {
+        observed_generation: Some(1),
+        conditions: Some(vec![progress::condition(
+            "Progressing",
+            "True",
+            "ReplicaSetUpdated",
+            "x".into(),
+            at,
+        )]),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn an_aborted_rollout_rolls_back_toward_the_last_complete_revision_within_the_bounds() {
+    let mut d = deployment("web", 10).rolling(i(2), i(0)).build();
+    let mut st = progressing_since(t(50));
+    st.aborted_template_hash = Some("new".into());
+    d.status = Some(st);
+    let rss = stuck_rollout(&d);
+    let s = sel(&d);
+    let p = run(&d, &s, &rss, t(100));
+    // 12 pods = replicas + maxSurge already, nothing available to lose: the new ReplicaSet's
+    // unavailable pods go first, 2 of them (12 - 10 available needed - 0 unavailable on old).
+    assert_eq!(scales(&p), [("web-new".to_string(), 4, 2)]);
+    let st = p.status.expect("a status");
+    assert_eq!(cond(&st, "Progressing"), Some(("False", abort::ABORTED)));
+    let c = progress::get(&st, "Progressing").expect("Progressing");
+    assert_eq!(
+        c.message.as_deref(),
+        Some("Rollout of ReplicaSet \"web-new\" aborted; rolling back to ReplicaSet \"web-old\".")
+    );
+    assert!(
+        p.events
+            .iter()
+            .any(|e| e.warning && e.reason == abort::ABORTED)
+    );
+}
+
+#[test]
+fn an_aborted_rollout_scales_the_stable_revision_up_once_there_is_room() {
+    let mut d = deployment("web", 10).rolling(i(2), i(0)).build();
+    let mut st = progressing_since(t(50));
+    st.aborted_template_hash = Some("new".into());
+    d.status = Some(st);
+    let [old, mut new] = stuck_rollout(&d);
+    new.spec.replicas = Some(2);
+    let rss = [old, new];
+    let s = sel(&d);
+    let p = run(&d, &s, &rss, t(100));
+    assert_eq!(scales(&p), [("web-old".to_string(), 8, 10)]);
+}
+
+#[test]
+fn progress_deadline_abort_gives_the_template_up_when_the_deadline_passes() {
+    let mut d = deployment("web", 10).rolling(i(2), i(0)).build();
+    // Last progress at t(0), and the status already counts what the ReplicaSets show.
+    let mut st = progressing_since(t(0));
+    (
+        st.replicas,
+        st.updated_replicas,
+        st.ready_replicas,
+        st.available_replicas,
+    ) = (12, 4, 8, 8);
+    d.status = Some(st);
+    let rss = stuck_rollout(&d);
+    let s = sel(&d);
+    // Without the switch: upstream's ProgressDeadlineExceeded, nothing rolled back.
+    let p = run(&d, &s, &rss, t(1000));
+    let st = p.status.expect("a status");
+    assert_eq!(
+        cond(&st, "Progressing"),
+        Some(("False", "ProgressDeadlineExceeded"))
+    );
+    assert_eq!(st.aborted_template_hash, None);
+    // With it: the template is given up, and the next pass rolls back.
+    d.spec.progress_deadline_abort = Some(true);
+    let p = run(&d, &s, &rss, t(1000));
+    let st = p.status.expect("a status");
+    assert_eq!(st.aborted_template_hash.as_deref(), Some("new"));
+    assert_eq!(
+        p.abort,
+        Some(Some("new".to_string())),
+        "written by its own manager"
+    );
+    assert_eq!(cond(&st, "Progressing"), Some(("False", abort::ABORTED)));
+    let msg = progress::get(&st, "Progressing").and_then(|c| c.message.clone());
+    assert_eq!(
+        msg.as_deref(),
+        Some(
+            "Rollout of ReplicaSet \"web-new\" timed out progressing; rolling back to ReplicaSet \"web-old\"."
+        )
+    );
+    d.status = Some(st);
+    let p = run(&d, &s, &rss, t(1001));
+    assert_eq!(scales(&p), [("web-new".to_string(), 4, 2)]);
+}
+
+#[test]
+fn an_abort_of_a_template_no_longer_current_is_forgotten_and_the_rollout_resumes() {
+    let mut d = deployment("web", 10).rolling(i(2), i(0)).build();
+    let mut st = progressing_since(t(50));
+    st.aborted_template_hash = Some("an-older-template".into());
+    st.conditions = Some(vec![progress::condition(
+        "Progressing",
+        "False",
+        abort::ABORTED,
+        "x".into(),
+        t(0),
+    )]);
+    d.status = Some(st);
+    let rss = stuck_rollout(&d);
+    let s = sel(&d);
+    let p = run(&d, &s, &rss, t(5000));
+    assert_eq!(p.abort, Some(None), "removed by its own manager");
+    let st = p.status.expect("a status");
+    assert_eq!(st.aborted_template_hash, None);
+    assert_eq!(
+        cond(&st, "Progressing"),
+        Some(("True", "ReplicaSetUpdated")),
+        "progressing again with a fresh deadline, not timed out at once"
+    );
+}
+
+#[test]
+fn a_completed_rollout_records_its_revision_as_the_stable_one() {
+    let mut d = deployment("web", 3).build();
+    d.status = Some(DeploymentStatus {
+        observed_generation: Some(1),
+        ..Default::default()
+    });
+    let rss = [rs_of(&d, "cur", 3, 1)];
+    let s = sel(&d);
+    let st = run(&d, &s, &rss, t(100)).status.expect("a status");
+    assert_eq!(st.stable_template_hash.as_deref(), Some("cur"));
+}
+
+#[test]
+fn an_aborted_recreate_rollout_empties_the_new_revision_before_the_stable_one_returns() {
+    let old_d = deployment("web", 3).recreate().image("img:0").build();
+    let mut d = deployment("web", 3).recreate().build();
+    let mut st = progressing_since(t(50));
+    st.aborted_template_hash = Some("new".into());
+    d.status = Some(st);
+    let old = rs_of(&old_d, "old", 0, 1);
+    let new = rs_of(&d, "new", 3, 2);
+    let rss = [old.clone(), new];
+    let s = sel(&d);
+    assert_eq!(
+        scales(&run(&d, &s, &rss, t(100))),
+        [("web-new".to_string(), 3, 0)]
+    );
+    // The new ReplicaSet at 0 and its pods gone: the stable one comes back.
+    let mut gone = rs_of(&d, "new", 0, 2);
+    if let Some(st) = gone.status.as_mut() {
+        st.replicas = 0;
+    }
+    let rss = [old, gone];
+    assert_eq!(
+        scales(&run(&d, &s, &rss, t(100))),
+        [("web-old".to_string(), 0, 3)]
+    );
+}
