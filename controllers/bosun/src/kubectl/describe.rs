@@ -774,6 +774,17 @@ pub fn describe_deployment(
         };
         w.w(0, &format!("PodReplacementPolicy:\t{name}\n"));
     }
+    if d.spec.progress_deadline_abort == Some(true) {
+        w.w(0, "ProgressDeadlineAbort:\ttrue\n");
+    }
+    if let Some(h) = &status.aborted_template_hash {
+        w.w(
+            0,
+            &format!(
+                "Aborted:\tpod-template-hash {h} (kubectl bosun rollout retry to roll it out)\n"
+            ),
+        );
+    }
     describe_pod_template(&mut w, &d.spec.template);
     let conditions = status.conditions.clone().unwrap_or_default();
     if !conditions.is_empty() {
@@ -1159,6 +1170,20 @@ Events:
             text.contains(
                 "RollingUpdateStrategy:  25% max unavailable, 25% max surge\nPodReplacementPolicy:   TerminationComplete\n"
             ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_abort_and_its_switch_are_shown() {
+        let mut d = deployment();
+        d.spec.progress_deadline_abort = Some(true);
+        if let Some(st) = d.status.as_mut() {
+            st.aborted_template_hash = Some("7fdc67d697".into());
+        }
+        let text = describe_deployment(&d, &[replicaset(&d)], None, now());
+        assert!(
+            text.contains("ProgressDeadlineAbort:  true\nAborted:                pod-template-hash 7fdc67d697 (kubectl bosun rollout retry to roll it out)\n"),
             "{text}"
         );
     }
