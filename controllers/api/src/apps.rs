@@ -173,6 +173,11 @@ pub struct DeploymentSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress_deadline_abort: Option<bool>,
 
+    /// Which Pods go first: names handed to the ReplicaSets that own them (OpenKruise's
+    /// `scaleStrategy.podsToDelete`; not in apps/v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_strategy: Option<ScaleStrategy>,
+
     /// podReplacementPolicy specifies when to create replacement Pods (the schema's description
     /// is [`PodReplacementPolicy`]'s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -472,6 +477,23 @@ pub struct ReplicaSetSpec {
     /// replicas are detected. The only allowed template.spec.restartPolicy value is "Always".
     #[x_kube(validation = rules::no_active_deadline())]
     pub template: PodTemplateSpec,
+
+    /// Which Pods go first (OpenKruise's `scaleStrategy`; not in apps/v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_strategy: Option<ScaleStrategy>,
+}
+
+/// scaleStrategy names Pods to delete (OpenKruise's `podsToDelete`; not in apps/v1).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ScaleStrategy {
+    /// Names of this object's Pods to delete: they are deleted first on a scale-down, and when
+    /// the replicas do not go down they are deleted and replaced. Names of Pods that do not
+    /// exist (any more) are removed from the list by the controller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1000), inner(length(max = 253)))]
+    #[x_kube(merge_strategy = kube::core::ListMerge::Set)]
+    pub pods_to_delete: Option<Vec<String>>,
 }
 
 /// ReplicaSetStatus represents the current status of a ReplicaSet.

@@ -141,6 +141,16 @@ impl Controller {
         );
 
         self.claim(&rs, &p.adopt, &p.release).await?;
+        if let Some(names) = &p.pods_to_delete {
+            // Names of Pods that are not this ReplicaSet's (any more) leave podsToDelete; the
+            // resourceVersion read is a precondition, so a stale cache cannot drop a new name.
+            let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
+            let body = json!({"metadata": {"resourceVersion": rs.metadata.resource_version},
+                "spec": {"scaleStrategy": {"podsToDelete": names}}});
+            api.patch(&rs.name_any(), &PatchParams::default(), &Patch::Merge(&body))
+                .await
+                .map_err(api_err("writing podsToDelete"))?;
+        }
 
         let outcome = match &p.manage {
             Manage::Nothing => Ok(()),

@@ -357,6 +357,7 @@ impl<'a> Pass<'a> {
             spec: ReplicaSetSpec {
                 replicas: Some(0),
                 min_ready_seconds: d.spec.min_ready_seconds,
+                scale_strategy: None,
                 selector,
                 template,
             },
@@ -507,6 +508,7 @@ pub(crate) mod fixtures {
                 paused: None,
                 progress_deadline_seconds: Some(600),
                 pod_replacement_policy: None,
+                scale_strategy: None,
                 progress_deadline_abort: None,
             },
             status: None,
@@ -588,6 +590,7 @@ pub(crate) mod fixtures {
             spec: ReplicaSetSpec {
                 replicas: Some(replicas),
                 min_ready_seconds: None,
+                scale_strategy: None,
                 selector,
                 template,
             },

@@ -73,6 +73,18 @@ pub struct Plan<'a> {
     pub manage: Manage<'a>,
     /// `len(claimed) - spec.replicas`.
     pub diff: i64,
+    /// `spec.scaleStrategy.podsToDelete` without the names of Pods that are not this
+    /// ReplicaSet's (any more), when that drops any: the list to write back.
+    pub pods_to_delete: Option<Vec<String>>,
+}
+
+/// `spec.scaleStrategy.podsToDelete`.
+pub fn pods_to_delete(rs: &ReplicaSet) -> &[String] {
+    rs.spec
+        .scale_strategy
+        .as_ref()
+        .and_then(|s| s.pods_to_delete.as_deref())
+        .unwrap_or_default()
 }
 
 /// Plan one sync of a ReplicaSet.
@@ -90,6 +102,7 @@ pub fn plan<'a>(o: Observed<'a>, now: Timestamp) -> Plan<'a> {
         terminating: 0,
         manage: Manage::Nothing,
         diff: 0,
+        pods_to_delete: None,
     };
     for pod in &o.candidates {
         let matches = o.selector.matches(pod.metadata.labels.as_ref());
@@ -114,30 +127,65 @@ pub fn plan<'a>(o: Observed<'a>, now: Timestamp) -> Plan<'a> {
     }
     let replicas = rs.spec.replicas.unwrap_or(1).max(0) as usize;
     plan.diff = plan.claimed.len() as i64 - replicas as i64;
+    let named = pods_to_delete(rs);
     if o.expectations_satisfied && !owner.deleting {
-        plan.manage = manage(&plan.claimed, replicas, &o.related, now);
+        plan.manage = manage(&plan.claimed, replicas, &o.related, named, now);
+    }
+    // A name stays while a Pod of this ReplicaSet (terminating ones included) has it.
+    let ours = |n: &String| {
+        o.candidates.iter().any(|p| {
+            p.metadata.name.as_ref() == Some(n)
+                && controller_of(&p.metadata).is_some_and(|r| r.uid == owner.uid)
+        })
+    };
+    if named.iter().any(|n| !ours(n)) {
+        plan.pods_to_delete = Some(named.iter().filter(|n| ours(n)).cloned().collect());
     }
     plan
 }
 
 /// `manageReplicas`' arithmetic: how many to create, or which to delete.
-fn manage<'a>(active: &[&'a Pod], replicas: usize, related: &[&Pod], now: Timestamp) -> Manage<'a> {
-    if active.len() < replicas {
+///
+/// bosun's `podsToDelete` (OpenKruise's): the named active Pods are deleted, whatever the
+/// count, and first; a scale-down takes the rest of its count from upstream's ranking. Named
+/// Pods deleted without a scale-down are replaced by the next sync's creations.
+fn manage<'a>(
+    active: &[&'a Pod],
+    replicas: usize,
+    related: &[&Pod],
+    named: &[String],
+    now: Timestamp,
+) -> Manage<'a> {
+    let is_named = |p: &Pod| p.metadata.name.as_ref().is_some_and(|n| named.contains(n));
+    let first: Vec<&'a Pod> = active
+        .iter()
+        .copied()
+        .filter(|p| is_named(p))
+        .take(BURST_REPLICAS)
+        .collect();
+    if active.len() < replicas && first.is_empty() {
         return Manage::Create((replicas - active.len()).min(BURST_REPLICAS));
     }
-    if active.len() == replicas {
+    if active.len() <= replicas && first.is_empty() {
         return Manage::Nothing;
     }
-    let count = (active.len() - replicas).min(BURST_REPLICAS);
+    let count = active
+        .len()
+        .saturating_sub(replicas)
+        .saturating_sub(first.len())
+        .min(BURST_REPLICAS - first.len());
     let ranks = ranks_by_node(related);
     let candidates = active
         .iter()
+        .filter(|p| !is_named(p))
         .map(|p| Ranked {
             pod: p,
             rank: node_of(p).and_then(|n| ranks.get(n)).copied().unwrap_or(0),
         })
         .collect();
-    Manage::Delete(rank::pods_to_delete(candidates, count, now))
+    let mut delete = first;
+    delete.extend(rank::pods_to_delete(candidates, count, now));
+    Manage::Delete(delete)
 }
 
 fn node_of(p: &Pod) -> Option<&str> {
@@ -255,6 +303,7 @@ pub(crate) mod fixtures {
             spec: ReplicaSetSpec {
                 replicas: Some(replicas),
                 min_ready_seconds: None,
+                scale_strategy: None,
                 selector: LabelSelector {
                     match_labels: Some(labels.clone()),
                     match_expressions: None,
@@ -320,6 +369,74 @@ mod tests {
         ps.iter()
             .map(|p| p.metadata.name.clone().unwrap_or_default())
             .collect()
+    }
+
+    fn named(mut r: ReplicaSet, names: &[&str]) -> ReplicaSet {
+        r.spec.scale_strategy = Some(bosun_api::apps::ScaleStrategy {
+            pods_to_delete: Some(names.iter().map(|n| n.to_string()).collect()),
+        });
+        r
+    }
+
+    fn ready_pods(names: &[&str]) -> Vec<Pod> {
+        names
+            .iter()
+            .map(|n| {
+                pod(n)
+                    .owned_by("ReplicaSet", "web", "rs-uid")
+                    .on_node("n")
+                    .ready()
+                    .build()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pods_to_delete_go_first_on_a_scale_down() {
+        // Five ready pods alike, three wanted: the named one and one by upstream's rank.
+        let r = named(rs("web", 3).build(), &["d"]);
+        let pods = ready_pods(&["a", "b", "c", "d", "e"]);
+        let s = sel(&r);
+        let Manage::Delete(gone) = run(&r, &s, &pods, true).manage else {
+            panic!("a deletion");
+        };
+        assert_eq!(gone.len(), 2);
+        assert_eq!(names(&gone)[0], "d");
+    }
+
+    #[test]
+    fn pods_to_delete_are_deleted_and_replaced_without_a_scale_down() {
+        let r = named(rs("web", 3).build(), &["b"]);
+        let s = sel(&r);
+        let pods = ready_pods(&["a", "b", "c"]);
+        let Manage::Delete(gone) = run(&r, &s, &pods, true).manage else {
+            panic!("a deletion");
+        };
+        assert_eq!(names(&gone), ["b"]);
+        // b terminating (no longer active): its replacement, and the name kept meanwhile.
+        let mut pods = ready_pods(&["a", "b", "c"]);
+        pods[1].metadata.deletion_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t(900)));
+        let p = run(&r, &s, &pods, true);
+        assert_eq!(p.manage, Manage::Create(1));
+        assert_eq!(p.pods_to_delete, None, "b still exists");
+    }
+
+    #[test]
+    fn names_of_pods_that_are_not_the_replicasets_are_dropped_from_pods_to_delete() {
+        let r = named(rs("web", 2).build(), &["a", "gone", "someone-elses"]);
+        let s = sel(&r);
+        let mut pods = ready_pods(&["a", "b"]);
+        pods.push(
+            pod("someone-elses")
+                .owned_by("ReplicaSet", "other", "other-uid")
+                .build(),
+        );
+        let p = run(&r, &s, &pods, true);
+        assert_eq!(p.pods_to_delete, Some(vec!["a".to_string()]));
+        // Nothing named: nothing to write back.
+        let r = rs("web", 2).build();
+        assert_eq!(run(&r, &s, &pods, true).pods_to_delete, None);
     }
 
     #[test]
