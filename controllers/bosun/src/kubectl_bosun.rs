@@ -470,4 +470,80 @@ mod tests {
             );
         }
     }
+
+    /// What `get` parses `args` into: (name, watch, output, timeout).
+    fn get(args: &[&str]) -> Result<(String, bool, Option<String>, Duration), String> {
+        let cli = Cli::try_parse_from(["kubectl-bosun", "get"].iter().chain(args))
+            .map_err(|e| e.to_string())?;
+        match cli.command {
+            Command::Get {
+                resource,
+                watch,
+                output,
+                timeout,
+            } => {
+                let name = get_target(&resource).map_err(|Failure(m)| m)?;
+                Ok((name, watch, output, timeout))
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn get_takes_a_deployment_as_the_other_verbs_name_it() {
+        for args in [
+            &["deploy", "web"][..],
+            &["deploy/web"],
+            &["deployment", "web"],
+            &["deployments/web"],
+            &["bdeploy", "web"],
+            &["deployment.apps.bosun.dev/web"],
+        ] {
+            assert_eq!(
+                get(args),
+                Ok(("web".into(), false, None, Duration::ZERO)),
+                "{args:?}"
+            );
+        }
+        assert_eq!(
+            get(&["deploy/web", "-w", "--timeout=1m30s", "-o", "json"]),
+            Ok((
+                "web".into(),
+                true,
+                Some("json".into()),
+                Duration::from_secs(90)
+            ))
+        );
+        assert_eq!(get(&["deploy", "web", "--watch"]).map(|g| g.1), Ok(true));
+    }
+
+    #[test]
+    fn get_refuses_other_kinds_a_missing_name_and_extra_words() {
+        let refused = |args: &[&str]| match get(args) {
+            Ok(g) => panic!("{args:?} accepted as {g:?}"),
+            Err(e) => e,
+        };
+        assert!(refused(&["rs", "web-1"]).contains("kubectl bosun get shows a deployment's tree"));
+        assert!(refused(&["svc/web"]).contains("not \"svc\""));
+        assert!(refused(&["deploy"]).contains("you must specify the name"));
+        assert!(refused(&["deploy/web", "extra"]).contains("unexpected argument \"extra\""));
+        assert!(refused(&["deploy/web", "--timeout=5"]).contains("missing unit"));
+        assert_eq!(
+            kubectl::get::check_output(Some("wide")).map_err(|Failure(m)| m),
+            Err("error: unable to match a printer suitable for the output format \"wide\", allowed formats are: json,yaml".into())
+        );
+    }
+
+    #[test]
+    fn get_is_among_the_completed_verbs_with_its_flags() {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        cmd.build();
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(complete::candidates(&cmd, &words(&[""])).contains(&"get".to_string()));
+        assert_eq!(complete::candidates(&cmd, &words(&["g"])), ["get"]);
+        assert_eq!(
+            complete::candidates(&cmd, &words(&["get", "deploy/web", "--w"])),
+            ["--watch"]
+        );
+    }
 }

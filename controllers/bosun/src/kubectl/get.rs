@@ -180,7 +180,9 @@ async fn watch(
         let doc = to_json(&tree);
         let changed = last_doc.as_ref() != Some(&doc);
         let text = format(&doc, &tree, output, colour)?;
-        if !changed && !(terminal && output.is_none() && text != last_text) {
+        // On a terminal the tree also redraws when only its ages moved.
+        let aged = terminal && output.is_none() && text != last_text;
+        if !(changed || aged) {
             continue;
         }
         let frame = match (last_doc.is_some(), terminal, output) {

@@ -898,3 +898,688 @@ pub fn to_json(t: &Tree) -> Value {
         })).collect::<Vec<_>>(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> Timestamp {
+        "2026-11-24T10:10:00Z".parse().unwrap()
+    }
+
+    /// `now` minus `secs`, as the API server writes it.
+    fn ago(secs: i64) -> String {
+        Timestamp::from_second(now().as_second() - secs)
+            .unwrap()
+            .to_string()
+    }
+
+    /// Set the value at a JSON pointer, creating objects on the way.
+    fn put(v: &mut Value, pointer: &str, value: Value) {
+        let mut cur = v;
+        let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+        for (i, part) in parts.iter().enumerate() {
+            if !cur.is_object() {
+                *cur = json!({});
+            }
+            let map = cur.as_object_mut().unwrap();
+            if i + 1 == parts.len() {
+                map.insert((*part).to_string(), value);
+                return;
+            }
+            cur = map.entry((*part).to_string()).or_insert_with(|| json!({}));
+        }
+    }
+
+    fn template(image: &str) -> Value {
+        json!({"metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "app", "image": image}]}})
+    }
+
+    /// A Deployment `web` (uid `d1`) of `replicas`, rolled out and observed unless told.
+    struct D(Value);
+
+    fn deploy(replicas: i32, image: &str) -> D {
+        D(json!({
+            "apiVersion": "apps.bosun.dev/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "default", "uid": "d1", "generation": 2,
+                "creationTimestamp": ago(600)},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                "template": template(image)},
+            "status": {"observedGeneration": 2, "replicas": replicas, "updatedReplicas": replicas,
+                "readyReplicas": replicas, "availableReplicas": replicas}
+        }))
+    }
+
+    impl D {
+        /// status: replicas, updated, ready, available.
+        fn status(mut self, current: i32, updated: i32, ready: i32, available: i32) -> Self {
+            put(&mut self.0, "/status/replicas", json!(current));
+            put(&mut self.0, "/status/updatedReplicas", json!(updated));
+            put(&mut self.0, "/status/readyReplicas", json!(ready));
+            put(&mut self.0, "/status/availableReplicas", json!(available));
+            self
+        }
+        fn condition(mut self, type_: &str, status: &str, reason: &str, message: &str) -> Self {
+            let c = json!({"type": type_, "status": status, "reason": reason, "message": message});
+            match self.0["status"]["conditions"].as_array_mut() {
+                Some(list) => list.push(c),
+                None => put(&mut self.0, "/status/conditions", json!([c])),
+            }
+            self
+        }
+        fn paused(mut self) -> Self {
+            put(&mut self.0, "/spec/paused", json!(true));
+            self
+        }
+        fn recreate(mut self) -> Self {
+            put(&mut self.0, "/spec/strategy", json!({"type": "Recreate"}));
+            self
+        }
+        fn surge(mut self, max_surge: Value, max_unavailable: Value) -> Self {
+            put(
+                &mut self.0,
+                "/spec/strategy",
+                json!({"type": "RollingUpdate", "rollingUpdate":
+                    {"maxSurge": max_surge, "maxUnavailable": max_unavailable}}),
+            );
+            self
+        }
+        fn unobserved(mut self) -> Self {
+            put(&mut self.0, "/metadata/generation", json!(3));
+            self
+        }
+        fn build(self) -> Deployment {
+            serde_json::from_value(self.0).unwrap()
+        }
+    }
+
+    /// A ReplicaSet `web-<hash>` of revision `rev` owned by `web`, its template of `image`.
+    struct R(Value);
+
+    fn rs(hash: &str, rev: i64, image: &str) -> R {
+        let mut t = template(image);
+        put(&mut t, "/metadata/labels/pod-template-hash", json!(hash));
+        R(json!({
+            "apiVersion": "apps.bosun.dev/v1", "kind": "ReplicaSet",
+            "metadata": {"name": format!("web-{hash}"), "namespace": "default", "uid": hash,
+                "generation": 1, "creationTimestamp": ago(600 - rev * 60),
+                "annotations": {"bosun.dev/revision": rev.to_string()},
+                "ownerReferences": [{"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment",
+                    "name": "web", "uid": "d1", "controller": true}]},
+            "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "web", "pod-template-hash": hash}},
+                "template": t},
+            "status": {"observedGeneration": 1, "replicas": 0}
+        }))
+    }
+
+    impl R {
+        /// spec.replicas, then status: replicas, ready (and available).
+        fn replicas(mut self, desired: i32, current: i32, ready: i32) -> Self {
+            put(&mut self.0, "/spec/replicas", json!(desired));
+            put(&mut self.0, "/status/replicas", json!(current));
+            put(&mut self.0, "/status/readyReplicas", json!(ready));
+            put(&mut self.0, "/status/availableReplicas", json!(ready));
+            self
+        }
+        fn failing(mut self) -> Self {
+            put(
+                &mut self.0,
+                "/status/conditions",
+                json!([{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                    "message": "pods \"web-x\" is forbidden: exceeded quota"}]),
+            );
+            self
+        }
+        fn owner(mut self, uid: &str) -> Self {
+            put(&mut self.0, "/metadata/ownerReferences/0/uid", json!(uid));
+            self
+        }
+        fn build(self) -> ReplicaSet {
+            let mut v = self.0;
+            // put() cannot index arrays: rebuild the owner reference when owner() set "0".
+            if let Some(o) = v["metadata"]["ownerReferences"].as_object().cloned() {
+                let mut r = json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment",
+                    "name": "web", "uid": "d1", "controller": true});
+                if let Some(uid) = o.get("0").and_then(|x| x.get("uid")) {
+                    r["uid"] = uid.clone();
+                }
+                v["metadata"]["ownerReferences"] = json!([r]);
+            }
+            serde_json::from_value(v).unwrap()
+        }
+    }
+
+    /// A Pod `name` of ReplicaSet uid `rs`, created `age` seconds ago, with one container `app`.
+    struct P(Value);
+
+    fn pod(name: &str, rs: &str, age: i64) -> P {
+        P(json!({
+            "metadata": {"name": name, "namespace": "default", "creationTimestamp": ago(age),
+                "ownerReferences": [{"apiVersion": "apps.bosun.dev/v1", "kind": "ReplicaSet",
+                    "name": format!("web-{rs}"), "uid": rs, "controller": true}]},
+            "spec": {"containers": [{"name": "app", "image": "img"}]},
+            "status": {"phase": "Pending"}
+        }))
+    }
+
+    impl P {
+        fn running(mut self) -> Self {
+            put(&mut self.0, "/status/phase", json!("Running"));
+            put(
+                &mut self.0,
+                "/status/conditions",
+                json!([{"type": "Initialized", "status": "True"}, {"type": "Ready", "status": "True"}]),
+            );
+            put(
+                &mut self.0,
+                "/status/containerStatuses",
+                json!([{"name": "app", "image": "img", "imageID": "", "ready": true,
+                    "restartCount": 0, "state": {"running": {}}}]),
+            );
+            self
+        }
+        fn container_statuses(mut self, statuses: Value) -> Self {
+            put(&mut self.0, "/status/containerStatuses", statuses);
+            self
+        }
+        fn phase(mut self, phase: &str) -> Self {
+            put(&mut self.0, "/status/phase", json!(phase));
+            self
+        }
+        fn deleting(mut self) -> Self {
+            put(&mut self.0, "/metadata/deletionTimestamp", json!(ago(1)));
+            self
+        }
+        fn at(mut self, pointer: &str, v: Value) -> Self {
+            put(&mut self.0, pointer, v);
+            self
+        }
+        fn build(self) -> Pod {
+            serde_json::from_value(self.0).unwrap()
+        }
+    }
+
+    /// A waiting container `app` with `reason`, after `restarts` restarts.
+    fn waiting(reason: &str, restarts: i32) -> Value {
+        json!([{"name": "app", "image": "img", "imageID": "", "ready": false,
+            "restartCount": restarts, "state": {"waiting": {"reason": reason}}}])
+    }
+
+    /// The words of the line of `text` that contains `needle`.
+    fn row<'a>(text: &'a str, needle: &str) -> Vec<&'a str> {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .map(|l| l.split_whitespace().collect())
+            .unwrap_or_default()
+    }
+
+    /// The roles of the tree's ReplicaSets by name.
+    fn roles_of(t: &Tree) -> Vec<(String, &'static str, &'static str)> {
+        t.replica_sets
+            .iter()
+            .map(|r| (r.name.clone(), r.role.word(), r.health.word()))
+            .collect()
+    }
+
+    #[test]
+    fn a_rolling_update_shows_the_new_revision_above_the_stable_one() {
+        let d = deploy(3, "app:2")
+            .status(4, 1, 3, 3)
+            .condition(
+                "Available",
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+            )
+            .condition(
+                "Progressing",
+                "True",
+                "ReplicaSetUpdated",
+                "ReplicaSet \"web-b\" is progressing.",
+            )
+            .build();
+        let rss = [
+            rs("a", 1, "app:1").replicas(2, 3, 3).build(),
+            rs("b", 2, "app:2").replicas(2, 1, 1).build(),
+        ];
+        let pods = [
+            pod("web-a-1", "a", 540).running().build(),
+            pod("web-a-2", "a", 540).running().build(),
+            pod("web-a-3", "a", 540).running().deleting().build(),
+            pod("web-b-1", "b", 150).running().build(),
+            pod("web-b-2", "b", 5)
+                .container_statuses(waiting("ContainerCreating", 0))
+                .build(),
+        ];
+        let tree = build(&d, &rss, &pods);
+        let expected = "\
+Name:         web
+Namespace:    default
+Status:       ◌ Progressing
+Message:      Waiting for rollout to finish: 1 out of 3 new replicas have been updated...
+Strategy:     RollingUpdate (max surge 25%, max unavailable 25%)
+Images:       app:2 (new)
+              app:1 (stable)
+Replicas:
+  Desired:    3
+  Current:    4
+  Updated:    1
+  Ready:      3
+  Available:  3
+Conditions:
+  TYPE         STATUS  REASON                    MESSAGE
+  Available    True    MinimumReplicasAvailable  Deployment has minimum availability.
+  Progressing  True    ReplicaSetUpdated         ReplicaSet \"web-b\" is progressing.
+
+NAME                KIND        STATUS               AGE    INFO
+⟳ web               Deployment  ◌ Progressing        10m
+├──# revision:2
+│  └──⧉ web-b       ReplicaSet  ◌ Progressing        8m     new,ready:1/2
+│     ├──□ web-b-1  Pod         ✔ Running            2m30s  ready:1/1,restarts:0
+│     └──□ web-b-2  Pod         ◌ ContainerCreating  5s     ready:0/1,restarts:0
+└──# revision:1
+   └──⧉ web-a       ReplicaSet  ◌ Progressing        9m     stable,ready:3/2
+      ├──□ web-a-1  Pod         ✔ Running            9m     ready:1/1,restarts:0
+      ├──□ web-a-2  Pod         ✔ Running            9m     ready:1/1,restarts:0
+      └──□ web-a-3  Pod         ◌ Terminating        9m     ready:1/1,restarts:0
+";
+        let text = render_text(&tree, now(), false);
+        assert_eq!(text, expected, "\n{text}");
+    }
+
+    #[test]
+    fn a_complete_rollout_marks_the_new_replicaset_stable_and_the_rest_old() {
+        let d = deploy(3, "app:3").build();
+        let rss = [
+            rs("a", 1, "app:1").build(),
+            rs("c", 3, "app:3").replicas(3, 3, 3).build(),
+            rs("b", 2, "app:2").build(),
+        ];
+        let tree = build(&d, &rss, &[]);
+        assert_eq!(tree.health, Health::Healthy);
+        assert_eq!(tree.message, None);
+        assert_eq!(
+            roles_of(&tree),
+            [
+                ("web-c".into(), "stable", "Healthy"),
+                ("web-b".into(), "old", "ScaledDown"),
+                ("web-a".into(), "old", "ScaledDown"),
+            ]
+        );
+        let text = render_text(&tree, now(), false);
+        assert_eq!(
+            row(&text, "⧉ web-a"),
+            [
+                "└──⧉",
+                "web-a",
+                "ReplicaSet",
+                "•",
+                "ScaledDown",
+                "9m",
+                "old,ready:0/0"
+            ],
+            "{text}"
+        );
+        assert!(
+            text.contains("Images:       app:3 (stable)\nReplicas:"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn before_the_new_replicaset_exists_the_running_one_of_the_highest_revision_is_stable() {
+        // The template changed; the controller has not created revision 3 yet.
+        let d = deploy(2, "app:3").unobserved().build();
+        let rss = [
+            rs("a", 1, "app:1").build(),
+            rs("b", 2, "app:2").replicas(2, 2, 2).build(),
+        ];
+        let tree = build(&d, &rss, &[]);
+        assert_eq!(tree.health, Health::Progressing);
+        assert_eq!(
+            roles_of(&tree),
+            [
+                ("web-b".into(), "stable", "Healthy"),
+                ("web-a".into(), "old", "ScaledDown"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_paused_rollout_reads_paused_and_keeps_new_and_stable() {
+        let d = deploy(2, "app:2").status(3, 1, 3, 3).paused().build();
+        let rss = [
+            rs("a", 1, "app:1").replicas(2, 2, 2).build(),
+            rs("b", 2, "app:2").replicas(1, 1, 1).build(),
+        ];
+        let tree = build(&d, &rss, &[]);
+        assert_eq!(
+            (tree.health, tree.message.as_deref(), tree.paused),
+            (Health::Paused, Some("Deployment is paused"), true)
+        );
+        assert_eq!(
+            roles_of(&tree),
+            [
+                ("web-b".into(), "new", "Healthy"),
+                ("web-a".into(), "stable", "Healthy"),
+            ]
+        );
+        let text = render_text(&tree, now(), false);
+        assert!(text.contains("Status:       ‖ Paused\n"), "{text}");
+        assert_eq!(
+            row(&text, "⟳ web"),
+            ["⟳", "web", "Deployment", "‖", "Paused", "10m"],
+            "{text}"
+        );
+        assert_eq!(to_json(&tree)["paused"], json!(true));
+    }
+
+    #[test]
+    fn recreate_prints_the_strategy_without_bounds_and_rolling_update_with_them() {
+        let d = deploy(1, "app:1").recreate().build();
+        let tree = build(&d, &[], &[]);
+        assert_eq!(tree.strategy, Strategy::Recreate);
+        let text = render_text(&tree, now(), false);
+        assert!(text.contains("Strategy:     Recreate\n"), "{text}");
+        assert_eq!(to_json(&tree)["strategy"], json!({"type": "Recreate"}));
+
+        let d = deploy(1, "app:1").surge(json!(1), json!("0%")).build();
+        let tree = build(&d, &[], &[]);
+        let text = render_text(&tree, now(), false);
+        assert!(
+            text.contains("Strategy:     RollingUpdate (max surge 1, max unavailable 0%)\n"),
+            "{text}"
+        );
+        assert_eq!(
+            to_json(&tree)["strategy"],
+            json!({"type": "RollingUpdate", "maxSurge": 1, "maxUnavailable": "0%"})
+        );
+    }
+
+    #[test]
+    fn a_passed_progress_deadline_is_degraded_with_upstreams_message() {
+        let d = deploy(2, "app:2")
+            .status(2, 0, 0, 0)
+            .condition(
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                "ReplicaSet \"web-b\" has timed out progressing.",
+            )
+            .build();
+        let rss = [rs("b", 1, "app:2").replicas(2, 0, 0).failing().build()];
+        let tree = build(&d, &rss, &[]);
+        assert_eq!(
+            (tree.health, tree.message.as_deref()),
+            (
+                Health::Degraded,
+                Some("Deployment \"web\" exceeded its progress deadline")
+            )
+        );
+        assert_eq!(roles_of(&tree), [("web-b".into(), "new", "Degraded")]);
+        let text = render_text(&tree, now(), false);
+        assert!(text.contains("Status:       ✖ Degraded\n"), "{text}");
+        assert!(
+            text.contains("  Progressing  False   ProgressDeadlineExceeded  ReplicaSet \"web-b\" has timed out progressing.\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn deployment_health_takes_argo_cds_rules_in_order() {
+        // (deployment, health, message)
+        let cases = [
+            (
+                deploy(3, "i").unobserved().paused().build(),
+                Health::Paused,
+                "Deployment is paused",
+            ),
+            (
+                deploy(3, "i").unobserved().build(),
+                Health::Progressing,
+                "Waiting for rollout to finish: observed deployment generation less then desired generation",
+            ),
+            (
+                deploy(3, "i").status(3, 2, 3, 3).build(),
+                Health::Progressing,
+                "Waiting for rollout to finish: 2 out of 3 new replicas have been updated...",
+            ),
+            (
+                deploy(3, "i").status(4, 3, 4, 4).build(),
+                Health::Progressing,
+                "Waiting for rollout to finish: 1 old replicas are pending termination...",
+            ),
+            (
+                deploy(3, "i").status(3, 3, 2, 2).build(),
+                Health::Progressing,
+                "Waiting for rollout to finish: 2 of 3 updated replicas are available...",
+            ),
+        ];
+        for (d, health, message) in cases {
+            assert_eq!(deployment_health(&d), (health, Some(message.to_string())));
+        }
+        assert_eq!(
+            deployment_health(&deploy(3, "i").build()),
+            (Health::Healthy, None)
+        );
+    }
+
+    #[test]
+    fn replicasets_of_other_owners_and_their_pods_are_left_out() {
+        let d = deploy(1, "app:1").build();
+        let rss = [
+            rs("a", 1, "app:1").replicas(1, 1, 1).build(),
+            rs("z", 1, "app:1")
+                .replicas(1, 1, 1)
+                .owner("someone-else")
+                .build(),
+        ];
+        let pods = [
+            pod("web-a-1", "a", 60).running().build(),
+            pod("web-z-1", "z", 60).running().build(),
+        ];
+        let tree = build(&d, &rss, &pods);
+        assert_eq!(tree.replica_sets.len(), 1);
+        assert_eq!(tree.replica_sets[0].pods.len(), 1);
+        assert_eq!(tree.replica_sets[0].pods[0].name, "web-a-1");
+    }
+
+    #[test]
+    fn pod_status_cells_are_kubectls() {
+        let sidecar = json!([{"name": "proxy", "image": "p", "restartPolicy": "Always"}]);
+        let init = json!([{"name": "setup", "image": "s"}]);
+        // (pod, STATUS, ready, total, restarts)
+        let cases = [
+            (pod("p", "a", 1).running().build(), "Running", 1, 1, 0),
+            (pod("p", "a", 1).build(), "Pending", 0, 1, 0),
+            (
+                pod("p", "a", 1).container_statuses(waiting("ContainerCreating", 0)).build(),
+                "ContainerCreating",
+                0,
+                1,
+                0,
+            ),
+            (
+                pod("p", "a", 1)
+                    .phase("Running")
+                    .container_statuses(waiting("CrashLoopBackOff", 4))
+                    .build(),
+                "CrashLoopBackOff",
+                0,
+                1,
+                4,
+            ),
+            (pod("p", "a", 1).running().deleting().build(), "Terminating", 1, 1, 0),
+            (
+                pod("p", "a", 1).phase("Succeeded").deleting().container_statuses(json!([
+                    {"name": "app", "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+                     "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}])).build(),
+                "Completed",
+                0,
+                1,
+                0,
+            ),
+            (
+                pod("p", "a", 1).running().deleting().at("/status/reason", json!("NodeLost")).build(),
+                "Unknown",
+                1,
+                1,
+                0,
+            ),
+            (
+                pod("p", "a", 1).phase("Running").container_statuses(json!([
+                    {"name": "app", "image": "i", "imageID": "", "ready": false, "restartCount": 1,
+                     "state": {"terminated": {"exitCode": 1}}}])).build(),
+                "ExitCode:1",
+                0,
+                1,
+                1,
+            ),
+            (
+                pod("p", "a", 1).phase("Running").container_statuses(json!([
+                    {"name": "app", "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+                     "state": {"terminated": {"exitCode": 137, "signal": 9}}}])).build(),
+                "Signal:9",
+                0,
+                1,
+                0,
+            ),
+            (
+                pod("p", "a", 1)
+                    .at("/spec/initContainers", init.clone())
+                    .at("/status/initContainerStatuses", json!([
+                        {"name": "setup", "image": "s", "imageID": "", "ready": false, "restartCount": 0,
+                         "state": {"running": {}}}]))
+                    .build(),
+                "Init:0/1",
+                0,
+                1,
+                0,
+            ),
+            (
+                pod("p", "a", 1)
+                    .at("/spec/initContainers", init)
+                    .at("/status/initContainerStatuses", json!([
+                        {"name": "setup", "image": "s", "imageID": "", "ready": false, "restartCount": 3,
+                         "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]))
+                    .build(),
+                "Init:CrashLoopBackOff",
+                0,
+                1,
+                3,
+            ),
+            (
+                // A running sidecar counts among the containers, and its restarts.
+                pod("p", "a", 1)
+                    .running()
+                    .at("/spec/initContainers", sidecar)
+                    .at("/status/initContainerStatuses", json!([
+                        {"name": "proxy", "image": "p", "imageID": "", "ready": true, "restartCount": 2,
+                         "started": true, "state": {"running": {}}}]))
+                    .build(),
+                "Running",
+                2,
+                2,
+                2,
+            ),
+            (
+                pod("p", "a", 1)
+                    .at("/status/conditions", json!([{"type": "PodScheduled", "status": "False", "reason": "SchedulingGated"}]))
+                    .build(),
+                "SchedulingGated",
+                0,
+                1,
+                0,
+            ),
+        ];
+        for (i, (p, status, ready, total, restarts)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                pod_cells(&p),
+                (status.to_string(), ready, total, restarts),
+                "case {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn pod_icons_tell_running_waiting_and_failing_apart() {
+        for (status, icon) in [
+            ("Running", '✔'),
+            ("Completed", '✔'),
+            ("Pending", '◌'),
+            ("ContainerCreating", '◌'),
+            ("Terminating", '◌'),
+            ("Init:0/1", '◌'),
+            ("CrashLoopBackOff", '✖'),
+            ("ImagePullBackOff", '✖'),
+            ("ErrImagePull", '✖'),
+            ("ExitCode:1", '✖'),
+            ("Unknown", '?'),
+        ] {
+            assert_eq!(pod_tone(status).icon(), icon, "{status}");
+        }
+    }
+
+    #[test]
+    fn ages_read_as_kubectls_age_column() {
+        let d = deploy(3, "app:1").build();
+        let rss = [rs("a", 1, "app:1").replicas(3, 3, 3).build()];
+        let pods = [
+            pod("web-a-1", "a", 5).running().build(),
+            pod("web-a-2", "a", 150).running().build(),
+            pod("web-a-3", "a", 3 * 3600 + 60).running().build(),
+        ];
+        let text = render_text(&build(&d, &rss, &pods), now(), false);
+        let ages: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(" Pod "))
+            .filter_map(|l| l.split_whitespace().nth(5))
+            .collect();
+        assert_eq!(ages, ["5s", "2m30s", "3h1m"], "{text}");
+    }
+
+    #[test]
+    fn colour_wraps_the_status_cells_only_and_keeps_the_columns() {
+        let d = deploy(1, "app:1").build();
+        let rss = [rs("a", 1, "app:1").replicas(1, 1, 1).build()];
+        let pods = [pod("web-a-1", "a", 5).running().build()];
+        let tree = build(&d, &rss, &pods);
+        let plain_text = render_text(&tree, now(), false);
+        let coloured = render_text(&tree, now(), true);
+        assert!(!plain_text.contains('\x1b'));
+        assert!(coloured.contains("\x1b[32m✔ Healthy\x1b[0m"), "{coloured}");
+        assert!(coloured.contains("\x1b[32m✔ Running\x1b[0m"), "{coloured}");
+        let stripped = coloured.replace("\x1b[32m", "").replace("\x1b[0m", "");
+        assert_eq!(stripped, plain_text);
+    }
+
+    #[test]
+    fn the_json_document_has_every_key_and_absolute_times() {
+        let d = deploy(1, "app:1").build();
+        let rss = [rs("a", 1, "app:1").replicas(1, 1, 1).build()];
+        let pods = [pod("web-a-1", "a", 5)
+            .phase("Running")
+            .container_statuses(waiting("CrashLoopBackOff", 2))
+            .build()];
+        let doc = to_json(&build(&d, &rss, &pods));
+        assert_eq!(
+            doc,
+            json!({
+                "name": "web", "namespace": "default", "creationTimestamp": ago(600),
+                "status": "Healthy", "message": null, "paused": false,
+                "strategy": {"type": "RollingUpdate", "maxSurge": "25%", "maxUnavailable": "25%"},
+                "replicas": {"desired": 1, "current": 1, "updated": 1, "ready": 1, "available": 1},
+                "conditions": [],
+                "replicaSets": [{
+                    "name": "web-a", "revision": 1, "role": "stable", "status": "Healthy",
+                    "desired": 1, "current": 1, "ready": 1, "available": 1,
+                    "images": ["app:1"], "creationTimestamp": ago(540),
+                    "pods": [{"name": "web-a-1", "status": "CrashLoopBackOff", "ready": "0/1",
+                        "restarts": 2, "creationTimestamp": ago(5)}]
+                }]
+            })
+        );
+    }
+}
