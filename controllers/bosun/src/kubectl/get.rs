@@ -3,9 +3,10 @@
 //!
 //! With `-w`, three watches (kube-runtime's watcher into reflector stores) follow the
 //! Deployment (by name), and the ReplicaSets and Pods its selector matches; the tree is built
-//! again from the stores after every event and printed when its JSON document changed (on a
+//! again from the stores after every event and printed when it changed, ages aside. On a
 //! terminal the screen is cleared and the tree redrawn, and ages tick once a second from the
-//! stores, with no request). It ends on Ctrl-C, when `--timeout` passes (exit 0 for both), or
+//! stores, with no request; elsewhere each tree is printed whole and followed by a blank line
+//! (`-o json|yaml`: one document after another). It ends on Ctrl-C, when `--timeout` passes (exit 0 for both), or
 //! when the Deployment is deleted (`deployment.apps.bosun.dev/NAME deleted`, exit 0).
 
 use std::io::{IsTerminal, Write};
@@ -55,7 +56,7 @@ fn use_colour() -> bool {
 }
 
 /// The text of one tree in the chosen format.
-fn format(
+fn present(
     doc: &Value,
     tree: &super::tree::Tree,
     output: Option<&str>,
@@ -83,7 +84,7 @@ pub async fn run(session: &Session, o: &GetOptions) -> Result<String, Failure> {
         let rss = rs_api.list(&lp).await.map_err(server_error)?.items;
         let pods = pod_api.list(&lp).await.map_err(server_error)?.items;
         let tree = build(&d, &rss, &pods);
-        return format(&to_json(&tree), &tree, o.output.as_deref(), use_colour());
+        return present(&to_json(&tree), &tree, o.output.as_deref(), use_colour());
     }
     watch(deployments, rs_api, pod_api, &selector, o).await
 }
@@ -148,7 +149,10 @@ async fn watch(
     // Ages change with the clock, not the objects: on a terminal, redraw them every second.
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut synced = [false; 3];
-    let mut last_doc: Option<Value> = None;
+    // What decides that the tree changed: the JSON document, or the text as of the watch's
+    // start (so the ages, which move with the clock, do not count; creation times do).
+    let start = Timestamp::now();
+    let mut last_key: Option<String> = None;
     let mut last_text = String::new();
     let mut stdout = std::io::stdout();
     loop {
@@ -178,19 +182,23 @@ async fn watch(
         let pods: Vec<Pod> = pod_store.state().iter().map(|p| (**p).clone()).collect();
         let tree = build(&d, &rss, &pods);
         let doc = to_json(&tree);
-        let changed = last_doc.as_ref() != Some(&doc);
-        let text = format(&doc, &tree, output, colour)?;
+        let key = match output {
+            None => render_text(&tree, start, false),
+            Some(_) => doc.to_string(),
+        };
+        let changed = last_key.as_ref() != Some(&key);
+        let text = present(&doc, &tree, output, colour)?;
         // On a terminal the tree also redraws when only its ages moved.
         let aged = terminal && output.is_none() && text != last_text;
         if !(changed || aged) {
             continue;
         }
-        let frame = match (last_doc.is_some(), terminal, output) {
+        // Not on a terminal, each tree ends with a blank line: a reader knows it has a whole one.
+        let frame = match (last_key.is_some(), terminal, output) {
             (_, true, None) => format!("\x1b[H\x1b[2J{text}"),
-            (false, _, _) => text.clone(),
-            (true, _, None) => format!("\n{text}"),
+            (_, false, None) => format!("{text}\n"),
             (true, _, Some("yaml")) => format!("---\n{text}"),
-            (true, _, Some(_)) => text.clone(),
+            (_, _, Some(_)) => text.clone(),
         };
         // A closed pipe (`| head`) ends the watch quietly, as kubectl's does.
         if stdout
@@ -200,7 +208,7 @@ async fn watch(
         {
             return Ok(String::new());
         }
-        last_doc = Some(doc);
+        last_key = Some(key);
         last_text = text;
     }
 }
