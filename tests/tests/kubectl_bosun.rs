@@ -546,6 +546,7 @@ fn every_verb_has_help_and_usage_errors_exit_1() -> anyhow::Result<()> {
         &["set", "image", "--help"],
         &["expose", "--help"],
         &["describe", "--help"],
+        &["get", "--help"],
         &["rollout", "status", "--help"],
         &["rollout", "history", "--help"],
         &["rollout", "undo", "--help"],
@@ -614,6 +615,10 @@ fn kubectl_completes_the_plugins_verbs_through_the_completion_helper() -> anyhow
         ],
         "{got:?}"
     );
+    let got = complete(&["g"])?;
+    assert_eq!(got, ["get", ":4"], "{got:?}");
+    let got = complete(&["get", "deploy/web", "--wa"])?;
+    assert_eq!(got, ["--watch", ":4"], "{got:?}");
     let got = complete(&["set", "image", "--dr"])?;
     assert_eq!(got, ["--dry-run", ":4"], "{got:?}");
     Ok(())

@@ -6,6 +6,7 @@
 //! kubectl bosun set image deploy/NAME CONTAINER=IMAGE ...
 //! kubectl bosun expose deploy/NAME|rs/NAME [--port=P] [--target-port=T] [--type=T] [--name=N]
 //! kubectl bosun describe deploy|rs [NAME]
+//! kubectl bosun get deploy NAME [-w] [-o json|yaml] [--timeout=D]
 //! kubectl bosun rollout status|history|undo|pause|resume|restart|promote|abort|retry deploy/NAME
 //! ```
 //!
@@ -113,6 +114,30 @@ enum Command {
         /// If true, display events related to the described object.
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         show_events: bool,
+    },
+    /// Show a bosun Deployment as a tree: its ReplicaSets by revision, their Pods, each with
+    /// status, readiness, restarts and age (as `kubectl argo rollouts get rollout`).
+    ///
+    /// The ReplicaSet of the Deployment's template is `new` while it rolls out and `stable`
+    /// once the rollout is complete; until then the old one of the highest revision that still
+    /// runs Pods is `stable`. With --watch the tree is printed again whenever it changes (on a
+    /// terminal, redrawn in place) until Ctrl-C, --timeout, or the Deployment's deletion.
+    #[command(
+        after_help = "Examples:\n  kubectl bosun get deploy web\n  kubectl bosun get deploy/web --watch\n  kubectl bosun get deployment web -o json"
+    )]
+    Get {
+        /// deploy NAME or deploy/NAME (also deployment, deployments, bdeploy).
+        #[arg(required = true, num_args = 1..=2)]
+        resource: Vec<String>,
+        /// After printing the tree, watch for changes and print it again.
+        #[arg(short = 'w', long)]
+        watch: bool,
+        /// Output format: json or yaml (a document for scripts); the tree when unset.
+        #[arg(short = 'o', long)]
+        output: Option<String>,
+        /// With --watch, stop after this long (Go's durations: 30s, 5m, 1m30s); 0 never stops.
+        #[arg(long, default_value = "0s", value_parser = crate::duration::parse)]
+        timeout: std::time::Duration,
     },
     /// Manage the rollout of a bosun Deployment, as `kubectl rollout`.
     Rollout {
@@ -298,12 +323,46 @@ async fn run(cli: Cli) -> Result<String, Failure> {
             let session = target.connect().await?;
             kubectl::describe::run(&session, kind, name.as_deref(), show_events).await
         }
+        Command::Get {
+            resource,
+            watch,
+            output,
+            timeout,
+        } => {
+            let name = get_target(&resource)?;
+            kubectl::get::check_output(output.as_deref())?;
+            let session = target.connect().await?;
+            let o = kubectl::get::GetOptions {
+                name,
+                watch,
+                output,
+                timeout,
+            };
+            kubectl::get::run(&session, &o).await
+        }
         Command::Rollout { action } => {
             let session = target.connect().await?;
             kubectl::rollout::run(&session, &action)
                 .await
                 .map(|()| String::new())
         }
+    }
+}
+
+/// The Deployment `get` shows: `deploy NAME` or `deploy/NAME` (the words of [`Kind::parse`]).
+fn get_target(resource: &[String]) -> Result<String, Failure> {
+    let (kind, name, rest) = resource_args(resource, "get")?;
+    if kind != kubectl::Kind::Deployment {
+        return Err(Failure(
+            "error: kubectl bosun get shows a deployment's tree (deploy NAME); use kubectl get brs for replicasets".into(),
+        ));
+    }
+    match (name, rest) {
+        (Some(name), []) => Ok(name),
+        (_, [extra, ..]) => Err(Failure(format!("error: unexpected argument {extra:?}"))),
+        (None, []) => Err(Failure(
+            "error: you must specify the name of the deployment to get (deploy NAME)".into(),
+        )),
     }
 }
 
@@ -410,5 +469,81 @@ mod tests {
                 "{arg}: {err}"
             );
         }
+    }
+
+    /// What `get` parses `args` into: (name, watch, output, timeout).
+    fn get(args: &[&str]) -> Result<(String, bool, Option<String>, Duration), String> {
+        let cli = Cli::try_parse_from(["kubectl-bosun", "get"].iter().chain(args))
+            .map_err(|e| e.to_string())?;
+        match cli.command {
+            Command::Get {
+                resource,
+                watch,
+                output,
+                timeout,
+            } => {
+                let name = get_target(&resource).map_err(|Failure(m)| m)?;
+                Ok((name, watch, output, timeout))
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn get_takes_a_deployment_as_the_other_verbs_name_it() {
+        for args in [
+            &["deploy", "web"][..],
+            &["deploy/web"],
+            &["deployment", "web"],
+            &["deployments/web"],
+            &["bdeploy", "web"],
+            &["deployment.apps.bosun.dev/web"],
+        ] {
+            assert_eq!(
+                get(args),
+                Ok(("web".into(), false, None, Duration::ZERO)),
+                "{args:?}"
+            );
+        }
+        assert_eq!(
+            get(&["deploy/web", "-w", "--timeout=1m30s", "-o", "json"]),
+            Ok((
+                "web".into(),
+                true,
+                Some("json".into()),
+                Duration::from_secs(90)
+            ))
+        );
+        assert_eq!(get(&["deploy", "web", "--watch"]).map(|g| g.1), Ok(true));
+    }
+
+    #[test]
+    fn get_refuses_other_kinds_a_missing_name_and_extra_words() {
+        let refused = |args: &[&str]| match get(args) {
+            Ok(g) => panic!("{args:?} accepted as {g:?}"),
+            Err(e) => e,
+        };
+        assert!(refused(&["rs", "web-1"]).contains("kubectl bosun get shows a deployment's tree"));
+        assert!(refused(&["svc/web"]).contains("not \"svc\""));
+        assert!(refused(&["deploy"]).contains("you must specify the name"));
+        assert!(refused(&["deploy/web", "extra"]).contains("unexpected argument \"extra\""));
+        assert!(refused(&["deploy/web", "--timeout=5"]).contains("missing unit"));
+        assert_eq!(
+            kubectl::get::check_output(Some("wide")).map_err(|Failure(m)| m),
+            Err("error: unable to match a printer suitable for the output format \"wide\", allowed formats are: json,yaml".into())
+        );
+    }
+
+    #[test]
+    fn get_is_among_the_completed_verbs_with_its_flags() {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        cmd.build();
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(complete::candidates(&cmd, &words(&[""])).contains(&"get".to_string()));
+        assert_eq!(complete::candidates(&cmd, &words(&["g"])), ["get"]);
+        assert_eq!(
+            complete::candidates(&cmd, &words(&["get", "deploy/web", "--w"])),
+            ["--watch"]
+        );
     }
 }

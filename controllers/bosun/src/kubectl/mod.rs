@@ -1,14 +1,17 @@
 //! The verbs of `kubectl bosun`, one module each, named after upstream's kubectl packages
-//! (`create`, `set image`, `expose`, `describe`, `rollout`). Each verb splits as the controllers
+//! (`create`, `set image`, `expose`, `describe`, `rollout`), and `get` (Argo Rollouts' tree of a
+//! Deployment, drawn by `tree`). Each verb splits as the controllers
 //! do: a pure part that builds the object or the text from what it read (unit-tested here,
 //! case by case against upstream's rules), and a thin part that reads and writes through the API.
 
 pub mod create;
 pub mod describe;
 pub mod expose;
+pub mod get;
 pub mod rollout;
 pub mod set_image;
 pub mod tabwriter;
+pub mod tree;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
