@@ -496,6 +496,11 @@ mod tests {
         );
         let mut cmd = <Cli as clap::CommandFactory>::command();
         cmd.build();
+        let help = cmd.render_help().to_string();
+        assert!(
+            help.lines().any(|l| l.trim_start().starts_with("migrate ")),
+            "{help}"
+        );
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(complete::candidates(&cmd, &words(&["mig"])), ["migrate"]);
         let flags = complete::candidates(&cmd, &words(&["migrate", "deploy/web", "--"]));
