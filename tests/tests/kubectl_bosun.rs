@@ -622,7 +622,9 @@ fn kubectl_completes_the_plugins_verbs_through_the_completion_helper() -> anyhow
     assert_eq!(got, ["apps.bosun.dev/v1", "apps/v1", ":4"], "{got:?}");
     let out = kubectl_bosun(&["--help"])?;
     assert!(
-        out.stdout.lines().any(|l| l.trim_start().starts_with("migrate ")),
+        out.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("migrate ")),
         "{}",
         out.stdout
     );

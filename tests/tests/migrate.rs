@@ -14,7 +14,7 @@ use bosun_e2e::{
 };
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Pod, Service};
-use kube::api::{Api, DynamicObject, ListParams, PostParams};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
@@ -225,6 +225,34 @@ impl Watch {
         Ok(w)
     }
 
+    /// Show that the slice watches are still live: a label on the Service, which both
+    /// EndpointSlice controllers copy onto their slices, must reach both logs as an event.
+    /// (Without it, "0 slice events, never below 10" could be a dead watch.)
+    async fn prove_slices_live(&self, services: &Api<Service>, value: &str) -> anyhow::Result<()> {
+        let before: Vec<usize> = self
+            .slices
+            .iter()
+            .map(|(_, s)| s.lock().unwrap_or_else(|e| e.into_inner()).events)
+            .collect();
+        let patch = json!({"metadata": {"labels": {"bosun.dev/e2e-probe": value}}});
+        services
+            .patch("web", &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
+        poll(
+            "both controllers' slices relabelled",
+            Duration::from_secs(30),
+            || async {
+                let live = self
+                    .slices
+                    .iter()
+                    .zip(&before)
+                    .all(|((_, s), b)| s.lock().unwrap_or_else(|e| e.into_inner()).events > *b);
+                Ok(live.then_some(()))
+            },
+        )
+        .await
+    }
+
     /// Stop, and return the Pod log and each slice log's (events, lowest ready count).
     fn stop(self) -> (PodLog, Vec<(&'static str, usize, usize)>) {
         for t in &self.tasks {
@@ -374,9 +402,8 @@ async fn migrate_to_bosun_and_back_without_touching_a_pod() -> anyhow::Result<()
         "metadata": {"name": "web"},
         "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}
     }))?;
-    Api::<Service>::namespaced(client.clone(), n)
-        .create(&PostParams::default(), &svc)
-        .await?;
+    let services: Api<Service> = Api::namespaced(client.clone(), n);
+    services.create(&PostParams::default(), &svc).await?;
     let rs_names = names(&apps_rss).await?;
     assert_eq!(rs_names.len(), 2, "{rs_names:?}");
     let before = pod_owners(&pods, "web").await?;
@@ -506,6 +533,7 @@ async fn migrate_to_bosun_and_back_without_touching_a_pod() -> anyhow::Result<()
         out.stdout.lines().last(),
         Some("deployment \"web\" successfully rolled out")
     );
+    watch.prove_slices_live(&services, "1").await?;
     let (pod_log, slices) = watch.stop();
     assert_untouched("to bosun", &pod_log, &slices, 10);
     // The same Pods, now each controlled by the bosun ReplicaSet of the same name.
@@ -577,6 +605,7 @@ async fn migrate_to_bosun_and_back_without_touching_a_pod() -> anyhow::Result<()
     let out = kubectl(&["rollout", "status", "deploy/web", "-n", n, "--timeout=60s"])?;
     assert_eq!(out.code, 0, "{}", out.stderr);
     println!("$ kubectl rollout status deploy/web\n{}", out.stdout);
+    watch.prove_slices_live(&services, "2").await?;
     let (pod_log, slices) = watch.stop();
     assert_untouched("to apps/v1", &pod_log, &slices, 10);
     let after = pod_owners(&pods, "web").await?;
