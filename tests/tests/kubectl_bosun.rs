@@ -550,6 +550,7 @@ fn every_verb_has_help_and_usage_errors_exit_1() -> anyhow::Result<()> {
         &["rollout", "status", "--help"],
         &["rollout", "history", "--help"],
         &["rollout", "undo", "--help"],
+        &["migrate", "--help"],
     ] {
         let out = kubectl_bosun(verb)?;
         assert_eq!(out.code, 0, "{verb:?}: {}", out.stderr);
@@ -621,5 +622,17 @@ fn kubectl_completes_the_plugins_verbs_through_the_completion_helper() -> anyhow
     assert_eq!(got, ["--watch", ":4"], "{got:?}");
     let got = complete(&["set", "image", "--dr"])?;
     assert_eq!(got, ["--dry-run", ":4"], "{got:?}");
+    let got = complete(&["mig"])?;
+    assert_eq!(got, ["migrate", ":4"], "{got:?}");
+    let got = complete(&["migrate", "deploy/web", "--to", ""])?;
+    assert_eq!(got, ["apps.bosun.dev/v1", "apps/v1", ":4"], "{got:?}");
+    let out = kubectl_bosun(&["--help"])?;
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("migrate ")),
+        "{}",
+        out.stdout
+    );
     Ok(())
 }

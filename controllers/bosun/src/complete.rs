@@ -7,13 +7,13 @@
 /// Cobra's `ShellCompDirectiveNoFileComp`: offer no file names.
 pub const NO_FILE_COMP: u32 = 4;
 
-/// Whether `flag` (`--name`, `--name=value`, `-n`) is an option of `cmd` that takes its value
-/// in the next word.
-fn takes_next_word(cmd: &clap::Command, flag: &str) -> bool {
+/// The option of `cmd` that `flag` (`--name`, `-n`) names when it takes its value in the next
+/// word (never for `--name=value`).
+fn takes_next_word<'c>(cmd: &'c clap::Command, flag: &str) -> Option<&'c clap::Arg> {
     if flag.contains('=') {
-        return false;
+        return None;
     }
-    cmd.get_arguments().any(|a| {
+    cmd.get_arguments().find(|a| {
         let named = match flag.strip_prefix("--") {
             Some(long) => a.get_long() == Some(long),
             None => flag
@@ -33,9 +33,9 @@ pub fn candidates(root: &clap::Command, words: &[String]) -> Vec<String> {
         None => ("", &[][..]),
     };
     let mut cmd = root;
-    let mut value_next = false;
+    let mut value_next: Option<&clap::Arg> = None;
     for w in before {
-        if std::mem::take(&mut value_next) {
+        if value_next.take().is_some() {
             continue;
         }
         if w.starts_with('-') {
@@ -44,9 +44,16 @@ pub fn candidates(root: &clap::Command, words: &[String]) -> Vec<String> {
             cmd = sub;
         }
     }
-    if value_next {
-        // A flag's value (a namespace, a file): nothing to offer from the command line's shape.
-        return Vec::new();
+    if let Some(arg) = value_next {
+        // A flag's value: its possible values (`migrate --to`), else nothing to offer from the
+        // command line's shape (a namespace, a file).
+        return arg
+            .get_possible_values()
+            .iter()
+            .filter(|v| !v.is_hide_set())
+            .map(|v| v.get_name().to_string())
+            .filter(|v| v.starts_with(last))
+            .collect();
     }
     if last.starts_with('-') {
         return cmd
@@ -97,6 +104,15 @@ mod tests {
                     .subcommand(Command::new("restart")),
             )
             .subcommand(Command::new("describe"))
+            .subcommand(
+                Command::new("migrate")
+                    .arg(
+                        Arg::new("to")
+                            .long("to")
+                            .value_parser(["apps.bosun.dev/v1", "apps/v1"]),
+                    )
+                    .arg(Arg::new("force").long("force").action(ArgAction::SetTrue)),
+            )
             .subcommand(Command::new("secret").hide(true));
         c.build();
         c
@@ -108,9 +124,13 @@ mod tests {
 
     #[test]
     fn the_first_word_completes_to_the_visible_subcommands() {
-        assert_eq!(candidates(&cli(), &words(&[""])), ["rollout", "describe"]);
+        assert_eq!(
+            candidates(&cli(), &words(&[""])),
+            ["rollout", "describe", "migrate"]
+        );
         assert_eq!(candidates(&cli(), &words(&["ro"])), ["rollout"]);
-        assert_eq!(candidates(&cli(), &[]), ["rollout", "describe"]);
+        assert_eq!(candidates(&cli(), &words(&["mi"])), ["migrate"]);
+        assert_eq!(candidates(&cli(), &[]), ["rollout", "describe", "migrate"]);
     }
 
     #[test]
@@ -139,6 +159,23 @@ mod tests {
         );
         // The value of a flag itself: nothing.
         assert!(candidates(&cli(), &words(&["rollout", "-n", ""])).is_empty());
+    }
+
+    #[test]
+    fn a_flag_with_possible_values_completes_to_them() {
+        assert_eq!(
+            candidates(&cli(), &words(&["migrate", "deploy/web", "--to", ""])),
+            ["apps.bosun.dev/v1", "apps/v1"]
+        );
+        assert_eq!(
+            candidates(&cli(), &words(&["migrate", "--to", "apps/"])),
+            ["apps/v1"]
+        );
+        // After the value, the flags again.
+        assert_eq!(
+            candidates(&cli(), &words(&["migrate", "--to", "apps/v1", "--f"])),
+            ["--force"]
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! kubectl bosun describe deploy|rs [NAME]
 //! kubectl bosun get deploy NAME [-w] [-o json|yaml] [--timeout=D]
 //! kubectl bosun rollout status|history|undo|pause|resume|restart|promote|abort|retry deploy/NAME
+//! kubectl bosun migrate deploy/NAME [--to apps/v1] [--dry-run] [--force] [--timeout=5m]
 //! ```
 //!
 //! Global flags as kubectl's: `-n/--namespace`, `--context`, `--kubeconfig` (and `KUBECONFIG`).
@@ -143,6 +144,34 @@ enum Command {
     Rollout {
         #[command(subcommand)]
         action: kubectl::rollout::Rollout,
+    },
+    /// Move an apps/v1 Deployment to bosun (or back, --to apps/v1) without restarting a Pod.
+    ///
+    /// Creates the bosun Deployment (paused), deletes the apps/v1 Deployment and its
+    /// ReplicaSets orphaning their Pods, creates bosun ReplicaSets of the same names, selectors
+    /// and templates that adopt the Pods, then resumes the Deployment. No Pod is created,
+    /// deleted or changed; the next template change is an ordinary bosun rollout.
+    #[command(
+        after_help = "Examples:\n  # Show what would be done, change nothing\n  kubectl bosun migrate deploy/web --dry-run\n\n  # The objects that would be created\n  kubectl bosun migrate deploy/web --dry-run -o yaml\n\n  # Hand deploy/web to bosun\n  kubectl bosun migrate deploy/web\n\n  # And back to kube-controller-manager\n  kubectl bosun migrate deploy/web --to apps/v1"
+    )]
+    Migrate {
+        /// deploy/NAME or NAME: the Deployment in the API it leaves.
+        target: String,
+        /// The API the Deployment moves to: apps.bosun.dev/v1, or apps/v1 for the way back.
+        #[arg(long, default_value = "apps.bosun.dev/v1", value_parser = ["apps.bosun.dev/v1", "apps/v1"])]
+        to: String,
+        /// Migrate even while a rollout is in progress (the target Deployment carries it on).
+        #[arg(long)]
+        force: bool,
+        /// How long to wait for the garbage collector and the adoption before giving up (a Go duration).
+        #[arg(long, default_value = "5m", value_parser = duration::parse)]
+        timeout: std::time::Duration,
+        /// Must be "none" or "client". With "client" (or --dry-run alone), print the steps (or with -o, the objects) and change nothing.
+        #[arg(long, default_value = "none", default_missing_value = "client", num_args = 0..=1, require_equals = true)]
+        dry_run: String,
+        /// Output format of --dry-run's objects. One of: (json, yaml).
+        #[arg(short = 'o', long)]
+        output: Option<String>,
     },
     /// Print a shell completion script for `kubectl-bosun` (through kubectl, install the
     /// `kubectl_complete-bosun` helper instead: README).
@@ -339,6 +368,28 @@ async fn run(cli: Cli) -> Result<String, Failure> {
                 timeout,
             };
             kubectl::get::run(&session, &o).await
+        }
+        Command::Migrate {
+            target: what,
+            to,
+            force,
+            timeout,
+            dry_run,
+            output,
+        } => {
+            let dry_run = DryRun::parse(&dry_run)?;
+            let to = kubectl::migrate::Flavor::parse(&to)?;
+            let session = target.connect().await?;
+            kubectl::migrate::run(
+                &session,
+                &what,
+                to,
+                dry_run,
+                output.as_deref(),
+                force,
+                timeout,
+            )
+            .await
         }
         Command::Rollout { action } => {
             let session = target.connect().await?;
@@ -544,6 +595,56 @@ mod tests {
         assert_eq!(
             complete::candidates(&cmd, &words(&["get", "deploy/web", "--w"])),
             ["--watch"]
+        );
+    }
+
+    #[test]
+    fn migrate_parses_its_flags_and_completes() {
+        let cli = Cli::try_parse_from([
+            "kubectl-bosun",
+            "migrate",
+            "deploy/web",
+            "--to",
+            "apps/v1",
+            "--dry-run",
+            "--timeout=2m",
+        ]);
+        match cli.map(|c| c.command) {
+            Ok(Command::Migrate {
+                target,
+                to,
+                dry_run,
+                timeout,
+                force,
+                ..
+            }) => {
+                assert_eq!(
+                    (target.as_str(), to.as_str(), dry_run.as_str(), force),
+                    ("deploy/web", "apps/v1", "client", false)
+                );
+                assert_eq!(timeout, Duration::from_secs(120));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(
+            Cli::try_parse_from(["kubectl-bosun", "migrate", "deploy/web", "--to", "v2"]).is_err()
+        );
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        cmd.build();
+        let help = cmd.render_help().to_string();
+        assert!(
+            help.lines().any(|l| l.trim_start().starts_with("migrate ")),
+            "{help}"
+        );
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(complete::candidates(&cmd, &words(&["mig"])), ["migrate"]);
+        let flags = complete::candidates(&cmd, &words(&["migrate", "deploy/web", "--"]));
+        for f in ["--to", "--force", "--dry-run", "--timeout", "--output"] {
+            assert!(flags.iter().any(|c| c == f), "{f} in {flags:?}");
+        }
+        assert_eq!(
+            complete::candidates(&cmd, &words(&["migrate", "deploy/web", "--to", ""])),
+            ["apps.bosun.dev/v1", "apps/v1"]
         );
     }
 }

@@ -147,9 +147,13 @@ impl Controller {
             let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
             let body = json!({"metadata": {"resourceVersion": rs.metadata.resource_version},
                 "spec": {"scaleStrategy": {"podsToDelete": names}}});
-            api.patch(&rs.name_any(), &PatchParams::default(), &Patch::Merge(&body))
-                .await
-                .map_err(api_err("writing podsToDelete"))?;
+            api.patch(
+                &rs.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&body),
+            )
+            .await
+            .map_err(api_err("writing podsToDelete"))?;
         }
 
         let outcome = match &p.manage {

@@ -8,6 +8,7 @@ pub mod create;
 pub mod describe;
 pub mod expose;
 pub mod get;
+pub mod migrate;
 pub mod rollout;
 pub mod set_image;
 pub mod tabwriter;

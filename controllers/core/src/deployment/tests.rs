@@ -595,6 +595,51 @@ fn adopting_a_replicaset_with_a_huge_revision_continues_from_it() {
     );
 }
 
+#[test]
+fn a_migrated_replicaset_with_upstreams_hash_is_the_new_one_and_nothing_rolls() {
+    // `kubectl bosun migrate`: the ReplicaSets keep upstream's names and `pod-template-hash`
+    // (which `compute_hash` does not reproduce) and their translated annotations; the
+    // Deployment, resumed, finds the current one by `EqualIgnoreHash` (`FindNewReplicaSet`)
+    // and has nothing to create, scale or annotate.
+    let old_d = deployment("web", 10).image("img:0").build();
+    let mut d = deployment("web", 10).annotation(REVISION, "2").build();
+    let upstream_hash = "7c5ddbdf54";
+    assert_ne!(compute_hash(&d.spec.template, None), upstream_hash);
+    let mut cur = rs_of(&d, upstream_hash, 10, 2);
+    let mut old = rs_of(&old_d, "59d9c7f6b8", 0, 1);
+    for rs in [&mut cur, &mut old] {
+        let replicas = rs_replicas(rs);
+        set_replicas_annotations(rs, 10, 13);
+        rs.status = Some(ReplicaSetStatus {
+            replicas,
+            ready_replicas: replicas,
+            available_replicas: replicas,
+            fully_labeled_replicas: replicas,
+            observed_generation: Some(1),
+            terminating_replicas: Some(0),
+            ..Default::default()
+        });
+    }
+    d.status = Some(DeploymentStatus {
+        observed_generation: Some(1),
+        ..Default::default()
+    });
+    let rss = [cur, old];
+    let s = sel(&d);
+    let p = run(&d, &s, &rss, t(100));
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    assert_eq!(p.annotations, None);
+    let st = p.status.expect("status");
+    assert_eq!(
+        (st.replicas, st.updated_replicas, st.available_replicas),
+        (10, 10, 10)
+    );
+    assert_eq!(
+        cond(&st, "Progressing"),
+        Some(("True", "NewReplicaSetAvailable"))
+    );
+}
+
 /// A whole rollout simulated: the plan acts, the ReplicaSets follow (pods appear at once and
 /// become available in random order, surplus pods go unavailable-first), and at every step the
 /// ReplicaSets' sizes stay within `replicas + maxSurge` and availability never drops below
