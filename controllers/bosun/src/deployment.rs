@@ -180,6 +180,18 @@ impl Controller {
                     json!({"replicas": to}),
                     format!("scaling replica set {name} to {to}"),
                 ),
+                Action::PodsToDelete {
+                    name,
+                    pods,
+                    annotations,
+                    resource_version,
+                } => (
+                    name,
+                    annotations,
+                    resource_version,
+                    json!({"scaleStrategy": {"podsToDelete": pods}}),
+                    format!("naming pods to delete on replica set {name}"),
+                ),
                 Action::Annotate {
                     name,
                     annotations,
@@ -258,6 +270,16 @@ impl Controller {
                     .await
                     .map_err(api_err("writing the revision annotation"))?;
             }
+        }
+        if let Some(names) = &p.pods_to_delete {
+            // Names no Pod of its ReplicaSets has leave the list; the resourceVersion read is a
+            // precondition, so a stale cache cannot drop a name just added.
+            let body = json!({"metadata": {"resourceVersion": d.metadata.resource_version},
+                "spec": {"scaleStrategy": {"podsToDelete": names}}});
+            d_api
+                .patch(&d.name_any(), &PatchParams::default(), &Patch::Merge(&body))
+                .await
+                .map_err(api_err("writing podsToDelete"))?;
         }
         if let Some(hash) = &p.abort {
             // Its own manager, apart from the status apply below (see abort::MANAGER).

@@ -498,6 +498,16 @@ fn describe_volumes(w: &mut Writer, volumes: &[Volume]) {
     }
 }
 
+/// bosun's `spec.scaleStrategy.podsToDelete`, when it names any Pod.
+fn describe_pods_to_delete(w: &mut Writer, s: Option<&bosun_api::apps::ScaleStrategy>) {
+    let names = s
+        .and_then(|s| s.pods_to_delete.as_deref())
+        .unwrap_or_default();
+    if !names.is_empty() {
+        w.w(0, &format!("PodsToDelete:\t{}\n", names.join(", ")));
+    }
+}
+
 /// Upstream's `DescribePodTemplate`.
 fn describe_pod_template(w: &mut Writer, t: &PodTemplateSpec) {
     w.w(0, "Pod Template:\n");
@@ -774,6 +784,7 @@ pub fn describe_deployment(
         };
         w.w(0, &format!("PodReplacementPolicy:\t{name}\n"));
     }
+    describe_pods_to_delete(&mut w, d.spec.scale_strategy.as_ref());
     if d.spec.progress_deadline_abort == Some(true) {
         w.w(0, "ProgressDeadlineAbort:\ttrue\n");
     }
@@ -887,6 +898,7 @@ pub fn describe_replicaset(
         ),
         Err(e) => w.w(0, &format!("error in fetching pods: {e}\n")),
     }
+    describe_pods_to_delete(&mut w, rs.spec.scale_strategy.as_ref());
     describe_pod_template(&mut w, &rs.spec.template);
     let conditions = status.conditions.clone().unwrap_or_default();
     if !conditions.is_empty() {
@@ -1177,6 +1189,15 @@ Events:
     #[test]
     fn an_abort_and_its_switch_are_shown() {
         let mut d = deployment();
+        d.spec.scale_strategy = Some(bosun_api::apps::ScaleStrategy {
+            pods_to_delete: Some(vec!["hello-a".into(), "hello-b".into()]),
+        });
+        let text = describe_deployment(&d, &[replicaset(&d)], None, now());
+        assert!(
+            text.contains("PodsToDelete:           hello-a, hello-b\n"),
+            "{text}"
+        );
+        d.spec.scale_strategy = None;
         d.spec.progress_deadline_abort = Some(true);
         if let Some(st) = d.status.as_mut() {
             st.aborted_template_hash = Some("7fdc67d697".into());

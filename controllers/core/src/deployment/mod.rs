@@ -15,6 +15,7 @@
 
 pub mod abort;
 pub mod events;
+pub mod named;
 pub mod progress;
 pub mod recreate;
 pub mod replacement;
@@ -86,6 +87,18 @@ pub enum Action {
     },
     /// Delete an old ReplicaSet (`revisionHistoryLimit`).
     Delete(String),
+    /// Set a ReplicaSet's `spec.scaleStrategy.podsToDelete` (the Deployment's names of its
+    /// Pods, [`named`]).
+    PodsToDelete {
+        /// Its name.
+        name: String,
+        /// The list after the change.
+        pods: Vec<String>,
+        /// Its annotations, unchanged.
+        annotations: BTreeMap<String, String>,
+        /// The resourceVersion the decision was made on (see [`Action::Scale`]).
+        resource_version: Option<String>,
+    },
 }
 
 /// An event on the Deployment.
@@ -138,6 +151,9 @@ pub struct Plan<'a> {
     pub requeue: Requeue,
     /// A rollback to write to the Deployment (replacing its template and annotations).
     pub rollback: Option<Rollback>,
+    /// The Deployment's `spec.scaleStrategy.podsToDelete` to write back, without the names
+    /// no Pod of its ReplicaSets has ([`named`]).
+    pub pods_to_delete: Option<Vec<String>>,
     /// `status.abortedTemplateHash` to write, apart from the rest of the status
     /// ([`abort::MANAGER`]): `Some(None)` removes it.
     pub abort: Option<Option<String>>,
@@ -436,10 +452,12 @@ pub fn plan<'a>(o: Observed<'a>, now: Timestamp) -> Plan<'a> {
         rollback: None,
         abort: None,
     };
+    let mut pods_to_delete = None;
     if owner.deleting {
         let new = pass.sync_revision(false);
         sync::sync_status(&mut pass, new);
     } else {
+        pods_to_delete = named::hand_out(&mut pass);
         progress::check_paused_conditions(&mut pass);
         let paused = d.spec.paused.unwrap_or(false);
         if paused {
@@ -468,6 +486,7 @@ pub fn plan<'a>(o: Observed<'a>, now: Timestamp) -> Plan<'a> {
         events: pass.events,
         requeue: pass.requeue,
         rollback: pass.rollback,
+        pods_to_delete,
         abort: pass.abort,
     }
 }

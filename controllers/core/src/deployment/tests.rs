@@ -706,6 +706,7 @@ mod simulation {
                     }
                 }
                 Action::Delete(name) => rss.retain(|r| r.metadata.name.as_ref() != Some(name)),
+                Action::PodsToDelete { .. } => {}
             }
         }
     }
@@ -1630,4 +1631,64 @@ fn an_aborted_recreate_rollout_empties_the_new_revision_before_the_stable_one_re
         scales(&run(&d, &s, &rss, t(100))),
         [("web-old".to_string(), 0, 3)]
     );
+}
+
+// ---- podsToDelete (OpenKruise's scaleStrategy) -----------------------------------------------
+
+fn pods_to_delete_actions(p: &Plan<'_>) -> Vec<(String, Vec<String>)> {
+    p.actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::PodsToDelete { name, pods, .. } => Some((name.clone(), pods.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn deployment_pods_to_delete_are_handed_to_the_replicasets_that_own_them() {
+    let old_d = deployment("web", 4)
+        .rolling(i(1), i(0))
+        .image("img:0")
+        .build();
+    let mut d = deployment("web", 4).rolling(i(1), i(0)).build();
+    d.spec.scale_strategy = Some(bosun_api::apps::ScaleStrategy {
+        pods_to_delete: Some(vec!["web-old-0".into(), "web-new-1".into(), "gone".into()]),
+    });
+    let old = rs_of(&old_d, "old", 2, 1);
+    let new = rs_of(&d, "new", 2, 2);
+    let old_pods = running_pods(&old, 2, &[("app", "web")]);
+    let new_pods = running_pods(&new, 2, &[("app", "web")]);
+    let by_rs = HashMap::from([
+        ("rs-old".to_string(), old_pods.iter().collect::<Vec<_>>()),
+        ("rs-new".to_string(), new_pods.iter().collect::<Vec<_>>()),
+    ]);
+    let rss = [old, new];
+    let s = sel(&d);
+    let p = run_with_pods(&d, &s, &rss, by_rs.clone(), t(100));
+    assert_eq!(
+        pods_to_delete_actions(&p),
+        [
+            ("web-old".to_string(), vec!["web-old-0".to_string()]),
+            ("web-new".to_string(), vec!["web-new-1".to_string()]),
+        ]
+    );
+    assert_eq!(
+        p.pods_to_delete,
+        Some(vec!["web-old-0".to_string(), "web-new-1".to_string()]),
+        "the name no Pod has leaves the Deployment's list"
+    );
+    // Once handed over, nothing more to write.
+    let mut rss = rss;
+    for (rs, name) in rss.iter_mut().zip(["web-old-0", "web-new-1"]) {
+        rs.spec.scale_strategy = Some(bosun_api::apps::ScaleStrategy {
+            pods_to_delete: Some(vec![name.to_string()]),
+        });
+    }
+    d.spec.scale_strategy = Some(bosun_api::apps::ScaleStrategy {
+        pods_to_delete: Some(vec!["web-old-0".into(), "web-new-1".into()]),
+    });
+    let p = run_with_pods(&d, &s, &rss, by_rs, t(100));
+    assert_eq!(pods_to_delete_actions(&p), []);
+    assert_eq!(p.pods_to_delete, None);
 }
