@@ -643,6 +643,32 @@ pub async fn http_get_at(host: &str, port: u16, path: &str) -> anyhow::Result<(u
     Ok((code, body.to_string()))
 }
 
+/// Run kubectl and fail with its stderr unless it exits 0; its stdout.
+pub fn kubectl_ok(args: &[&str]) -> anyhow::Result<String> {
+    let out = kubectl(args)?;
+    anyhow::ensure!(
+        out.code == 0,
+        "kubectl {} exited {}: {}",
+        args.join(" "),
+        out.code,
+        out.stderr
+    );
+    Ok(out.stdout)
+}
+
+/// A TCP port free on 127.0.0.1 right now, other than `not`.
+pub fn free_tcp_port(not: u16) -> anyhow::Result<u16> {
+    for _ in 0..20 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        if port != not {
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no free TCP port")
+}
+
 /// The sum of the samples of metric `name` whose labels include `labels`.
 pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     text.lines()

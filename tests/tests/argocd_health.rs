@@ -5,9 +5,7 @@
 //! cluster; then real bosun objects on the local cluster, read through kubectl as Argo CD reads
 //! them, from Healthy through Suspended, Progressing and Degraded.
 
-use bosun_e2e::{
-    TestNamespace, client, ensure_controller, ensure_crds, kubectl, remove, repo_root, set,
-};
+use bosun_e2e::{TestNamespace, client, ensure_controller, ensure_crds, remove, repo_root, set};
 use mlua::serde::SerializeOptions;
 use mlua::{Lua, LuaOptions, LuaSerdeExt, StdLib, Table};
 use serde_json::{Value, json};
@@ -262,18 +260,7 @@ fn replicaset_health_follows_argo_cds_rules_for_apps_v1() -> anyhow::Result<()> 
 
 // --- on the local cluster ---------------------------------------------------------------------
 
-/// Run kubectl and fail with its stderr unless it exits 0; its stdout.
-fn ok(args: &[&str]) -> anyhow::Result<String> {
-    let out = kubectl(args)?;
-    anyhow::ensure!(
-        out.code == 0,
-        "kubectl {} exited {}: {}",
-        args.join(" "),
-        out.code,
-        out.stderr
-    );
-    Ok(out.stdout)
-}
+use bosun_e2e::kubectl_ok as ok;
 
 /// `kubectl apply` a manifest written to `target/e2e-logs/<ns>-<file>`.
 fn apply(ns: &str, file: &str, manifest: &Value) -> anyhow::Result<()> {

@@ -71,18 +71,7 @@ fn free_port() -> anyhow::Result<u16> {
     anyhow::bail!("no port free for both UDP and TCP")
 }
 
-/// A TCP port free on 127.0.0.1 right now, other than `not`.
-fn free_tcp_port(not: u16) -> anyhow::Result<u16> {
-    for _ in 0..20 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        if port != not {
-            return Ok(port);
-        }
-    }
-    anyhow::bail!("no free TCP port")
-}
+use bosun_e2e::free_tcp_port;
 
 /// The shared server's upstream: the tests' own resolver on loopback (nothing is forwarded
 /// off this machine; the default of reading /etc/resolv.conf is never used here).

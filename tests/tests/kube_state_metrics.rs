@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bosun_e2e::{
-    ControllerProcess, TestNamespace, client, ensure_controller, ensure_crds, http_get, kubectl,
-    poll, repo_root, run, set,
+    ControllerProcess, TestNamespace, client, ensure_controller, ensure_crds, http_get, poll,
+    repo_root, run, set,
 };
 use serde_json::{Value, json};
 
@@ -39,18 +39,7 @@ fn ksm_bin() -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-/// A TCP port free on 127.0.0.1 right now, other than `not`.
-fn free_port(not: u16) -> anyhow::Result<u16> {
-    for _ in 0..20 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        if port != not {
-            return Ok(port);
-        }
-    }
-    anyhow::bail!("no free TCP port")
-}
+use bosun_e2e::free_tcp_port as free_port;
 
 /// The value of the one sample of `name` whose labels include `labels`; `None` when there is
 /// none. More than one is an error: the labels given must name a single series.
@@ -75,17 +64,7 @@ fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> anyhow::Result<Opt
     }
 }
 
-fn ok(args: &[&str]) -> anyhow::Result<String> {
-    let out = kubectl(args)?;
-    anyhow::ensure!(
-        out.code == 0,
-        "kubectl {} exited {}: {}",
-        args.join(" "),
-        out.code,
-        out.stderr
-    );
-    Ok(out.stdout)
-}
+use bosun_e2e::kubectl_ok as ok;
 
 fn workload(kind: &str, name: &str, replicas: i32) -> Value {
     json!({

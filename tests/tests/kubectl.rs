@@ -6,17 +6,7 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::json;
 
-fn ok(args: &[&str]) -> anyhow::Result<String> {
-    let out = kubectl(args)?;
-    anyhow::ensure!(
-        out.code == 0,
-        "kubectl {} exited {}: {}",
-        args.join(" "),
-        out.code,
-        out.stderr
-    );
-    Ok(out.stdout)
-}
+use bosun_e2e::kubectl_ok as ok;
 
 fn columns(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()

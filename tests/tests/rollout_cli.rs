@@ -213,27 +213,14 @@ async fn sizes(
     client: &kube::Client,
     ns: &str,
 ) -> anyhow::Result<(std::collections::BTreeMap<String, i32>, Option<String>)> {
-    let rss: Api<bosun_api::apps::ReplicaSet> = Api::namespaced(client.clone(), ns);
-    let mut by_image = std::collections::BTreeMap::new();
-    for rs in rss.list(&Default::default()).await? {
-        let image = rs
-            .spec
-            .template
-            .spec
-            .as_ref()
-            .and_then(|s| s.containers[0].image.clone())
-            .unwrap_or_default();
-        *by_image.entry(image).or_default() += rs.spec.replicas.unwrap_or(1);
-    }
-    let d: Api<Deployment> = Api::namespaced(client.clone(), ns);
-    let reason = d
-        .get("web")
-        .await?
-        .status
-        .and_then(|s| s.conditions)
-        .and_then(|cs| cs.into_iter().find(|c| c.type_ == "Progressing"))
-        .and_then(|c| c.reason);
-    Ok((by_image, reason))
+    let (by_image, reason, _) = rollout_state(client, ns).await?;
+    Ok((
+        by_image
+            .into_iter()
+            .map(|(k, (spec, _))| (k, spec))
+            .collect(),
+        reason,
+    ))
 }
 
 #[tokio::test]

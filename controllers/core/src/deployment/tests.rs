@@ -711,6 +711,47 @@ mod simulation {
         }
     }
 
+    /// One step of a simulated rollout: the plan acts, the ReplicaSets follow, and the bounds
+    /// (`replicas + maxSurge` wanted, `replicas - maxUnavailable` available) hold.
+    fn advance(
+        d: &mut Deployment,
+        s: &Selector,
+        rss: &mut Vec<ReplicaSet>,
+        ready: &[u8],
+        step: usize,
+        (max_total, min_avail): (i32, i32),
+    ) -> Result<(), TestCaseError> {
+        let snapshot = rss.clone();
+        let p = plan(
+            Observed {
+                deployment: d,
+                selector: s,
+                candidates: snapshot.iter().collect(),
+                pods_by_rs: HashMap::new(),
+            },
+            t(2000 + step as i64),
+        );
+        apply(rss, &p, step);
+        let new_status = p.status.clone();
+        drop(p);
+        if let Some(st) = new_status {
+            d.status = Some(st);
+        }
+        let total: i32 = rss.iter().map(rs_replicas).sum();
+        prop_assert!(
+            total <= max_total,
+            "step {step}: {total} pods wanted > {max_total}"
+        );
+        settle(rss, ready, step);
+        let avail: i32 = rss.iter().map(|r| status_of(r).available_replicas).sum();
+        let replicas = replicas(d);
+        prop_assert!(
+            avail >= min_avail.min(replicas),
+            "step {step}: {avail} available < {min_avail}"
+        );
+        Ok(())
+    }
+
     proptest! {
         #[test]
         fn rolling_update_bounds_hold_at_every_step(
@@ -729,17 +770,7 @@ mod simulation {
             let s = sel(&d);
             let mut done = false;
             for step in 0..400 {
-                let snapshot = rss.clone();
-                let p = plan(Observed { deployment: &d, selector: &s, candidates: snapshot.iter().collect(), pods_by_rs: HashMap::new() }, t(2000 + step as i64));
-                apply(&mut rss, &p, step);
-                let new_status = p.status.clone();
-                drop(p);
-                if let Some(st) = new_status { d.status = Some(st); }
-                let total: i32 = rss.iter().map(rs_replicas).sum();
-                prop_assert!(total <= max_total, "step {step}: {total} pods wanted > {max_total}");
-                settle(&mut rss, &ready, step);
-                let avail: i32 = rss.iter().map(|r| status_of(r).available_replicas).sum();
-                prop_assert!(avail >= min_avail.min(replicas), "step {step}: {avail} available < {min_avail}");
+                advance(&mut d, &s, &mut rss, &ready, step, (max_total, min_avail))?;
                 let st = d.status.clone().unwrap_or_default();
                 if deployment_complete(&d, &st) && rss.iter().filter(|r| rs_replicas(r) > 0).count() == 1 {
                     done = true;
@@ -776,17 +807,7 @@ mod simulation {
                 let mut stopped = false;
                 for step in 0..400 {
                     let step = step + 400 * round;
-                    let snapshot = rss.clone();
-                    let p = plan(Observed { deployment: &d, selector: &s, candidates: snapshot.iter().collect(), pods_by_rs: HashMap::new() }, t(2000 + step as i64));
-                    apply(&mut rss, &p, step);
-                    let new_status = p.status.clone();
-                    drop(p);
-                    if let Some(st) = new_status { d.status = Some(st); }
-                    let total: i32 = rss.iter().map(rs_replicas).sum();
-                    prop_assert!(total <= max_total, "step {step}: {total} pods wanted > {max_total}");
-                    settle(&mut rss, &ready, step);
-                    let avail: i32 = rss.iter().map(|r| status_of(r).available_replicas).sum();
-                    prop_assert!(avail >= min_avail.min(replicas), "step {step}: {avail} available < {min_avail}");
+                    advance(&mut d, &s, &mut rss, &ready, step, (max_total, min_avail))?;
                     let st = d.status.clone().unwrap_or_default();
                     let reason = progress::reason(&st, "Progressing");
                     if reason.as_deref() == Some(progress::PARTITIONED) || deployment_complete(&d, &st) {
