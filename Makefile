@@ -95,6 +95,10 @@ docker-image: ## the same bosun image with Docker: docker build -t IMAGE .
 .PHONY: test
 test: deps lint chart-lint release-lint unit e2e ## everything: lint, unit tests, CRD drift, chart lint, release checks, end-to-end on the local cluster
 
+.PHONY: bench-quick
+bench-quick: ## every benchmark scenario once at reduced sizes (minutes): target/bench-quick.md; the README's figures stay make bench's
+	BENCH_QUICK=1 BOSUN_REAL_NODES=0 BOSUN_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BOSUN_PORT_OFFSET=$(BENCH_PORT_OFFSET) bench/run.sh
+
 .PHONY: bench
 bench: ## benchmarks beside kube-controller-manager and CoreDNS: bench/results.json, docs/benchmarks.md
 	BOSUN_REAL_NODES=0 BOSUN_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BOSUN_PORT_OFFSET=$(BENCH_PORT_OFFSET) bench/run.sh

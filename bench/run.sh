@@ -9,6 +9,7 @@
 #   BENCH_DNS_SECONDS (10), BENCH_SCENARIOS (deploy,ceiling,eps,dns), BENCH_RATES
 #   (default,unthrottled), BENCH_SIDES (kcm,bosun), BENCH_NOTE (load conditions, for the report)
 #   BOSUN_BIN  the bosun binary (default: target/release/bosun, built here)
+#   BENCH_QUICK=1  `make bench-quick`: one repeat at reduced sizes, written to target/ only
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -21,6 +22,21 @@ if [ -z "${BOSUN_BIN:-}" ]; then
   cargo build --release -p bosun
 fi
 mkdir -p "$(dirname "${BOSUN_CLUSTER_DIR:?set BOSUN_CLUSTER_DIR to a directory for the benchmark}")"
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+  # `make bench-quick`: every scenario once, at sizes that run in minutes, to see a change's
+  # effect before it lands. Its figures are not the README's: they go to target/, and
+  # bench/results.json and docs/benchmarks.md stay the full run's.
+  export BENCH_REPEATS=${BENCH_REPEATS:-1} BENCH_REPLICAS=${BENCH_REPLICAS:-200} \
+    BENCH_EPS_PODS=${BENCH_EPS_PODS:-500} BENCH_EPS_FLIPS=${BENCH_EPS_FLIPS:-50} \
+    BENCH_DNS_SECONDS=${BENCH_DNS_SECONDS:-3} BENCH_RATES=${BENCH_RATES:-default} \
+    BENCH_NOTE=${BENCH_NOTE:-"make bench-quick: one repeat, reduced sizes"}
+  mkdir -p target
+  t0=$SECONDS
+  python3 bench/bench.py --out target/bench-quick.json "$@"
+  python3 bench/report.py target/bench-quick.json target/bench-quick.md
+  echo "[bench] quick run in $((SECONDS - t0))s: target/bench-quick.json and target/bench-quick.md" >&2
+  exit 0
+fi
 python3 bench/bench.py "$@"
 python3 bench/report.py bench/results.json docs/benchmarks.md
 echo "[bench] wrote bench/results.json and docs/benchmarks.md" >&2
