@@ -300,8 +300,14 @@ impl Controller {
                 .map_err(api_err("writing the aborted template"))?;
         }
         // A status that only follows pods and ReplicaSets (this sync wrote nothing else, the
-        // generation is already observed) is paced: one write per interval.
+        // generation is already observed, the rollout not complete) is paced: one write per
+        // interval.
+        // An abort is not paced: its condition and Event belong with the hash just written.
         let status_only = p.actions.is_empty()
+            && p.abort.is_none()
+            && p.status
+                .as_ref()
+                .is_some_and(|s| bosun_core::deployment::util::may_pace(&d, s))
             && d.status.as_ref().and_then(|s| s.observed_generation) == d.metadata.generation;
         let mut paced = None;
         if p.status.is_some() {

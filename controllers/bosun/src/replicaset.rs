@@ -178,9 +178,11 @@ impl Controller {
             t,
         );
         // A status that only follows pods turning Ready (nothing created or deleted, the spec
-        // already observed, no failure to report) is paced: one write per interval.
+        // already observed, no failure to report, not yet settled) is paced: one write per
+        // interval.
         let status_only = matches!(p.manage, Manage::Nothing)
             && outcome.is_ok()
+            && status::may_pace(&rs, &new_status)
             && rs.status.as_ref().and_then(|s| s.observed_generation) == rs.metadata.generation;
         let mut paced = None;
         if status::needs_write(&rs, &new_status) {

@@ -151,7 +151,17 @@ pub(crate) fn sync_rollout_status(p: &mut Pass<'_>, new: Option<usize>) {
         && cur.as_ref().and_then(|c| c.reason.as_deref()) == Some("NewReplicaSetAvailable");
     let aborted = super::abort::is_aborted(p, new);
     if aborted {
-        mark_aborted(p, &mut status, new, cur.as_ref(), "aborted");
+        // The hash is written before the status (its own manager), so a pass can read the
+        // hash beside the condition of before: an abort found on a rollout past its deadline
+        // is progressDeadlineAbort's.
+        let why = if p.d.spec.progress_deadline_abort == Some(true)
+            && deployment_timed_out(p.d, &status, p.now)
+        {
+            "timed out progressing"
+        } else {
+            "aborted"
+        };
+        mark_aborted(p, &mut status, new, cur.as_ref(), why);
     } else if progress_deadline(p.d).is_some() && !complete {
         if deployment_complete(p.d, &status) {
             let msg = format!("{subject} has successfully progressed.");

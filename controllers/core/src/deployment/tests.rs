@@ -1589,6 +1589,26 @@ fn progress_deadline_abort_gives_the_template_up_when_the_deadline_passes() {
 }
 
 #[test]
+fn a_deadline_abort_whose_hash_landed_before_its_condition_still_says_it_timed_out() {
+    let mut d = deployment("web", 10).rolling(i(2), i(0)).build();
+    d.spec.progress_deadline_abort = Some(true);
+    let mut st = progressing_since(t(0));
+    st.aborted_template_hash = Some("new".into());
+    d.status = Some(st);
+    let rss = stuck_rollout(&d);
+    let s = sel(&d);
+    // Last progress at t(0), deadline 600 s: the condition read is still ReplicaSetUpdated.
+    let st = run(&d, &s, &rss, t(1000)).status.expect("a status");
+    let msg = progress::get(&st, "Progressing").and_then(|c| c.message.clone());
+    assert_eq!(
+        msg.as_deref(),
+        Some(
+            "Rollout of ReplicaSet \"web-new\" timed out progressing; rolling back to ReplicaSet \"web-old\"."
+        )
+    );
+}
+
+#[test]
 fn an_abort_of_a_template_no_longer_current_is_forgotten_and_the_rollout_resumes() {
     let mut d = deployment("web", 10).rolling(i(2), i(0)).build();
     let mut st = progressing_since(t(50));
@@ -1612,6 +1632,21 @@ fn an_abort_of_a_template_no_longer_current_is_forgotten_and_the_rollout_resumes
         Some(("True", "ReplicaSetUpdated")),
         "progressing again with a fresh deadline, not timed out at once"
     );
+}
+
+#[test]
+fn the_write_that_shows_a_rollout_complete_is_not_paced() {
+    let d = deployment("web", 3).build();
+    let mut st = DeploymentStatus {
+        observed_generation: Some(1),
+        replicas: 3,
+        updated_replicas: 3,
+        available_replicas: 2,
+        ..Default::default()
+    };
+    assert!(util::may_pace(&d, &st), "2 of 3 available");
+    st.available_replicas = 3;
+    assert!(!util::may_pace(&d, &st), "complete");
 }
 
 #[test]

@@ -314,6 +314,13 @@ pub fn deployment_complete(d: &Deployment, s: &DeploymentStatus) -> bool {
         && (!super::replacement::counts_terminating(d) || s.terminating_replicas.unwrap_or(0) == 0)
 }
 
+/// A status-only write bosun may pace (one per interval per Deployment, see the act side's
+/// pacer), unless it shows the rollout complete: that is what `rollout status` waits for, and
+/// it comes once per rollout, so it always goes at once (upstream paces nothing).
+pub fn may_pace(d: &Deployment, s: &DeploymentStatus) -> bool {
+    !deployment_complete(d, s)
+}
+
 /// `DeploymentProgressing`: more updated, fewer old, more ready or more available pods than the
 /// status the Deployment has; with `TerminationComplete`, also fewer terminating Pods (KEP-3973).
 pub fn deployment_progressing(d: &Deployment, new: &DeploymentStatus) -> bool {

@@ -98,9 +98,38 @@ pub fn needs_write(rs: &ReplicaSet, new: &ReplicaSetStatus) -> bool {
     rs.status.as_ref() != Some(new)
 }
 
+/// A status-only write bosun may pace (one per interval per ReplicaSet, see the act side's
+/// pacer), unless it is the one that shows the ReplicaSet settled: every wanted Pod ready and
+/// available. That write is what `kubectl wait` and a Deployment's rollout wait for, and it
+/// comes once per change, so it always goes at once (upstream paces nothing).
+pub fn may_pace(rs: &ReplicaSet, new: &ReplicaSetStatus) -> bool {
+    let wanted = rs.spec.replicas.unwrap_or(1);
+    let settled = new.replicas == wanted
+        && new.ready_replicas == wanted
+        && new.available_replicas == wanted
+        && new.conditions.is_none();
+    !settled
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_write_that_shows_a_replicaset_settled_is_not_paced() {
+        let r = crate::replicaset::fixtures::rs("web", 3).build();
+        let mut s = ReplicaSetStatus {
+            replicas: 3,
+            ready_replicas: 2,
+            available_replicas: 2,
+            ..Default::default()
+        };
+        assert!(may_pace(&r, &s), "2 of 3 ready: an intermediate count");
+        (s.ready_replicas, s.available_replicas) = (3, 3);
+        assert!(!may_pace(&r, &s), "3 of 3 ready and available");
+        s.replicas = 4;
+        assert!(may_pace(&r, &s), "a surplus Pod still to go");
+    }
     use crate::pod::fixtures::{pod, t};
     use crate::replicaset::fixtures::rs;
 
