@@ -7,19 +7,20 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bosun_api::apps::{Deployment, DeploymentStatus, ReplicaSet};
+use bosun_core::Timestamp;
 use bosun_core::deployment::events;
 use bosun_core::deployment::progress;
 use bosun_core::deployment::util::{equal_ignore_hash, raised_collision_count};
-use bosun_core::deployment::{Action, Observed, Requeue as PlanRequeue, controller_ref, plan};
+use bosun_core::deployment::{Action, Observed, Requeue as PlanRequeue, plan};
 use bosun_core::pod::controller_of;
 use bosun_core::selector::Selector;
-use bosun_core::{Timestamp, key_of};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 use tracing::{debug, info};
 
+use crate::runtime::claim::{ClaimError, claim};
 use crate::runtime::events::Events;
 use crate::runtime::informer::Handler;
 use crate::runtime::queue::WorkQueue;
@@ -36,7 +37,7 @@ pub enum Error {
     Api(#[from] ApiError),
     /// Adopting or releasing ReplicaSets failed; the sync stopped.
     #[error("claiming replica sets: {0}")]
-    Claim(String),
+    Claim(#[from] ClaimError),
     /// The new ReplicaSet's name is taken by another template: the collision count went up.
     #[error("hash collision on replica set {0}; retrying with a new name")]
     Collision(String),
@@ -45,9 +46,8 @@ pub enum Error {
     Patch(#[source] serde_json::Error),
 }
 
-impl Error {
-    /// A short stable label for metrics.
-    pub fn metric_label(&self) -> &'static str {
+impl crate::runtime::MetricLabel for Error {
+    fn metric_label(&self) -> &'static str {
         match self {
             Error::Api(_) => "api",
             Error::Claim(_) => "claim",
@@ -137,9 +137,9 @@ impl Controller {
             Timestamp::now(),
         );
 
-        self.claim(&d, &p.adopt, &p.release).await?;
-
         let rs_api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
+        let d_api: Api<Deployment> = Api::namespaced(self.shared.client.clone(), &ns);
+        claim(&d_api, &d, &rs_api, &p.adopt, &p.release).await?;
         // The resourceVersion each ReplicaSet has after this sync's own writes: a second write
         // of the same ReplicaSet in one sync (annotate, then scale) builds on the first.
         let mut written: HashMap<String, Option<String>> = HashMap::new();
@@ -234,7 +234,6 @@ impl Controller {
             }
         }
 
-        let d_api: Api<Deployment> = Api::namespaced(self.shared.client.clone(), &ns);
         if let Some(rb) = &p.rollback {
             // Replace the template (when rolling back) and the annotations, as upstream's Update.
             let mut ops = vec![
@@ -424,95 +423,23 @@ impl Controller {
         .await
         .map(|_| ())
     }
-
-    /// Adopt and release ReplicaSets (merge patches of their owner references, the UID as a
-    /// precondition); any failure aborts the sync.
-    async fn claim(
-        &self,
-        d: &Deployment,
-        adopt: &[&ReplicaSet],
-        release: &[&ReplicaSet],
-    ) -> Result<(), Error> {
-        if adopt.is_empty() && release.is_empty() {
-            return Ok(());
-        }
-        let ns = d.metadata.namespace.clone().unwrap_or_default();
-        if !adopt.is_empty() {
-            let d_api: Api<Deployment> = Api::namespaced(self.shared.client.clone(), &ns);
-            let fresh = d_api
-                .get(&d.name_any())
-                .await
-                .map_err(api_err("rechecking the Deployment before adoption"))?;
-            if fresh.metadata.deletion_timestamp.is_some() || fresh.metadata.uid != d.metadata.uid {
-                return Err(Error::Claim(format!(
-                    "original Deployment {ns}/{} is gone or being deleted",
-                    d.name_any()
-                )));
-            }
-        }
-        let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
-        let ours = controller_ref(d);
-        // Adopt: our reference added. Release: ours removed. The UID makes the patch fail on
-        // a ReplicaSet deleted and recreated meanwhile.
-        let adoptions = adopt.iter().map(|rs| {
-            let mut refs = rs.metadata.owner_references.clone().unwrap_or_default();
-            refs.push(ours.clone());
-            (rs, refs, "adopting")
-        });
-        let releases = release.iter().map(|rs| {
-            let refs: Vec<_> = rs
-                .metadata
-                .owner_references
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|r| r.uid != ours.uid)
-                .collect();
-            (rs, refs, "releasing")
-        });
-        for (rs, refs, what) in adoptions.chain(releases).collect::<Vec<_>>() {
-            let body = json!({"metadata": {"ownerReferences": refs, "uid": rs.metadata.uid}});
-            match api
-                .patch(
-                    &rs.name_any(),
-                    &PatchParams::default(),
-                    &Patch::Merge(&body),
-                )
-                .await
-            {
-                Ok(_) => debug!(replicaset = %rs.name_any(), "{what} done"),
-                Err(kube::Error::Api(e))
-                    if e.code == 404 || (what == "releasing" && e.code == 422) => {}
-                Err(e) => return Err(Error::Claim(format!("{what} {}: {e}", rs.name_any()))),
-            }
-        }
-        Ok(())
-    }
 }
 
 impl Reconciler for Controller {
     const NAME: &'static str = "deployment";
     type Error = Error;
+    type Primary = Deployment;
 
     fn queue(&self) -> &WorkQueue {
         &self.queue
     }
 
-    fn initial_keys(&self) -> Vec<String> {
-        self.shared
-            .deployments
-            .list()
-            .iter()
-            .map(|d| key_of(&d.metadata))
-            .collect()
+    fn primary(&self) -> &crate::runtime::informer::Informer<Deployment> {
+        &self.shared.deployments
     }
 
     async fn sync(&self, key: &str) -> Result<Requeue, Error> {
         self.sync_deployment(key).await
-    }
-
-    fn error_label(e: &Error) -> &'static str {
-        e.metric_label()
     }
 }
 

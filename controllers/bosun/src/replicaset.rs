@@ -14,14 +14,14 @@ use bosun_core::replicaset::{Manage, Observed, plan, pod_from_template, slow_sta
 use bosun_core::selector::Selector;
 use bosun_core::{Timestamp, key_of};
 use futures::StreamExt;
-use futures::future::join_all;
 
 use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
-use tracing::{debug, info};
+use tracing::info;
 
+use crate::runtime::claim::{ClaimError, claim};
 use crate::runtime::events::Events;
 use crate::runtime::informer::Handler;
 use crate::runtime::queue::WorkQueue;
@@ -45,15 +45,14 @@ pub enum Error {
     Api(#[from] ApiError),
     /// Adopting or releasing pods failed; the sync stopped before scaling.
     #[error("claiming pods: {0}")]
-    Claim(String),
+    Claim(#[from] ClaimError),
     /// Creating or deleting pods failed (the ReplicaFailure condition says so).
     #[error("{0}")]
     Manage(String),
 }
 
-impl Error {
-    /// A short stable label for metrics.
-    pub fn metric_label(&self) -> &'static str {
+impl crate::runtime::MetricLabel for Error {
+    fn metric_label(&self) -> &'static str {
         match self {
             Error::Api(_) => "api",
             Error::Claim(_) => "claim",
@@ -140,7 +139,9 @@ impl Controller {
             t,
         );
 
-        self.claim(&rs, &p.adopt, &p.release).await?;
+        let pods: Api<Pod> = Api::namespaced(self.shared.client.clone(), &ns);
+        let rs_api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
+        claim(&rs_api, &*rs, &pods, &p.adopt, &p.release).await?;
         if let Some(names) = &p.pods_to_delete {
             // Names of Pods that are not this ReplicaSet's (any more) leave podsToDelete; the
             // resourceVersion read is a precondition, so a stale cache cannot drop a new name.
@@ -239,73 +240,6 @@ impl Controller {
             );
         }
         out
-    }
-
-    /// `claimPods`: adopt and release; any failure aborts the sync.
-    async fn claim(&self, rs: &ReplicaSet, adopt: &[&Pod], release: &[&Pod]) -> Result<(), Error> {
-        if adopt.is_empty() && release.is_empty() {
-            return Ok(());
-        }
-        let ns = rs.metadata.namespace.clone().unwrap_or_default();
-        let pods: Api<Pod> = Api::namespaced(self.shared.client.clone(), &ns);
-        let rs_uid = rs.metadata.uid.clone().unwrap_or_default();
-        if !adopt.is_empty() {
-            // RecheckDeletionTimestamp: a live read, so a ReplicaSet being deleted adopts nothing.
-            let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
-            let fresh = api
-                .get(&rs.name_any())
-                .await
-                .map_err(api_err("rechecking the ReplicaSet before adoption"))?;
-            if fresh.metadata.deletion_timestamp.is_some() || fresh.metadata.uid != rs.metadata.uid
-            {
-                return Err(Error::Claim(format!(
-                    "original ReplicaSet {}/{} is gone or being deleted",
-                    ns,
-                    rs.name_any()
-                )));
-            }
-        }
-        let owner = bosun_core::replicaset::controller_ref(rs);
-        let adopt_patches = adopt.iter().map(|p| {
-            let body = json!({"metadata": {"ownerReferences": [owner], "uid": p.metadata.uid}});
-            (p.name_any(), body, "adopting")
-        });
-        let release_patches = release.iter().map(|p| {
-            let body = json!({"metadata": {"ownerReferences": [{"$patch": "delete", "uid": rs_uid}], "uid": p.metadata.uid}});
-            (p.name_any(), body, "releasing")
-        });
-        let results = join_all(
-            adopt_patches
-                .chain(release_patches)
-                .map(|(name, body, what)| {
-                    let pods = pods.clone();
-                    async move {
-                        match pods
-                            .patch(&name, &PatchParams::default(), &Patch::Strategic(&body))
-                            .await
-                        {
-                            Ok(_) => {
-                                debug!(pod = %name, "{what} pod");
-                                Ok(())
-                            }
-                            // Gone, or changed under us (the UID precondition): not ours to claim.
-                            Err(kube::Error::Api(e))
-                                if e.code == 404 || (what == "releasing" && e.code == 422) =>
-                            {
-                                Ok(())
-                            }
-                            Err(e) => Err(format!("{what} pod {name}: {e}")),
-                        }
-                    }
-                }),
-        )
-        .await;
-        let errors: Vec<String> = results.into_iter().filter_map(Result::err).collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Claim(errors.join("; ")))
-        }
     }
 
     /// Create `n` pods in slow-start batches; the error message of the first failure, if any.
@@ -454,18 +388,14 @@ impl Controller {
 impl crate::runtime::Reconciler for Controller {
     const NAME: &'static str = "replicaset";
     type Error = Error;
+    type Primary = ReplicaSet;
 
     fn queue(&self) -> &WorkQueue {
         &self.queue
     }
 
-    fn initial_keys(&self) -> Vec<String> {
-        self.shared
-            .replicasets
-            .list()
-            .iter()
-            .map(|rs| key_of(&rs.metadata))
-            .collect()
+    fn primary(&self) -> &crate::runtime::informer::Informer<ReplicaSet> {
+        &self.shared.replicasets
     }
 
     async fn sync(&self, key: &str) -> Result<crate::runtime::Requeue, Error> {
@@ -473,10 +403,6 @@ impl crate::runtime::Reconciler for Controller {
             Some(d) => crate::runtime::Requeue::After(d),
             None => crate::runtime::Requeue::No,
         })
-    }
-
-    fn error_label(e: &Error) -> &'static str {
-        e.metric_label()
     }
 }
 

@@ -28,9 +28,8 @@ pub enum Error {
     Api(#[from] ApiError),
 }
 
-impl Error {
-    /// A short stable label for metrics.
-    pub fn metric_label(&self) -> &'static str {
+impl crate::runtime::MetricLabel for Error {
+    fn metric_label(&self) -> &'static str {
         match self {
             Error::Api(_) => "api",
         }
@@ -168,26 +167,18 @@ fn service_key_of_slice(s: &EndpointSlice) -> Option<String> {
 impl crate::runtime::Reconciler for Controller {
     const NAME: &'static str = "dns";
     type Error = Error;
+    type Primary = Service;
 
     fn queue(&self) -> &WorkQueue {
         &self.queue
     }
 
-    fn initial_keys(&self) -> Vec<String> {
-        self.shared
-            .services
-            .list()
-            .iter()
-            .map(|s| key_of(&s.metadata))
-            .collect()
+    fn primary(&self) -> &crate::runtime::informer::Informer<Service> {
+        &self.shared.services
     }
 
     async fn sync(&self, key: &str) -> Result<Requeue, Error> {
         self.sync_service(key).await
-    }
-
-    fn error_label(e: &Error) -> &'static str {
-        e.metric_label()
     }
 }
 

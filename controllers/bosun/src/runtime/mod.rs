@@ -1,5 +1,6 @@
 //! The `act` side's machinery: shared informers, the work queue, events.
 
+pub mod claim;
 pub mod client;
 pub mod events;
 pub mod fence;
@@ -176,23 +177,43 @@ pub enum Requeue {
     RateLimited,
 }
 
+/// An error with a short stable label per variant, for logs and metrics.
+pub trait MetricLabel {
+    /// The label (`api`, `claim`, ...).
+    fn metric_label(&self) -> &'static str;
+}
+
 /// A controller's sync, driven by [`run_workers`].
 pub trait Reconciler: Send + Sync + 'static {
     /// The controller's name in logs.
     const NAME: &'static str;
     /// Its error type.
-    type Error: std::fmt::Display + Send;
+    type Error: std::fmt::Display + MetricLabel + Send;
+    /// The kind whose objects are its keys (a Service for the EndpointSlice controller).
+    type Primary: Resource<DynamicType: Default>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static;
     /// Its queue of object keys.
     fn queue(&self) -> &queue::WorkQueue;
-    /// Every key to sync once at start.
-    fn initial_keys(&self) -> Vec<String>;
+    /// The cache of its primary kind.
+    fn primary(&self) -> &Informer<Self::Primary>;
+    /// Every key to sync once at start: every object of the primary kind.
+    fn initial_keys(&self) -> Vec<String> {
+        self.primary()
+            .list()
+            .iter()
+            .map(|o| bosun_core::key_of(o.meta()))
+            .collect()
+    }
     /// Sync one key.
     fn sync(
         &self,
         key: &str,
     ) -> impl std::future::Future<Output = Result<Requeue, Self::Error>> + Send;
-    /// A short stable label of an error, for logs and metrics.
-    fn error_label(e: &Self::Error) -> &'static str;
 }
 
 /// Run `workers` workers over the controller's queue until `shutdown` resolves, then let the
@@ -236,10 +257,10 @@ pub async fn run_workers<R: Reconciler>(
                             m.errors
                                 .get_or_create(&metrics::ErrorLabels {
                                     controller: R::NAME.to_string(),
-                                    kind: R::error_label(&e).to_string(),
+                                    kind: e.metric_label().to_string(),
                                 })
                                 .inc();
-                            span.in_scope(|| tracing::warn!(error = %e, kind = R::error_label(&e), "sync failed; requeued with backoff"));
+                            span.in_scope(|| tracing::warn!(error = %e, kind = e.metric_label(), "sync failed; requeued with backoff"));
                             r.queue().add_rate_limited(&key);
                         }
                     }
