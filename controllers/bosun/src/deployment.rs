@@ -35,6 +35,9 @@ pub enum Error {
     /// An API call failed.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// The cached object lacks a field the API server always sets.
+    #[error(transparent)]
+    Meta(#[from] crate::runtime::meta::MissingMeta),
     /// Adopting or releasing ReplicaSets failed; the sync stopped.
     #[error("claiming replica sets: {0}")]
     Claim(#[from] ClaimError),
@@ -50,6 +53,7 @@ impl crate::runtime::MetricLabel for Error {
     fn metric_label(&self) -> &'static str {
         match self {
             Error::Api(_) => "api",
+            Error::Meta(_) => "metadata",
             Error::Claim(_) => "claim",
             Error::Collision(_) => "collision",
             Error::Patch(_) => "patch",
@@ -109,8 +113,9 @@ impl Controller {
                 return Ok(Requeue::No);
             }
         };
-        let ns = d.metadata.namespace.clone().unwrap_or_default();
-        let uid = d.metadata.uid.clone().unwrap_or_default();
+        let crate::runtime::meta::Identity {
+            namespace: ns, uid, ..
+        } = crate::runtime::meta::Identity::of(&*d)?;
         let mut candidates = self.shared.replicasets.by_index(&owner_index(&uid));
         candidates.extend(self.shared.replicasets.by_index(&orphan_index(&ns)));
         // The pods of every candidate: Recreate waits for the old ones to go, RollingUpdate
@@ -282,19 +287,13 @@ impl Controller {
         }
         if let Some(hash) = &p.abort {
             // Its own manager, apart from the status apply below (see abort::MANAGER).
-            let body = json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment",
-                "status": {"abortedTemplateHash": hash}});
-            let body = if hash.is_none() {
-                json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment", "status": {}})
-            } else {
-                body
+            // None applies an empty status: the manager's field, and so the hash, goes.
+            let status = match hash {
+                Some(h) => json!({"abortedTemplateHash": h}),
+                None => json!({}),
             };
-            d_api
-                .patch_status(
-                    &d.name_any(),
-                    &PatchParams::apply(bosun_core::deployment::abort::MANAGER).force(),
-                    &Patch::Apply(&body),
-                )
+            let manager = bosun_core::deployment::abort::MANAGER;
+            crate::runtime::status::apply(&d_api, &d.name_any(), manager, &status)
                 .await
                 .map_err(api_err("writing the aborted template"))?;
         }
@@ -347,10 +346,8 @@ impl Controller {
         rs: &ReplicaSet,
     ) -> Result<Created, Error> {
         let name = rs.name_any();
-        let d_api: Api<Deployment> = Api::namespaced(
-            self.shared.client.clone(),
-            &d.metadata.namespace.clone().unwrap_or_default(),
-        );
+        let ns = crate::runtime::meta::Identity::of(d)?.namespace;
+        let d_api: Api<Deployment> = Api::namespaced(self.shared.client.clone(), &ns);
         match api.create(&PostParams::default(), rs).await {
             Ok(_) => {
                 info!(replicaset = %name, replicas = rs.spec.replicas.unwrap_or(0), "created new replica set");
@@ -413,15 +410,7 @@ impl Controller {
         // from a cache older than an abort or a retry must neither drop nor restore it.
         let mut status = status.clone();
         status.aborted_template_hash = None;
-        let body =
-            json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment", "status": status});
-        api.patch_status(
-            &d.name_any(),
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&body),
-        )
-        .await
-        .map(|_| ())
+        crate::runtime::status::apply(api, &d.name_any(), MANAGER, &status).await
     }
 }
 

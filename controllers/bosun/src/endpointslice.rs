@@ -49,6 +49,9 @@ pub enum Error {
     /// An API call failed.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// The cached object lacks a field the API server always sets.
+    #[error(transparent)]
+    Meta(#[from] crate::runtime::meta::MissingMeta),
     /// Pods were left out because their nodes are not known yet.
     #[error("skipped pods on unknown nodes: {0}")]
     NodesNotFound(String),
@@ -58,6 +61,7 @@ impl crate::runtime::MetricLabel for Error {
     fn metric_label(&self) -> &'static str {
         match self {
             Error::Api(_) => "api",
+            Error::Meta(_) => "metadata",
             Error::NodesNotFound(_) => "node_not_found",
         }
     }
@@ -236,8 +240,11 @@ impl Controller {
                 .delete_service(ns, name);
             return Ok(Requeue::No);
         };
-        let ns = svc.metadata.namespace.clone().unwrap_or_default();
-        let name = svc.name_any();
+        let crate::runtime::meta::Identity {
+            namespace: ns,
+            name,
+            ..
+        } = crate::runtime::meta::Identity::of(&*svc)?;
         let sel = match selection(&svc) {
             Ok(s) => s,
             Err(e) => {

@@ -43,18 +43,37 @@ pub enum Error {
     /// An API call failed.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// The cached object lacks a field the API server always sets.
+    #[error(transparent)]
+    Meta(#[from] crate::runtime::meta::MissingMeta),
     /// Adopting or releasing pods failed; the sync stopped before scaling.
     #[error("claiming pods: {0}")]
     Claim(#[from] ClaimError),
     /// Creating or deleting pods failed (the ReplicaFailure condition says so).
+    #[error(transparent)]
+    Manage(#[from] ManageError),
+}
+
+/// The first failure of a sync's creates or deletes; its message is what the ReplicaFailure
+/// condition and the Event quote.
+#[derive(Debug, thiserror::Error)]
+pub enum ManageError {
+    /// No Pod can be made from the template.
     #[error("{0}")]
-    Manage(String),
+    Template(#[from] bosun_core::replicaset::TemplateError),
+    /// The API server refused a create.
+    #[error("{}", crate::runtime::message(.0))]
+    Create(#[source] kube::Error),
+    /// The API server refused a delete.
+    #[error("{}", crate::runtime::message(.0))]
+    Delete(#[source] kube::Error),
 }
 
 impl crate::runtime::MetricLabel for Error {
     fn metric_label(&self) -> &'static str {
         match self {
             Error::Api(_) => "api",
+            Error::Meta(_) => "metadata",
             Error::Claim(_) => "claim",
             Error::Manage(_) => "manage",
         }
@@ -119,12 +138,13 @@ impl Controller {
                 return Ok(None);
             }
         };
-        let ns = rs.metadata.namespace.clone().unwrap_or_default();
-        let uid = rs.metadata.uid.clone().unwrap_or_default();
+        let crate::runtime::meta::Identity {
+            namespace: ns, uid, ..
+        } = crate::runtime::meta::Identity::of(&*rs)?;
         let satisfied = self.expectations().satisfied(key, now());
         let mut candidates = self.shared.pods.by_index(&owner_index(&uid));
         candidates.extend(self.shared.pods.by_index(&orphan_index(&ns)));
-        let related = self.related_pods(&rs);
+        let related = self.related_pods(&rs, &ns);
         let candidate_refs: Vec<&Pod> = candidates.iter().map(|p| p.as_ref()).collect();
         let related_refs: Vec<&Pod> = related.iter().map(|p| p.as_ref()).collect();
         let t = now();
@@ -159,13 +179,13 @@ impl Controller {
 
         let outcome = match &p.manage {
             Manage::Nothing => Ok(()),
-            Manage::Create(n) => self.create_pods(key, &rs, *n).await,
-            Manage::Delete(victims) => self.delete_pods(key, &rs, victims).await,
+            Manage::Create(n) => self.create_pods(key, &rs, &ns, *n).await,
+            Manage::Delete(victims) => self.delete_pods(key, &rs, &ns, victims).await,
         };
         let manage_outcome = match &outcome {
             Ok(()) => ManageOutcome::Ok,
-            Err(message) => ManageOutcome::Failed {
-                message: message.clone(),
+            Err(e) => ManageOutcome::Failed {
+                message: e.to_string(),
                 diff: p.diff,
             },
         };
@@ -196,16 +216,11 @@ impl Controller {
         }
         if status::needs_write(&rs, &new_status) && paced.is_none() {
             let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
-            let body = json!({"apiVersion": "apps.bosun.dev/v1", "kind": "ReplicaSet", "status": new_status});
-            api.patch_status(
-                &rs.name_any(),
-                &PatchParams::apply(MANAGER).force(),
-                &Patch::Apply(&body),
-            )
-            .await
-            .map_err(api_err("writing status"))?;
+            crate::runtime::status::apply(&api, &rs.name_any(), MANAGER, &new_status)
+                .await
+                .map_err(api_err("writing status"))?;
         }
-        outcome.map_err(Error::Manage)?;
+        outcome?;
         let next = bosun_core::replicaset::next_availability_check(
             &rs,
             &p.claimed,
@@ -221,11 +236,10 @@ impl Controller {
     }
 
     /// Active pods selected by every ReplicaSet with this one's controller (`getIndirectlyRelatedPods`).
-    fn related_pods(&self, rs: &ReplicaSet) -> Vec<Arc<Pod>> {
+    fn related_pods(&self, rs: &ReplicaSet, ns: &str) -> Vec<Arc<Pod>> {
         let Some(owner) = controller_of(&rs.metadata) else {
             return Vec::new();
         };
-        let ns = rs.metadata.namespace.as_deref().unwrap_or_default();
         let in_ns = self.shared.pods.by_index(&namespace_index(ns));
         let mut out = Vec::new();
         for sibling in self.shared.replicasets.by_index(&owner_index(&owner.uid)) {
@@ -242,8 +256,14 @@ impl Controller {
         out
     }
 
-    /// Create `n` pods in slow-start batches; the error message of the first failure, if any.
-    async fn create_pods(&self, key: &str, rs: &ReplicaSet, n: usize) -> Result<(), String> {
+    /// Create `n` pods in slow-start batches; the first failure, if any.
+    async fn create_pods(
+        &self,
+        key: &str,
+        rs: &ReplicaSet,
+        ns: &str,
+        n: usize,
+    ) -> Result<(), ManageError> {
         let template = match pod_from_template(rs) {
             Ok(t) => t,
             Err(e) => {
@@ -253,12 +273,11 @@ impl Controller {
                     "FailedCreate",
                     format!("Error creating: {e}"),
                 );
-                return Err(e.to_string());
+                return Err(e.into());
             }
         };
         self.expectations().expect_creations(key, n, now());
-        let ns = rs.metadata.namespace.clone().unwrap_or_default();
-        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), &ns);
+        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), ns);
         let reference = object_ref(rs);
         let mut created = 0usize;
         let mut failure = None;
@@ -297,7 +316,7 @@ impl Controller {
                             "FailedCreate",
                             format!("Error creating: {message}"),
                         );
-                        failure.get_or_insert(message);
+                        failure.get_or_insert(ManageError::Create(e));
                     }
                 }
             }
@@ -320,17 +339,17 @@ impl Controller {
         failure.map_or(Ok(()), Err)
     }
 
-    /// Delete `victims` in parallel; the error message of the first failure, if any.
+    /// Delete `victims` in parallel; the first failure, if any.
     async fn delete_pods(
         &self,
         key: &str,
         rs: &ReplicaSet,
+        ns: &str,
         victims: &[&Pod],
-    ) -> Result<(), String> {
+    ) -> Result<(), ManageError> {
         let keys: Vec<String> = victims.iter().map(|p| key_of(&p.metadata)).collect();
         self.expectations().expect_deletions(key, &keys, now());
-        let ns = rs.metadata.namespace.clone().unwrap_or_default();
-        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), &ns);
+        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), ns);
         let reference = object_ref(rs);
         // In order (`buffered`): the results are matched with `keys` and `victims` below.
         let deletes: Vec<_> = victims
@@ -376,7 +395,7 @@ impl Controller {
                         "FailedDelete",
                         format!("Error deleting: {message}"),
                     );
-                    failure.get_or_insert(message);
+                    failure.get_or_insert(ManageError::Delete(e));
                 }
             }
         }

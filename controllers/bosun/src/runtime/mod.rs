@@ -5,9 +5,11 @@ pub mod client;
 pub mod events;
 pub mod fence;
 pub mod informer;
+pub mod meta;
 pub mod metrics;
 pub mod pacer;
 pub mod queue;
+pub mod status;
 pub mod wake;
 
 use std::sync::Arc;
