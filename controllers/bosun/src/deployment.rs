@@ -11,10 +11,9 @@ use bosun_core::Timestamp;
 use bosun_core::deployment::events;
 use bosun_core::deployment::progress;
 use bosun_core::deployment::util::{equal_ignore_hash, raised_collision_count};
-use bosun_core::deployment::{Action, Observed, Requeue as PlanRequeue, plan};
+use bosun_core::deployment::{Action, Event as PlanEvent, Observed, Requeue as PlanRequeue, plan};
 use bosun_core::pod::controller_of;
-use bosun_core::selector::Selector;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
@@ -23,6 +22,7 @@ use tracing::{debug, info};
 use crate::runtime::claim::{ClaimError, claim};
 use crate::runtime::events::Events;
 use crate::runtime::informer::Handler;
+use crate::runtime::meta::Identity;
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::{ApiError, Reconciler, Requeue, Shared, api_err, orphan_index, owner_index};
 
@@ -94,30 +94,25 @@ impl Controller {
         c
     }
 
+    /// `syncDeployment`: read the caches, plan, then write in upstream's order: claims,
+    /// ReplicaSets, Events, a rollback (which ends the sync) or the Deployment's own fields,
+    /// and the status.
     async fn sync_deployment(&self, key: &str) -> Result<Requeue, Error> {
         let Some(d) = self.shared.deployments.get(key) else {
             self.status_pacer.forget(key);
             return Ok(Requeue::No);
         };
         let reference = d.object_ref(&());
-        let selector = match Selector::new(&d.spec.selector) {
-            Ok(s) if !s.is_empty() => s,
-            _ => {
-                self.events.warning(
-                    &reference,
-                    None,
-                    "SelectingAll",
-                    "This deployment is selecting all pods. A non-empty selector is required."
-                        .into(),
-                );
+        let selector = match bosun_core::deployment::selector(&d) {
+            Ok(s) => s,
+            Err(e) => {
+                self.emit(&reference, [e]);
                 return Ok(Requeue::No);
             }
         };
-        let crate::runtime::meta::Identity {
-            namespace: ns, uid, ..
-        } = crate::runtime::meta::Identity::of(&*d)?;
+        let Identity { namespace, uid, .. } = Identity::of(&*d)?;
         let mut candidates = self.shared.replicasets.by_index(&owner_index(&uid));
-        candidates.extend(self.shared.replicasets.by_index(&orphan_index(&ns)));
+        candidates.extend(self.shared.replicasets.by_index(&orphan_index(&namespace)));
         // The pods of every candidate: Recreate waits for the old ones to go, RollingUpdate
         // counts the available ones (see `rolling::available`).
         let pods: Vec<(String, Vec<Arc<Pod>>)> = candidates
@@ -132,33 +127,62 @@ impl Controller {
             .iter()
             .map(|(u, ps)| (u.clone(), ps.iter().map(|p| p.as_ref()).collect()))
             .collect();
-        let p = plan(
-            Observed {
-                deployment: &d,
-                selector: &selector,
-                candidates: candidates.iter().map(|r| r.as_ref()).collect(),
-                pods_by_rs,
-            },
-            Timestamp::now(),
-        );
+        let observed = Observed {
+            deployment: &d,
+            selector: &selector,
+            candidates: candidates.iter().map(|r| r.as_ref()).collect(),
+            pods_by_rs,
+        };
+        let p = plan(observed, Timestamp::now());
 
-        let rs_api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
-        let d_api: Api<Deployment> = Api::namespaced(self.shared.client.clone(), &ns);
+        let rs_api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &namespace);
+        let d_api: Api<Deployment> = Api::namespaced(self.shared.client.clone(), &namespace);
         claim(&d_api, &d, &rs_api, &p.adopt, &p.release).await?;
+        if let Some(stop) = self.write_replicasets(key, &d, &rs_api, &p.actions).await? {
+            return Ok(stop);
+        }
+        self.emit(&reference, p.events.iter().cloned());
+        if let Some(rb) = &p.rollback {
+            self.roll_back(&d_api, &d, rb).await?;
+            return Ok(Requeue::No);
+        }
+        self.write_deployment(&d_api, &d, &p).await?;
+        self.write_status_paced(key, &d_api, &d, &p).await
+    }
+
+    /// Post the plan's Events about `reference`.
+    fn emit(&self, reference: &ObjectReference, events: impl IntoIterator<Item = PlanEvent>) {
+        for e in events {
+            if e.warning {
+                self.events.warning(reference, None, &e.reason, e.message);
+            } else {
+                self.events.normal(reference, None, &e.reason, e.message);
+            }
+        }
+    }
+
+    /// The plan's ReplicaSet writes, in order. `Some` ends the sync there: a create that
+    /// found its ReplicaSet made already, a namespace being deleted, or a write refused
+    /// because the cache is older than the ReplicaSet.
+    async fn write_replicasets(
+        &self,
+        key: &str,
+        d: &Deployment,
+        rs_api: &Api<ReplicaSet>,
+        actions: &[Action],
+    ) -> Result<Option<Requeue>, Error> {
         // The resourceVersion each ReplicaSet has after this sync's own writes: a second write
         // of the same ReplicaSet in one sync (annotate, then scale) builds on the first.
         let mut written: HashMap<String, Option<String>> = HashMap::new();
-        for action in &p.actions {
-            // Scale and Annotate are the same write: a merge patch of annotations and one spec
-            // field, guarded by the resourceVersion the plan read.
-            let (name, annotations, resource_version, spec, what) = match action {
-                Action::Create(rs) => match self.create(&d, &rs_api, rs).await? {
+        for action in actions {
+            let write = match action {
+                Action::Create(rs) => match self.create(d, rs_api, rs).await? {
                     Created::Yes => continue,
                     // Made by an earlier sync, not yet in the cache: upstream announces no scale
                     // for it; sync again once the cache has it.
-                    Created::Already => return Ok(Requeue::RateLimited),
+                    Created::Already => return Ok(Some(Requeue::RateLimited)),
                     // The namespace is being deleted: every later create fails too.
-                    Created::NamespaceTerminating => return Ok(Requeue::No),
+                    Created::NamespaceTerminating => return Ok(Some(Requeue::No)),
                 },
                 Action::Delete(name) => {
                     match rs_api.delete(name, &DeleteParams::default()).await {
@@ -172,43 +196,17 @@ impl Controller {
                     }
                     continue;
                 }
-                Action::Scale {
-                    name,
-                    to,
-                    annotations,
-                    resource_version,
-                    ..
-                } => (
-                    name,
-                    annotations,
-                    resource_version,
-                    json!({"replicas": to}),
-                    format!("scaling replica set {name} to {to}"),
-                ),
-                Action::PodsToDelete {
-                    name,
-                    pods,
-                    annotations,
-                    resource_version,
-                } => (
-                    name,
-                    annotations,
-                    resource_version,
-                    json!({"scaleStrategy": {"podsToDelete": pods}}),
-                    format!("naming pods to delete on replica set {name}"),
-                ),
-                Action::Annotate {
-                    name,
-                    annotations,
-                    min_ready_seconds,
-                    resource_version,
-                } => (
-                    name,
-                    annotations,
-                    resource_version,
-                    json!({"minReadySeconds": min_ready_seconds}),
-                    format!("updating replica set {name}"),
-                ),
+                other => RsPatch::of(other),
+            };
+            let Some(RsPatch {
+                name,
+                annotations,
+                resource_version,
+                spec,
+                what,
+            }) = write
+            else {
+                continue;
             };
             let rv = written.get(name).unwrap_or(resource_version);
             let body = json!({"metadata": guarded(annotations, rv), "spec": spec});
@@ -224,56 +222,55 @@ impl Controller {
                 // Event announces it; the watch brings the newer ReplicaSet and another sync.
                 Err(kube::Error::Api(e)) if e.code == 409 => {
                     debug!(deployment = %key, "{what}: the replica set changed since it was read; syncing again");
-                    return Ok(Requeue::RateLimited);
+                    return Ok(Some(Requeue::RateLimited));
                 }
                 Err(e) => return Err(api_err(what)(e).into()),
             }
         }
-        for e in &p.events {
-            if e.warning {
-                self.events
-                    .warning(&reference, None, &e.reason, e.message.clone());
-            } else {
-                self.events
-                    .normal(&reference, None, &e.reason, e.message.clone());
-            }
-        }
+        Ok(None)
+    }
 
-        if let Some(rb) = &p.rollback {
-            // Replace the template (when rolling back) and the annotations, as upstream's Update.
-            let mut ops = vec![
-                json!({"op": "add", "path": "/metadata/annotations", "value": rb.annotations}),
-            ];
-            if let Some(t) = &rb.template {
-                ops.push(json!({"op": "add", "path": "/spec/template", "value": t}));
-            }
-            let patch: json_patch::Patch =
-                serde_json::from_value(serde_json::Value::Array(ops)).map_err(Error::Patch)?;
-            d_api
-                .patch(
-                    &d.name_any(),
-                    &PatchParams::default(),
-                    &Patch::<()>::Json(patch),
-                )
-                .await
-                .map_err(api_err("rolling back"))?;
-            return Ok(Requeue::No);
+    /// Replace the template (when rolling back) and the annotations, as upstream's Update.
+    async fn roll_back(
+        &self,
+        d_api: &Api<Deployment>,
+        d: &Deployment,
+        rb: &bosun_core::deployment::Rollback,
+    ) -> Result<(), Error> {
+        let mut ops =
+            vec![json!({"op": "add", "path": "/metadata/annotations", "value": rb.annotations})];
+        if let Some(t) = &rb.template {
+            ops.push(json!({"op": "add", "path": "/spec/template", "value": t}));
         }
-        if let Some(annotations) = &p.annotations {
+        let patch: json_patch::Patch =
+            serde_json::from_value(serde_json::Value::Array(ops)).map_err(Error::Patch)?;
+        d_api
+            .patch(
+                &d.name_any(),
+                &PatchParams::default(),
+                &Patch::<()>::Json(patch),
+            )
+            .await
+            .map_err(api_err("rolling back"))?;
+        Ok(())
+    }
+
+    /// The Deployment's own fields the plan changes: its revision annotations, the names in
+    /// `podsToDelete` that are gone, and the aborted template.
+    async fn write_deployment(
+        &self,
+        d_api: &Api<Deployment>,
+        d: &Deployment,
+        p: &bosun_core::deployment::Plan<'_>,
+    ) -> Result<(), Error> {
+        let changed = p.changed_annotations(d);
+        if !changed.is_empty() {
             // A CRD's /status ignores metadata, so the revision goes through the object itself.
-            let current = d.metadata.annotations.clone().unwrap_or_default();
-            let changed: serde_json::Map<String, serde_json::Value> = annotations
-                .iter()
-                .filter(|(k, v)| current.get(*k) != Some(*v))
-                .map(|(k, v)| (k.clone(), json!(v)))
-                .collect();
-            if !changed.is_empty() {
-                let body = json!({"metadata": {"annotations": changed}});
-                d_api
-                    .patch(&d.name_any(), &PatchParams::default(), &Patch::Merge(&body))
-                    .await
-                    .map_err(api_err("writing the revision annotation"))?;
-            }
+            let body = json!({"metadata": {"annotations": changed}});
+            d_api
+                .patch(&d.name_any(), &PatchParams::default(), &Patch::Merge(&body))
+                .await
+                .map_err(api_err("writing the revision annotation"))?;
         }
         if let Some(names) = &p.pods_to_delete {
             // Names no Pod of its ReplicaSets has leave the list; the resourceVersion read is a
@@ -286,46 +283,44 @@ impl Controller {
                 .map_err(api_err("writing podsToDelete"))?;
         }
         if let Some(hash) = &p.abort {
-            // Its own manager, apart from the status apply below (see abort::MANAGER).
-            // None applies an empty status: the manager's field, and so the hash, goes.
+            // Its own manager, apart from the status apply (see abort::MANAGER). None applies
+            // an empty status: the manager's field, and so the hash, goes.
             let status = match hash {
                 Some(h) => json!({"abortedTemplateHash": h}),
                 None => json!({}),
             };
             let manager = bosun_core::deployment::abort::MANAGER;
-            crate::runtime::status::apply(&d_api, &d.name_any(), manager, &status)
+            crate::runtime::status::apply(d_api, &d.name_any(), manager, &status)
                 .await
                 .map_err(api_err("writing the aborted template"))?;
         }
-        // A status that only follows pods and ReplicaSets (this sync wrote nothing else, the
-        // generation is already observed, the rollout not complete) is paced: one write per
-        // interval.
-        // An abort is not paced: its condition and Event belong with the hash just written.
-        let status_only = p.actions.is_empty()
-            && p.abort.is_none()
-            && p.status
-                .as_ref()
-                .is_some_and(|s| bosun_core::deployment::util::may_pace(&d, s))
-            && d.status.as_ref().and_then(|s| s.observed_generation) == d.metadata.generation;
-        let mut paced = None;
-        if p.status.is_some() {
+        Ok(())
+    }
+
+    /// Write the plan's status, unless the pacer holds it back ([`Plan::may_pace_status`]:
+    /// then sync again when it admits one), and say when to sync next.
+    async fn write_status_paced(
+        &self,
+        key: &str,
+        d_api: &Api<Deployment>,
+        d: &Deployment,
+        p: &bosun_core::deployment::Plan<'_>,
+    ) -> Result<Requeue, Error> {
+        if let Some(status) = &p.status {
             let at = std::time::Instant::now();
-            if status_only {
-                paced = self.status_pacer.admit(key, at);
+            if p.may_pace_status(d) {
+                if let Some(wait) = self.status_pacer.admit(key, at) {
+                    return Ok(match p.requeue {
+                        PlanRequeue::After(d) if d.unsigned_abs() < wait => {
+                            Requeue::After(d.unsigned_abs())
+                        }
+                        _ => Requeue::After(wait),
+                    });
+                }
             } else {
                 self.status_pacer.wrote(key, at);
             }
-        }
-        if let Some(wait) = paced {
-            return Ok(match p.requeue {
-                PlanRequeue::After(d) if d.unsigned_abs() < wait => {
-                    Requeue::After(d.unsigned_abs())
-                }
-                _ => Requeue::After(wait),
-            });
-        }
-        if let Some(status) = &p.status {
-            self.write_status(&d_api, &d, status)
+            self.write_status(d_api, d, status)
                 .await
                 .map_err(api_err("writing status"))?;
         }
@@ -489,6 +484,70 @@ fn guarded(
     match resource_version {
         Some(rv) => json!({"annotations": annotations, "resourceVersion": rv}),
         None => json!({"annotations": annotations}),
+    }
+}
+
+/// A ReplicaSet write of the plan other than create and delete: Scale, Annotate and
+/// PodsToDelete are one merge patch of annotations and a spec field, guarded by the
+/// resourceVersion the plan read.
+struct RsPatch<'a> {
+    name: &'a String,
+    annotations: &'a std::collections::BTreeMap<String, String>,
+    resource_version: &'a Option<String>,
+    spec: serde_json::Value,
+    what: String,
+}
+
+impl<'a> RsPatch<'a> {
+    /// The patch of `action`; `None` for a create or a delete.
+    fn of(action: &'a Action) -> Option<Self> {
+        let (name, annotations, resource_version, spec, what) = match action {
+            Action::Create(_) | Action::Delete(_) => return None,
+            Action::Scale {
+                name,
+                to,
+                annotations,
+                resource_version,
+                ..
+            } => (
+                name,
+                annotations,
+                resource_version,
+                json!({"replicas": to}),
+                format!("scaling replica set {name} to {to}"),
+            ),
+            Action::PodsToDelete {
+                name,
+                pods,
+                annotations,
+                resource_version,
+            } => (
+                name,
+                annotations,
+                resource_version,
+                json!({"scaleStrategy": {"podsToDelete": pods}}),
+                format!("naming pods to delete on replica set {name}"),
+            ),
+            Action::Annotate {
+                name,
+                annotations,
+                min_ready_seconds,
+                resource_version,
+            } => (
+                name,
+                annotations,
+                resource_version,
+                json!({"minReadySeconds": min_ready_seconds}),
+                format!("updating replica set {name}"),
+            ),
+        };
+        Some(Self {
+            name,
+            annotations,
+            resource_version,
+            spec,
+            what,
+        })
     }
 }
 
