@@ -24,6 +24,7 @@ use tracing::info;
 use crate::runtime::claim::{ClaimError, claim};
 use crate::runtime::events::Events;
 use crate::runtime::informer::Handler;
+use crate::runtime::meta::Identity;
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::{
     ApiError, Shared, api_err, in_parallel, namespace_index, orphan_index, owner_index,
@@ -122,7 +123,8 @@ impl Controller {
         self.expectations.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// `syncReplicaSet`. Returns when to sync again to notice availability, if ever.
+    /// `syncReplicaSet`: read the caches, plan, claim, create or delete Pods, write the
+    /// status. Returns when to sync again (to notice availability, or for a paced status).
     async fn sync_rs(&self, key: &str) -> Result<Option<Duration>, Error> {
         let Some(rs) = self.shared.replicasets.get(key) else {
             self.expectations().forget(key);
@@ -138,49 +140,42 @@ impl Controller {
                 return Ok(None);
             }
         };
-        let crate::runtime::meta::Identity {
-            namespace: ns, uid, ..
-        } = crate::runtime::meta::Identity::of(&*rs)?;
+        let Identity { namespace, uid, .. } = Identity::of(&*rs)?;
         let satisfied = self.expectations().satisfied(key, now());
         let mut candidates = self.shared.pods.by_index(&owner_index(&uid));
-        candidates.extend(self.shared.pods.by_index(&orphan_index(&ns)));
-        let related = self.related_pods(&rs, &ns);
-        let candidate_refs: Vec<&Pod> = candidates.iter().map(|p| p.as_ref()).collect();
-        let related_refs: Vec<&Pod> = related.iter().map(|p| p.as_ref()).collect();
-        let t = now();
-        let p = plan(
-            Observed {
-                rs: &rs,
-                selector: &selector,
-                candidates: candidate_refs,
-                related: related_refs,
-                expectations_satisfied: satisfied,
-            },
-            t,
-        );
+        candidates.extend(self.shared.pods.by_index(&orphan_index(&namespace)));
+        let related = self.related_pods(&rs, &namespace);
+        let observed = Observed {
+            rs: &rs,
+            selector: &selector,
+            candidates: candidates.iter().map(|p| p.as_ref()).collect(),
+            related: related.iter().map(|p| p.as_ref()).collect(),
+            expectations_satisfied: satisfied,
+        };
+        let p = plan(observed, now());
 
-        let pods: Api<Pod> = Api::namespaced(self.shared.client.clone(), &ns);
-        let rs_api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
+        let pods: Api<Pod> = Api::namespaced(self.shared.client.clone(), &namespace);
+        let rs_api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &namespace);
         claim(&rs_api, &*rs, &pods, &p.adopt, &p.release).await?;
         if let Some(names) = &p.pods_to_delete {
             // Names of Pods that are not this ReplicaSet's (any more) leave podsToDelete; the
             // resourceVersion read is a precondition, so a stale cache cannot drop a new name.
-            let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
             let body = json!({"metadata": {"resourceVersion": rs.metadata.resource_version},
                 "spec": {"scaleStrategy": {"podsToDelete": names}}});
-            api.patch(
-                &rs.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&body),
-            )
-            .await
-            .map_err(api_err("writing podsToDelete"))?;
+            rs_api
+                .patch(
+                    &rs.name_any(),
+                    &PatchParams::default(),
+                    &Patch::Merge(&body),
+                )
+                .await
+                .map_err(api_err("writing podsToDelete"))?;
         }
 
         let outcome = match &p.manage {
             Manage::Nothing => Ok(()),
-            Manage::Create(n) => self.create_pods(key, &rs, &ns, *n).await,
-            Manage::Delete(victims) => self.delete_pods(key, &rs, &ns, victims).await,
+            Manage::Create(n) => self.create_pods(key, &rs, &namespace, *n).await,
+            Manage::Delete(victims) => self.delete_pods(key, &rs, &namespace, victims).await,
         };
         let manage_outcome = match &outcome {
             Ok(()) => ManageOutcome::Ok,
@@ -190,36 +185,19 @@ impl Controller {
             },
         };
         let t = now();
+        let selector = selector.to_string();
         let new_status = status::calculate(
             &rs,
             &p.claimed,
             p.terminating,
-            &selector.to_string(),
+            &selector,
             &manage_outcome,
             t,
         );
-        // A status that only follows pods turning Ready (nothing created or deleted, the spec
-        // already observed, no failure to report, not yet settled) is paced: one write per
-        // interval.
-        let status_only = matches!(p.manage, Manage::Nothing)
-            && outcome.is_ok()
-            && status::may_pace(&rs, &new_status)
-            && rs.status.as_ref().and_then(|s| s.observed_generation) == rs.metadata.generation;
-        let mut paced = None;
-        if status::needs_write(&rs, &new_status) {
-            let at = std::time::Instant::now();
-            if status_only {
-                paced = self.status_pacer.admit(key, at);
-            } else {
-                self.status_pacer.wrote(key, at);
-            }
-        }
-        if status::needs_write(&rs, &new_status) && paced.is_none() {
-            let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
-            crate::runtime::status::apply(&api, &rs.name_any(), MANAGER, &new_status)
-                .await
-                .map_err(api_err("writing status"))?;
-        }
+        let pods_written = !matches!(p.manage, Manage::Nothing) || outcome.is_err();
+        let paced = self
+            .write_status_paced(key, &rs_api, &rs, &new_status, pods_written)
+            .await?;
         outcome?;
         let next = bosun_core::replicaset::next_availability_check(
             &rs,
@@ -233,6 +211,33 @@ impl Controller {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         })
+    }
+
+    /// Write `new` unless it is what the ReplicaSet has, or the pacer holds it back
+    /// ([`status::may_pace`]): then `Some` says when it admits one.
+    async fn write_status_paced(
+        &self,
+        key: &str,
+        api: &Api<ReplicaSet>,
+        rs: &ReplicaSet,
+        new: &bosun_api::apps::ReplicaSetStatus,
+        pods_written: bool,
+    ) -> Result<Option<Duration>, Error> {
+        if !status::needs_write(rs, new) {
+            return Ok(None);
+        }
+        let at = std::time::Instant::now();
+        if status::may_pace(rs, new, pods_written) {
+            if let Some(wait) = self.status_pacer.admit(key, at) {
+                return Ok(Some(wait));
+            }
+        } else {
+            self.status_pacer.wrote(key, at);
+        }
+        crate::runtime::status::apply(api, &rs.name_any(), MANAGER, new)
+            .await
+            .map_err(api_err("writing status"))?;
+        Ok(None)
     }
 
     /// Active pods selected by every ReplicaSet with this one's controller (`getIndirectlyRelatedPods`).
