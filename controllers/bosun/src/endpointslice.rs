@@ -31,6 +31,7 @@ use tracing::{debug, info};
 
 use crate::runtime::events::Events;
 use crate::runtime::informer::Handler;
+use crate::runtime::meta::Identity;
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::{ApiError, Requeue, Shared, api_err, in_parallel, namespace_index};
 
@@ -228,51 +229,36 @@ impl Controller {
         )
     }
 
-    /// `syncService`.
+    /// `syncService`: read the caches (waiting while they are older than our own writes),
+    /// plan bosun's slices and, in mirror mode, the built-in ones, and write both.
     async fn sync_service(&self, key: &str) -> Result<Requeue, Error> {
         let Some(svc) = self.shared.services.get(key) else {
-            // Its slices go with it: they name it as their owner.
-            let (ns, name) = key.split_once('/').unwrap_or(("", key));
-            self.tracker().delete_service(ns, name);
-            self.trigger_times
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .delete_service(ns, name);
+            self.forget_service(key);
             return Ok(Requeue::No);
         };
-        let crate::runtime::meta::Identity {
+        let Identity {
             namespace: ns,
             name,
             ..
-        } = crate::runtime::meta::Identity::of(&*svc)?;
+        } = Identity::of(&*svc)?;
         let sel = match selection(&svc) {
             Ok(s) => s,
             Err(e) => {
                 // Leave the slices as they are until the annotation is fixed.
-                self.events.warning(
-                    &svc.object_ref(&()),
-                    None,
-                    "InvalidSelector",
-                    format!(
-                        "annotation {}: {e}",
-                        bosun_core::endpointslice::mirror::SELECTOR_ANNOTATION
-                    ),
-                );
+                let annotation = bosun_core::endpointslice::mirror::SELECTOR_ANNOTATION;
+                let message = format!("annotation {annotation}: {e}");
+                let reference = svc.object_ref(&());
+                self.events
+                    .warning(&reference, None, "InvalidSelector", message);
                 return Ok(Requeue::No);
             }
         };
         let in_ns = namespace_index(&ns);
         let bosun_slices = slices_of(&self.shared.endpointslices.by_index(&in_ns), &name);
         let core_slices = slices_of(&self.shared.core_endpointslices.by_index(&in_ns), &name);
-        let stale = self.tracker().stale(
-            &ns,
-            &name,
-            bosun_slices
-                .iter()
-                .map(|s| &s.metadata)
-                .chain(core_slices.iter().map(|s| &s.metadata)),
-        );
-        if stale {
+        let metas = bosun_slices.iter().map(|s| &s.metadata);
+        let metas = metas.chain(core_slices.iter().map(|s| &s.metadata));
+        if self.tracker().stale(&ns, &name, metas) {
             // Our own writes are not in the cache yet: the usual aftermath of a write, not a
             // failure worth a warning. Retry with the key's backoff (5 ms, doubling), as upstream
             // requeues a StaleInformerCache error through its rate limiter.
@@ -283,48 +269,35 @@ impl Controller {
                 .insert(key.to_string());
             return Ok(Requeue::RateLimited);
         }
-        let pods: Vec<Arc<Pod>> = match &sel {
-            Selection::Spec(s) | Selection::Mirror(s) => self
-                .shared
-                .pods
-                .by_index(&in_ns)
-                .into_iter()
-                .filter(|p| s.matches(p.metadata.labels.as_ref()))
-                .collect(),
-            Selection::Nothing => Vec::new(),
-        };
-        let trigger = {
-            let refs: Vec<&Pod> = pods.iter().map(|p| p.as_ref()).collect();
-            self.trigger_times
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .compute(&svc, &refs)
-        };
+        let pods = self.selected_pods(&in_ns, &sel);
+        let pod_refs: Vec<&Pod> = pods.iter().map(|p| p.as_ref()).collect();
+        let trigger = self
+            .trigger_times
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .compute(&svc, &pod_refs);
         let zone = |n: &str| self.node_zone(n);
-        let input = |existing: Vec<Slice>| Input {
-            service: &svc,
-            pods: pods.iter().map(|p| p.as_ref()).collect(),
-            node_zone: &zone,
-            existing,
+        let plan_for = |existing: Vec<Slice>, wanted: bool| {
+            let input = Input {
+                service: &svc,
+                pods: pod_refs.clone(),
+                node_zone: &zone,
+                existing,
+            };
+            plan(&input, &self.config, wanted)
         };
-        let bosun_plan = plan(
-            &input(
-                bosun_slices
-                    .iter()
-                    .map(|s| Slice::from(s.as_ref()))
-                    .collect(),
-            ),
-            &self.config,
+        let bosun_plan = plan_for(
+            bosun_slices
+                .iter()
+                .map(|s| Slice::from(s.as_ref()))
+                .collect(),
             sel != Selection::Nothing,
         );
-        let core_plan = plan(
-            &input(
-                core_slices
-                    .iter()
-                    .map(|s| Slice::from(s.as_ref()))
-                    .collect(),
-            ),
-            &self.config,
+        let core_plan = plan_for(
+            core_slices
+                .iter()
+                .map(|s| Slice::from(s.as_ref()))
+                .collect(),
             matches!(sel, Selection::Mirror(_)),
         );
         let being_deleted = svc.metadata.deletion_timestamp.is_some();
@@ -345,26 +318,54 @@ impl Controller {
             return Err(e.into());
         }
         if !bosun_plan.skipped.is_empty() {
-            {
-                let mut awaiting = self
-                    .awaiting_nodes
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                for s in &bosun_plan.skipped {
-                    awaiting
-                        .entry(s.node.clone())
-                        .or_default()
-                        .insert(key.to_string());
-                }
-            }
-            let which: Vec<String> = bosun_plan
-                .skipped
-                .iter()
-                .map(|s| format!("{} (node {:?})", s.pod, s.node))
-                .collect();
-            return Err(Error::NodesNotFound(which.join(", ")));
+            return Err(self.await_nodes(key, &bosun_plan.skipped));
         }
         Ok(Requeue::No)
+    }
+
+    /// A Service gone: forget what was tracked for it (its slices go with it, they name it as
+    /// their owner).
+    fn forget_service(&self, key: &str) {
+        let (ns, name) = key.split_once('/').unwrap_or(("", key));
+        self.tracker().delete_service(ns, name);
+        self.trigger_times
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .delete_service(ns, name);
+    }
+
+    /// The Pods of the namespace (its index value `in_ns`) that `sel` selects.
+    fn selected_pods(&self, in_ns: &str, sel: &Selection) -> Vec<Arc<Pod>> {
+        match sel {
+            Selection::Spec(s) | Selection::Mirror(s) => self
+                .shared
+                .pods
+                .by_index(in_ns)
+                .into_iter()
+                .filter(|p| s.matches(p.metadata.labels.as_ref()))
+                .collect(),
+            Selection::Nothing => Vec::new(),
+        }
+    }
+
+    /// Pods left out because their Node is not in the cache yet: the Service syncs again when
+    /// one of those Nodes arrives, and the sync fails (with backoff) meanwhile.
+    fn await_nodes(&self, key: &str, skipped: &[bosun_core::endpointslice::SkippedPod]) -> Error {
+        let mut awaiting = self
+            .awaiting_nodes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for s in skipped {
+            awaiting
+                .entry(s.node.clone())
+                .or_default()
+                .insert(key.to_string());
+        }
+        let which: Vec<String> = skipped
+            .iter()
+            .map(|s| format!("{} (node {:?})", s.pod, s.node))
+            .collect();
+        Error::NodesNotFound(which.join(", "))
     }
 
     /// `finalize`'s writes: creates, updates, deletes; the first error stops the rest. A create
