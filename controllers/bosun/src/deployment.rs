@@ -367,7 +367,7 @@ impl Controller {
                     .map_err(api_err("raising the collision count"))?;
                 Err(Error::Collision(name))
             }
-            Err(kube::Error::Api(e)) if is_namespace_terminating(&e) => {
+            Err(e) if crate::runtime::is_namespace_terminating(&e) => {
                 Ok(Created::NamespaceTerminating)
             }
             Err(e) => {
@@ -559,12 +559,6 @@ enum Created {
     Already,
     /// The namespace is being deleted.
     NamespaceTerminating,
-}
-
-/// `errors.HasStatusCause(err, NamespaceTerminatingCause)`: the API server refuses creates in a
-/// namespace being deleted with 403 and this wording (kube's error type keeps no causes).
-fn is_namespace_terminating(e: &kube::core::Status) -> bool {
-    e.code == 403 && e.message.contains("because it is being terminated")
 }
 
 /// Pod deletions unblock Recreate rollouts (upstream's deletePod); pod readiness moves

@@ -371,83 +371,96 @@ impl Controller {
     /// `finalize`'s writes: creates, updates, deletes; the first error stops the rest. A create
     /// refused because the namespace is terminating ends the pass quietly. Every slice written
     /// carries the trigger time (or loses a stale one).
-    async fn apply<K>(
+    async fn apply<K: SliceKind>(
         &self,
         ns: &str,
         p: &Plan,
         being_deleted: bool,
         trigger: Option<Timestamp>,
-    ) -> Result<(), ApiError>
-    where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + From<Slice>
-            + Clone
-            + Debug
-            + Serialize
-            + DeserializeOwned,
-    {
+    ) -> Result<(), ApiError> {
         if p.is_noop() {
             return Ok(());
         }
         let kind = format!("{}.{}", K::kind(&()), K::group(&()));
         let api: Api<K> = Api::namespaced(self.shared.client.clone(), ns);
-        let pp = PostParams {
-            field_manager: Some(MANAGER.into()),
-            ..Default::default()
-        };
-        let (mut created, mut updated, mut deleted) = (0, 0, 0);
-        // Creates, then updates, each set in parallel (at most WRITES_IN_FLIGHT at once): a
-        // Service over thousands of pods needs tens of slices at once, and one round trip each
-        // in sequence would add up. Every success is tracked; the first failure is returned.
         let prepared = |s: &Slice| {
             let mut s = s.clone();
             set_trigger_time(&mut s, trigger);
             K::from(s)
         };
-        if !being_deleted {
+        // Creates, then updates, each set in parallel (at most WRITES_IN_FLIGHT at once): a
+        // Service over thousands of pods needs tens of slices at once, and one round trip each
+        // in sequence would add up. Every success is tracked; the first failure is returned.
+        let created = if being_deleted {
+            0
+        } else {
             let creates: Vec<K> = p.create.iter().map(prepared).collect();
-            let results = in_parallel(
-                creates.iter().map(|obj| api.create(&pp, obj)).collect(),
-                WRITES_IN_FLIGHT,
-            )
-            .await;
-            let mut first_error = None;
-            for r in results {
-                match r {
-                    Ok(obj) => {
-                        self.tracker().update(obj.meta());
-                        created += 1;
-                    }
-                    Err(kube::Error::Api(e))
-                        if e.code == 403
-                            && e.message.contains("because it is being terminated") =>
-                    {
-                        return Ok(());
-                    }
-                    Err(e) => {
-                        first_error.get_or_insert(api_err(format!("creating a {kind}"))(e));
-                    }
-                }
+            match self.create_all(&api, &kind, &creates).await? {
+                Some(n) => n,
+                None => return Ok(()),
             }
-            if let Some(e) = first_error {
-                return Err(e);
-            }
-        }
+        };
         let updates: Vec<(String, K)> = p
             .update
             .iter()
             .map(|s| (s.name().to_string(), prepared(s)))
             .collect();
-        let results = in_parallel(
-            updates
-                .iter()
-                .map(|(name, obj)| tagged(name, api.replace(name, &pp, obj)))
-                .collect(),
-            WRITES_IN_FLIGHT,
-        )
-        .await;
+        let updated = self.update_all(&api, &kind, &updates).await?;
+        for s in &p.delete {
+            match api.delete(s.name(), &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(api_err(format!("deleting {kind} {}", s.name()))(e)),
+            }
+            self.tracker().expect_deletion(&s.metadata);
+        }
+        let deleted = p.delete.len();
+        info!(%kind, created, updated, deleted, "wrote slices");
+        Ok(())
+    }
+
+    /// Create `objs` in parallel: how many were created, or `None` when the namespace is
+    /// being deleted.
+    async fn create_all<K: SliceKind>(
+        &self,
+        api: &Api<K>,
+        kind: &str,
+        objs: &[K],
+    ) -> Result<Option<usize>, ApiError> {
+        let pp = post_params();
+        let calls = objs.iter().map(|obj| api.create(&pp, obj)).collect();
         let mut first_error = None;
-        for (name, r) in results {
+        let mut created = 0;
+        for r in in_parallel(calls, WRITES_IN_FLIGHT).await {
+            match r {
+                Ok(obj) => {
+                    self.tracker().update(obj.meta());
+                    created += 1;
+                }
+                Err(e) if crate::runtime::is_namespace_terminating(&e) => return Ok(None),
+                Err(e) => {
+                    first_error.get_or_insert(api_err(format!("creating a {kind}"))(e));
+                }
+            }
+        }
+        first_error.map_or(Ok(Some(created)), Err)
+    }
+
+    /// Replace each named object in parallel: how many were replaced.
+    async fn update_all<K: SliceKind>(
+        &self,
+        api: &Api<K>,
+        kind: &str,
+        objs: &[(String, K)],
+    ) -> Result<usize, ApiError> {
+        let pp = post_params();
+        let calls = objs
+            .iter()
+            .map(|(name, obj)| tagged(name, api.replace(name, &pp, obj)))
+            .collect();
+        let mut first_error = None;
+        let mut updated = 0;
+        for (name, r) in in_parallel(calls, WRITES_IN_FLIGHT).await {
             match r {
                 Ok(obj) => {
                     self.tracker().update(obj.meta());
@@ -458,20 +471,36 @@ impl Controller {
                 }
             }
         }
-        if let Some(e) = first_error {
-            return Err(e);
-        }
-        for s in &p.delete {
-            match api.delete(s.name(), &DeleteParams::default()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(e) => return Err(api_err(format!("deleting {kind} {}", s.name()))(e)),
-            }
-            self.tracker().expect_deletion(&s.metadata);
-            deleted += 1;
-        }
-        info!(%kind, created, updated, deleted, "wrote slices");
-        Ok(())
+        first_error.map_or(Ok(updated), Err)
+    }
+}
+
+/// What bosun writes slices of: its own EndpointSlice and, in mirror mode, the built-in one.
+trait SliceKind:
+    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + From<Slice>
+    + Clone
+    + Debug
+    + Serialize
+    + DeserializeOwned
+{
+}
+
+impl<K> SliceKind for K where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + From<Slice>
+        + Clone
+        + Debug
+        + Serialize
+        + DeserializeOwned
+{
+}
+
+/// Writes under this controller's field manager.
+fn post_params() -> PostParams {
+    PostParams {
+        field_manager: Some(MANAGER.into()),
+        ..Default::default()
     }
 }
 

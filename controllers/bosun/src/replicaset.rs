@@ -307,10 +307,7 @@ impl Controller {
                         );
                     }
                     // Creations into a terminating namespace are not failures (upstream).
-                    Err(kube::Error::Api(e))
-                        if e.code == 403
-                            && e.message.contains("because it is being terminated") =>
-                    {
+                    Err(e) if crate::runtime::is_namespace_terminating(&e) => {
                         batch_ok += 1;
                     }
                     Err(e) => {

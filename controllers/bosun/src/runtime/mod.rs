@@ -168,6 +168,14 @@ pub fn message(e: &kube::Error) -> String {
     }
 }
 
+/// `errors.HasStatusCause(err, NamespaceTerminatingCause)`: the API server refuses creates in
+/// a namespace being deleted with 403 and this wording (kube's error type keeps no causes).
+/// Upstream's controllers treat it as the end of the pass, not a failure.
+pub fn is_namespace_terminating(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s)
+        if s.code == 403 && s.message.contains("because it is being terminated"))
+}
+
 /// Requeue decision of one sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Requeue {
