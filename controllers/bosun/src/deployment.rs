@@ -460,17 +460,17 @@ struct RsEvents(Arc<Controller>);
 impl Handler<ReplicaSet> for RsEvents {
     fn on_add(&self, rs: &Arc<ReplicaSet>) {
         let c = &self.0;
-        c.wake(events::rs_added(&*c.shared, rs));
+        c.wake(events::rs_added(&*c.shared.deployments, rs));
     }
 
     fn on_update(&self, old: &Arc<ReplicaSet>, cur: &Arc<ReplicaSet>) {
         let c = &self.0;
-        c.wake(events::rs_updated(&*c.shared, old, cur));
+        c.wake(events::rs_updated(&*c.shared.deployments, old, cur));
     }
 
     fn on_delete(&self, rs: &Arc<ReplicaSet>) {
         let c = &self.0;
-        c.wake(events::rs_deleted(&*c.shared, rs));
+        c.wake(events::rs_deleted(&*c.shared.deployments, rs));
     }
 }
 
@@ -569,10 +569,12 @@ impl Handler<Pod> for PodEvents {
     fn on_add(&self, _: &Arc<Pod>) {}
     fn on_update(&self, old: &Arc<Pod>, cur: &Arc<Pod>) {
         let c = &self.0;
-        c.wake(events::pod_updated(&*c.shared, old, cur));
+        let (rss, ds) = (&*c.shared.replicasets, &*c.shared.deployments);
+        c.wake(events::pod_updated(rss, ds, old, cur));
     }
     fn on_delete(&self, pod: &Arc<Pod>) {
         let c = &self.0;
-        c.wake(events::pod_deleted(&*c.shared, pod));
+        let (rss, ds) = (&*c.shared.replicasets, &*c.shared.deployments);
+        c.wake(events::pod_deleted(rss, ds, pod));
     }
 }

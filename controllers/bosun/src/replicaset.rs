@@ -445,17 +445,17 @@ struct PodEvents(Arc<Controller>);
 impl Handler<Pod> for PodEvents {
     fn on_add(&self, pod: &Arc<Pod>) {
         let c = &self.0;
-        c.wake(events::pod_added(&*c.shared, pod));
+        c.wake(events::pod_added(&*c.shared.replicasets, pod));
     }
 
     fn on_update(&self, old: &Arc<Pod>, cur: &Arc<Pod>) {
         let c = &self.0;
-        c.wake(events::pod_updated(&*c.shared, old, cur));
+        c.wake(events::pod_updated(&*c.shared.replicasets, old, cur));
     }
 
     fn on_delete(&self, pod: &Arc<Pod>) {
         let c = &self.0;
-        c.wake(events::pod_deleted(&*c.shared, pod));
+        c.wake(events::pod_deleted(&*c.shared.replicasets, pod));
     }
 }
 
