@@ -13,9 +13,7 @@
 //!
 //! Global flags as kubectl's: `-n/--namespace`, `--context`, `--kubeconfig` (and `KUBECONFIG`).
 
-mod complete;
-mod duration;
-mod kubectl;
+use bosun::{complete, duration, kubectl};
 
 use std::process::ExitCode;
 
