@@ -17,30 +17,41 @@ use serde_json::{Value, json};
 
 use super::{DryRun, Failure, Kind, Session, print_result, server_error};
 
-/// The flags of `expose`.
-#[derive(Debug, Clone, Default)]
+/// The flags of `expose` (kubectl's, with its help).
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct ExposeFlags {
-    /// `--port`.
+    /// The port that the service should serve on. Copied from the resource being exposed, if unspecified.
+    #[arg(long)]
     pub port: Option<String>,
-    /// `--target-port`.
+    /// Name or number for the port on the container that the service should direct traffic to. Optional.
+    #[arg(long)]
     pub target_port: Option<String>,
-    /// `--type`.
+    /// Type for this service: ClusterIP, NodePort, LoadBalancer, or ExternalName. Default is 'ClusterIP'.
+    #[arg(long = "type")]
     pub type_: Option<String>,
-    /// `--name`.
+    /// The name for the newly created object.
+    #[arg(long)]
     pub name: Option<String>,
-    /// `--protocol`.
+    /// The network protocol for the service to be created. Default is 'TCP'.
+    #[arg(long)]
     pub protocol: Option<String>,
-    /// `--selector`.
+    /// A label selector to use for this service. Only equality-based selector requirements are supported. If empty (the default) infer the selector from the resource being exposed.
+    #[arg(long)]
     pub selector: Option<String>,
-    /// `-l/--labels`.
+    /// Labels to apply to the service created by this call.
+    #[arg(short = 'l', long)]
     pub labels: Option<String>,
-    /// `--external-ip`.
+    /// Additional external IP address (not managed by Kubernetes) to accept for the service.
+    #[arg(long)]
     pub external_ip: Option<String>,
-    /// `--load-balancer-ip`.
+    /// IP to assign to the LoadBalancer. If empty, an ephemeral IP will be created and used (cloud-provider specific).
+    #[arg(long)]
     pub load_balancer_ip: Option<String>,
-    /// `--session-affinity`.
+    /// If non-empty, set the session affinity for the service to this; legal values: 'None', 'ClientIP'
+    #[arg(long)]
     pub session_affinity: Option<String>,
-    /// `--cluster-ip`.
+    /// ClusterIP to be assigned to the service. Leave empty to auto-allocate, or set to 'None' to create a headless service.
+    #[arg(long)]
     pub cluster_ip: Option<String>,
 }
 
