@@ -240,18 +240,7 @@ pub async fn run(cli: Cli) -> Result<String, Failure> {
             watch,
             output,
             timeout,
-        } => {
-            let name = get_target(&resource)?;
-            super::get::check_output(output.as_deref())?;
-            let session = target.connect().await?;
-            let o = super::get::GetOptions {
-                name,
-                watch,
-                output,
-                timeout,
-            };
-            super::get::run(&session, &o).await
-        }
+        } => get(&target, &resource, watch, output, timeout).await,
         Command::Migrate {
             target: what,
             to,
@@ -333,6 +322,26 @@ async fn expose(
     let session = target.connect().await?;
     let output = print.output.as_deref();
     super::expose::run(&session, kind, &object, flags, dry_run, output).await
+}
+
+/// `get deploy NAME`: the name and `-o` checked before connecting.
+async fn get(
+    target: &Target,
+    resource: &[String],
+    watch: bool,
+    output: Option<String>,
+    timeout: std::time::Duration,
+) -> Result<String, Failure> {
+    let name = get_target(resource)?;
+    super::get::check_output(output.as_deref())?;
+    let session = target.connect().await?;
+    let o = super::get::GetOptions {
+        name,
+        watch,
+        output,
+        timeout,
+    };
+    super::get::run(&session, &o).await
 }
 
 /// `describe TYPE [NAME]`.
