@@ -49,7 +49,8 @@ fn status_cell(tone: Tone, word: &str) -> Cell {
     }
 }
 
-/// Lay cells out in columns two spaces apart (widths in characters); a line's last cell is not
+/// Lay cells out in columns two spaces apart over the whole table (not a tabwriter, whose
+/// columns end at a row without the cell: a test shows the difference) (widths in characters); a line's last cell is not
 /// padded and trailing blanks are dropped. Colour wraps a cell's text, never its padding.
 fn columns(rows: &[Vec<Cell>], colour: bool) -> String {
     let mut widths: Vec<usize> = Vec::new();
@@ -288,5 +289,27 @@ mod tests {
         assert!(coloured.contains("\x1b[32m✔ Running\x1b[0m"), "{coloured}");
         let stripped = coloured.replace("\x1b[32m", "").replace("\x1b[0m", "");
         assert_eq!(stripped, plain_text);
+    }
+
+    #[test]
+    fn the_table_is_aligned_as_a_whole_where_a_tabwriter_would_break_it() {
+        use std::io::Write;
+        let rows = vec![
+            vec![plain("Name:"), plain("web")],
+            vec![plain("Replicas:")],
+            vec![plain("  Available:"), plain("3")],
+        ];
+        assert_eq!(
+            columns(&rows, false),
+            "Name:         web\nReplicas:\n  Available:  3\n"
+        );
+        let mut w = tabwriter::TabWriter::new(Vec::new()).minwidth(0).padding(2);
+        w.write_all(b"Name:\tweb\nReplicas:\n  Available:\t3\n")
+            .unwrap();
+        w.flush().unwrap();
+        assert_eq!(
+            String::from_utf8(w.into_inner().unwrap()).unwrap(),
+            "Name:  web\nReplicas:\n  Available:  3\n"
+        );
     }
 }
