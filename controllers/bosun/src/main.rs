@@ -322,6 +322,101 @@ fn register(
     }
 }
 
+/// Run the started controllers until a signal (or, leading, until the Lease is lost: an
+/// error), then stop their workers and release the Lease.
+async fn run_until_stopped(
+    args: &RunArgs,
+    lease: Option<LeaderHandle>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    stop_tx: tokio::sync::watch::Sender<bool>,
+    sig_rx: &mut tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    match lease {
+        Some((mut leading, handle)) => {
+            tokio::select! {
+                _ = sig_rx.wait_for(|s| *s) => {}
+                _ = leading.wait_for(|l| !*l) => {
+                    // As upstream: a controller that lost its lease stops at once, before another
+                    // leader's writes could race its own.
+                    runtime::metrics::METRICS.leader.set(0);
+                    anyhow::bail!("lost the lease {}; exiting", args.lease_name);
+                }
+            }
+            let _ = stop_tx.send(true);
+            for t in tasks {
+                let _ = t.await;
+            }
+            // Closing the channel makes the manager release the lease, so a standby takes over
+            // now rather than when it expires.
+            drop(leading);
+            match handle.await {
+                Ok(Ok(_)) => info!("lease released"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "releasing the lease failed"),
+                Err(e) => tracing::warn!(error = %e, "the lease manager panicked"),
+            }
+        }
+        None => {
+            let _ = sig_rx.wait_for(|s| *s).await;
+            let _ = stop_tx.send(true);
+            for t in tasks {
+                let _ = t.await;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Wait until this process holds the Lease and its fence lets writes out; `None` when a signal
+/// came first.
+async fn lead(
+    args: &RunArgs,
+    client: &kube::Client,
+    fence: &std::sync::Arc<runtime::fence::Fence>,
+    sig_rx: &mut tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Option<LeaderHandle>> {
+    let namespace = args
+        .lease_namespace
+        .clone()
+        .or_else(|| std::env::var("POD_NAMESPACE").ok())
+        .unwrap_or_else(|| "default".into());
+    let identity = leader_identity(args);
+    let lease_name = format!("{namespace}/{}", args.lease_name);
+    info!(lease = %lease_name, %identity, "waiting to lead");
+    let build = || async {
+        kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &args.lease_name)
+            .with_namespace(&namespace)
+            .with_identity(&identity)
+            // Whole seconds, truncated as client-go's leaseDurationSeconds; at least 3.
+            .with_duration(args.lease_duration.as_secs())
+            .with_grace((args.lease_duration.as_secs() / 3).max(1))
+            .build()
+            .await
+            .with_context(|| format!("setting up the Lease {lease_name}"))
+    };
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
+    let Some(held) = wait_to_lead(build, leases.clone(), &args.lease_name, sig_rx).await? else {
+        return Ok(None);
+    };
+    info!(%identity, "leading");
+    let open = tokio::spawn(feed_fence(
+        leases,
+        args.lease_name.clone(),
+        identity.clone(),
+        args.lease_duration,
+        fence.clone(),
+    ));
+    // The workers start once our renewal was seen (the fence holds back their writes until
+    // then anyway).
+    let deadline = tokio::time::Instant::now() + args.lease_duration;
+    while !fence.allows(std::time::Instant::now()) {
+        if tokio::time::Instant::now() >= deadline || open.is_finished() {
+            anyhow::bail!("the Lease {lease_name} never showed this process as its holder");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Ok(Some(held))
+}
+
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let health = serve::Health::new();
     serve::spawn(args.metrics_addr, health.clone())
@@ -363,50 +458,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     health.set_ready(true);
 
     let lease = if args.leader_elect {
-        let namespace = args
-            .lease_namespace
-            .clone()
-            .or_else(|| std::env::var("POD_NAMESPACE").ok())
-            .unwrap_or_else(|| "default".into());
-        let identity = leader_identity(&args);
-        let lease_name = format!("{namespace}/{}", args.lease_name);
-        info!(lease = %lease_name, %identity, "waiting to lead");
-        let build = || async {
-            kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &args.lease_name)
-                .with_namespace(&namespace)
-                .with_identity(&identity)
-                // Whole seconds, truncated as client-go's leaseDurationSeconds; at least 3.
-                .with_duration(args.lease_duration.as_secs())
-                .with_grace((args.lease_duration.as_secs() / 3).max(1))
-                .build()
-                .await
-                .with_context(|| format!("setting up the Lease {lease_name}"))
-        };
-        let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
-        let Some((leading, handle)) =
-            wait_to_lead(build, leases, &args.lease_name, &mut sig_rx).await?
-        else {
-            return Ok(());
-        };
-        info!(%identity, "leading");
-        let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
-        let open = tokio::spawn(feed_fence(
-            leases,
-            args.lease_name.clone(),
-            identity.clone(),
-            args.lease_duration,
-            fence.clone(),
-        ));
-        // The workers start once our renewal was seen (the fence holds back their writes until
-        // then anyway).
-        let deadline = tokio::time::Instant::now() + args.lease_duration;
-        while !fence.allows(std::time::Instant::now()) {
-            if tokio::time::Instant::now() >= deadline || open.is_finished() {
-                anyhow::bail!("the Lease {lease_name} never showed this process as its holder");
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        match lead(&args, &client, &fence, &mut sig_rx).await? {
+            Some(l) => Some(l),
+            None => return Ok(()),
         }
-        Some((leading, handle))
     } else {
         None
     };
@@ -425,38 +480,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .collect();
     info!(controllers = ?args.controllers, workers = args.workers, "caches synced; controllers running");
 
-    match lease {
-        Some((mut leading, handle)) => {
-            tokio::select! {
-                _ = sig_rx.wait_for(|s| *s) => {}
-                _ = leading.wait_for(|l| !*l) => {
-                    // As upstream: a controller that lost its lease stops at once, before another
-                    // leader's writes could race its own.
-                    runtime::metrics::METRICS.leader.set(0);
-                    anyhow::bail!("lost the lease {}; exiting", args.lease_name);
-                }
-            }
-            let _ = stop_tx.send(true);
-            for t in tasks {
-                let _ = t.await;
-            }
-            // Closing the channel makes the manager release the lease, so a standby takes over
-            // now rather than when it expires.
-            drop(leading);
-            match handle.await {
-                Ok(Ok(_)) => info!("lease released"),
-                Ok(Err(e)) => tracing::warn!(error = %e, "releasing the lease failed"),
-                Err(e) => tracing::warn!(error = %e, "the lease manager panicked"),
-            }
-        }
-        None => {
-            let _ = sig_rx.wait_for(|s| *s).await;
-            let _ = stop_tx.send(true);
-            for t in tasks {
-                let _ = t.await;
-            }
-        }
-    }
+    run_until_stopped(&args, lease, tasks, stop_tx, &mut sig_rx).await?;
     runtime::metrics::METRICS.leader.set(0);
     info!("stopped");
     Ok(())
