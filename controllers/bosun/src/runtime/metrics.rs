@@ -116,107 +116,99 @@ fn duration_histogram() -> Histogram {
 impl Metrics {
     fn new() -> Self {
         let mut registry = Registry::with_prefix("bosun");
-        let reconciles = Family::<ControllerLabels, Counter>::default();
-        let errors = Family::<ErrorLabels, Counter>::default();
-        let durations = Family::<ControllerLabels, Histogram>::new_with_constructor(
-            duration_histogram as fn() -> Histogram,
-        );
-        let queue_depth = Family::<ControllerLabels, Gauge>::default();
-        let requests = Family::<RequestLabels, Counter>::default();
-        let leader = Gauge::default();
-        let dns_queries = Family::<DnsLabels, Counter>::default();
-        let dns_names = Gauge::default();
-        let dns_durations = Family::<DnsSourceLabels, Histogram>::new_with_constructor(
-            duration_histogram as fn() -> Histogram,
-        );
-        let dns_cache_hits = Counter::default();
-        let dns_cache_misses = Counter::default();
-        let dns_cache_size = Gauge::default();
-        let dns_forward_requests = Family::<ForwardLabels, Counter>::default();
-        let dns_forward_durations = Family::<UpstreamLabels, Histogram>::new_with_constructor(
-            duration_histogram as fn() -> Histogram,
-        );
-        let dns_upstream_healthy = Family::<UpstreamLabels, Gauge>::default();
-        let dns_forward_max_concurrent_rejects = Counter::default();
-        registry.register(
+        // Each metric registered under its name and help, and kept for the struct.
+        macro_rules! reg {
+            ($name:literal, $help:literal, $m:expr) => {{
+                let m = $m;
+                registry.register($name, $help, m.clone());
+                m
+            }};
+        }
+        let reconciles = reg!(
             "reconcile",
             "Reconciliations (syncs of one object key)",
-            reconciles.clone(),
+            Family::<ControllerLabels, Counter>::default()
         );
-        registry.register(
+        let errors = reg!(
             "reconcile_errors",
             "Reconciliations that failed and were requeued with backoff",
-            errors.clone(),
+            Family::<ErrorLabels, Counter>::default()
         );
-        registry.register(
+        let durations = reg!(
             "reconcile_duration_seconds",
             "Time one reconciliation took",
-            durations.clone(),
+            Family::<ControllerLabels, Histogram>::new_with_constructor(
+                duration_histogram as fn() -> Histogram
+            )
         );
-        registry.register(
+        let queue_depth = reg!(
             "workqueue_depth",
             "Object keys waiting in a controller's work queue",
-            queue_depth.clone(),
+            Family::<ControllerLabels, Gauge>::default()
         );
-        registry.register(
+        let requests = reg!(
             "api_requests",
             "Requests to the Kubernetes API server",
-            requests.clone(),
+            Family::<RequestLabels, Counter>::default()
         );
-        registry.register(
+        let leader = reg!(
             "leader",
             "1 while this process holds the leader lease",
-            leader.clone(),
+            Gauge::default()
         );
-        registry.register(
+        let dns_queries = reg!(
             "dns_queries",
             "DNS queries answered by bosun dns",
-            dns_queries.clone(),
+            Family::<DnsLabels, Counter>::default()
         );
-        registry.register(
+        let dns_names = reg!(
             "dns_names",
             "DNS names bosun dns answers for",
-            dns_names.clone(),
+            Gauge::default()
         );
-        registry.register(
+        let dns_durations = reg!(
             "dns_request_duration_seconds",
             "Time bosun dns took to answer, by source of the answer (zone, cache, forward, error)",
-            dns_durations.clone(),
+            Family::<DnsSourceLabels, Histogram>::new_with_constructor(
+                duration_histogram as fn() -> Histogram
+            )
         );
-        registry.register(
+        let dns_cache_hits = reg!(
             "dns_cache_hits",
             "Forwarded questions answered from the cache",
-            dns_cache_hits.clone(),
+            Counter::default()
         );
-        registry.register(
+        let dns_cache_misses = reg!(
             "dns_cache_misses",
             "Forwarded questions not found in the cache",
-            dns_cache_misses.clone(),
+            Counter::default()
         );
-        registry.register(
+        let dns_cache_size = reg!(
             "dns_cache_entries",
             "Answers held by the cache",
-            dns_cache_size.clone(),
+            Gauge::default()
         );
-        registry.register(
+        let dns_forward_requests = reg!(
             "dns_forward_requests",
             "Exchanges with upstream resolvers, by upstream and response code",
-            dns_forward_requests.clone(),
+            Family::<ForwardLabels, Counter>::default()
         );
-        registry.register(
+        let dns_forward_durations = reg!(
             "dns_forward_request_duration_seconds",
             "Time one exchange with an upstream took",
-            dns_forward_durations.clone(),
+            Family::<UpstreamLabels, Histogram>::new_with_constructor(
+                duration_histogram as fn() -> Histogram
+            )
         );
-        registry.register(
+        let dns_upstream_healthy = reg!(
             "dns_upstream_healthy",
             "1 while an upstream resolver is considered up",
-            dns_upstream_healthy.clone(),
+            Family::<UpstreamLabels, Gauge>::default()
         );
-        registry.register(
+        let dns_forward_max_concurrent_rejects = reg!(
             "dns_forward_max_concurrent_rejects",
             "Forwarded questions answered SERVFAIL beyond --max-concurrent",
-            dns_forward_max_concurrent_rejects.clone(),
+            Counter::default()
         );
         Self {
             registry,
@@ -379,14 +371,16 @@ mod tests {
         out
     }
 
-    /// The names registered in [`Metrics::new`] (this file's `registry.register("name", ...)`
-    /// calls; the encoder prints a family only once it has a sample), with the prefix.
+    /// The names registered in [`Metrics::new`] (the first argument of each `reg!` there; the
+    /// encoder prints a family only once it has a sample), with the prefix.
     fn registered() -> std::collections::BTreeSet<String> {
         let source = include_str!("metrics.rs");
+        let source = &source[..source.find("#[cfg(test)]").unwrap_or(source.len())];
+        let marker = concat!("= reg", "!(");
         let mut out = std::collections::BTreeSet::new();
         let mut rest = source;
-        while let Some(at) = rest.find("registry.register(") {
-            rest = &rest[at + "registry.register(".len()..];
+        while let Some(at) = rest.find(marker) {
+            rest = &rest[at + marker.len()..];
             let Some(open) = rest.find('"') else { break };
             let tail = &rest[open + 1..];
             let Some(close) = tail.find('"') else { break };
