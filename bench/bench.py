@@ -543,6 +543,13 @@ def create_pods(client, n, app, threads, name_prefix=None, ns=NS):
     return dt, n / dt
 
 
+def set_ready(client, name, ready, ns=NS):
+    """A Pod's Ready condition through pods/status, as a kubelet writes it (kwok keeps what a
+    status patch writes and never turns a Pod Ready again by itself)."""
+    client.strategic_patch(f"/api/v1/namespaces/{ns}/pods/{name}/status",
+                           {"status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}})
+
+
 def bosun_bin():
     return os.environ.get("BOSUN_BIN", str(REPO / "target/release/bosun"))
 
@@ -768,12 +775,8 @@ def run_eps(side, n, flips, threads, timeout):
         smp = Sampler(cl.pids())
         t1 = time.monotonic()
 
-        def unready(name):
-            cl.admin.strategic_patch(f"/api/v1/namespaces/{NS}/pods/{name}/status",
-                                     {"status": {"conditions": [{"type": "Ready", "status": "False"}]}})
-
         with concurrent.futures.ThreadPoolExecutor(threads) as ex:
-            list(ex.map(unready, sorted(flipped)))
+            list(ex.map(lambda name: set_ready(cl.admin, name, False), sorted(flipped)))
         flip = {"patched_s": round(time.monotonic() - t1, 3),
                 "correct_s": round(slices.wait("flipped", t1 + timeout) - t1, 3), **smp.finish()}
         cl.wait_audit_quiet()
@@ -823,9 +826,10 @@ def upstream_corefile(port):
 """
 
 
-def kind_corefile(port, upstream, kubeconfig, context):
+def kind_corefile(port, upstream, kubeconfig, context, cache=True):
     """kind's Corefile, bound to loopback (health and ready on ports of the benchmark's) and
-    forwarding to the benchmark's upstream instead of /etc/resolv.conf."""
+    forwarding to the benchmark's upstream instead of /etc/resolv.conf; `cache=False` drops its
+    `cache 30` (scenario 7 times the watch chain, which a 30 s answer cache would hide)."""
     return f""".:{port} {{
     bind 127.0.0.1
     errors
@@ -840,8 +844,7 @@ def kind_corefile(port, upstream, kubeconfig, context):
     forward . 127.0.0.1:{upstream} {{
         max_concurrent 1000
     }}
-    cache 30
-    loop
+{"    cache 30" + chr(10) if cache else ""}    loop
     loadbalance
 }}
 """
@@ -884,6 +887,27 @@ def dnsperf(port, qfile, secs, clients):
         "rcodes": rcodes,
         "summary": "\n".join(line for line in out.splitlines() if not line.startswith(">"))[-1500:],
     }
+
+
+def start_dns_servers(cl, bosun_ok, cache=True):
+    """The benchmark's upstream, CoreDNS with kind's Corefile (`cache=False`: without its `cache`
+    plugin) and, when bosun_ok, `bosun dns`, all on loopback; returns {name: argv} of the two
+    servers under test (their ports are DNS_PORTS[name])."""
+    up = DNS_PORTS["upstream"]
+    (DIR / "Corefile.upstream").write_text(upstream_corefile(up))
+    cl.spawn("dns-upstream", [str(BIN / "coredns"), "-conf", str(DIR / "Corefile.upstream")],
+             ready=lambda: bool([x for x in (dig(up, "ext-0.example.test", "A") or []) if x]))
+    corefile = DIR / "Corefile"
+    corefile.write_text(kind_corefile(DNS_PORTS["coredns"], up, DIR / "kubeconfig", "bosun", cache))
+    servers = {}
+    if (BIN / "coredns").exists():
+        servers["coredns"] = [str(BIN / "coredns"), "-conf", str(corefile)]
+    if bosun_ok:
+        servers["bosun-dns"] = bosun_dns_argv(DNS_PORTS["bosun-dns"], up)
+    kc = cl.user_client("bosun-bench-dns")
+    for name, argv in servers.items():
+        cl.spawn(name, argv, env_extra={"KUBECONFIG": str(kc)})
+    return servers
 
 
 def run_dns(secs, services, headless, per_headless, clients, timeout, bosun_ok):
@@ -950,20 +974,7 @@ def run_dns(secs, services, headless, per_headless, clients, timeout, bosun_ok):
             "lines": len(queries),
         }
 
-        up = DNS_PORTS["upstream"]
-        (DIR / "Corefile.upstream").write_text(upstream_corefile(up))
-        cl.spawn("dns-upstream", [str(BIN / "coredns"), "-conf", str(DIR / "Corefile.upstream")],
-                 ready=lambda: bool([x for x in (dig(up, "ext-0.example.test", "A") or []) if x]))
-        corefile = DIR / "Corefile"
-        corefile.write_text(kind_corefile(DNS_PORTS["coredns"], up, DIR / "kubeconfig", "bosun"))
-        servers = {}
-        if (BIN / "coredns").exists():
-            servers["coredns"] = [str(BIN / "coredns"), "-conf", str(corefile)]
-        if bosun_ok:
-            servers["bosun-dns"] = bosun_dns_argv(DNS_PORTS["bosun-dns"], up)
-        kc = cl.user_client("bosun-bench-dns")
-        for name, argv in servers.items():
-            cl.spawn(name, argv, env_extra={"KUBECONFIG": str(kc)})
+        servers = start_dns_servers(cl, bosun_ok)
         last = f"hl-{headless - 1}.{dns_ns}.{z}"
         for name in servers:
             port = DNS_PORTS[name]
