@@ -1126,8 +1126,10 @@ FRESH_GAP_S = float(os.environ.get("BENCH_FRESH_GAP_S", "0.3"))
 def fresh_status(cl, sides, replicas, rounds, timeout):
     """Part 2: a Deployment of `replicas` per side; each round makes one Pod of each side's
     Deployment unready, waits until both statuses show it, then Ready again, and times from the
-    Pod's Ready event to the ReplicaSet's and the Deployment's status showing every replica
-    ready. The sides take turns (one change in flight at a time), first kcm then bosun on even
+    API server's answer to that write (the Pod is Ready from then on) to the harness's watches
+    seeing the ReplicaSet's and the Deployment's status show every replica ready; the same from
+    the harness's own watch event of the Pod is kept beside it (`*_from_pod_event`: that event
+    can reach a busy harness after the status's, by a few ms). The sides take turns (one change in flight at a time), first kcm then bosun on even
     rounds, the other way on odd ones."""
     pods = Tracker(cl.admin, f"/api/v1/namespaces/{NS}/pods", pod_summary, width=3)
     rs, dep = {}, {}
@@ -1155,8 +1157,8 @@ def fresh_status(cl, sides, replicas, rounds, timeout):
     for side in sides:
         if len(names[side]) != replicas:
             raise RuntimeError(f"fresh: {side} has Pods {names[side]}, want {replicas}")
-    out = {side: {"replicaset": [], "deployment": [], "replicaset_from_patch": [], "deployment_from_patch": []}
-           for side in sides}
+    out = {side: {"replicaset": [], "deployment": [], "replicaset_from_pod_event": [],
+                  "deployment_from_pod_event": [], "patch": []} for side in sides}
     smp = Sampler(cl.pids())
     missed = 0
     for i in range(rounds):
@@ -1175,14 +1177,16 @@ def fresh_status(cl, sides, replicas, rounds, timeout):
                 pods.goal(f"{pod}-{i}", lambda t, pod=pod: t.state.get(pod, (0, 0, 0))[2] == 1)
                 t0 = time.monotonic()
                 set_ready(cl.admin, pod, True)
+                t_ack = time.monotonic()
                 t_pod = pods.wait(f"{pod}-{i}", t0 + 10)
                 t_rs = r.wait(f"up-{i}", t0 + 10)
                 t_dep = d.wait(f"up-{i}", t0 + 10)
                 o = out[side]
-                o["replicaset"].append(t_rs - t_pod)
-                o["deployment"].append(t_dep - t_pod)
-                o["replicaset_from_patch"].append(t_rs - t0)
-                o["deployment_from_patch"].append(t_dep - t0)
+                o["replicaset"].append(t_rs - t_ack)
+                o["deployment"].append(t_dep - t_ack)
+                o["replicaset_from_pod_event"].append(t_rs - t_pod)
+                o["deployment_from_pod_event"].append(t_dep - t_pod)
+                o["patch"].append(t_ack - t0)
             except TimeoutError as e:
                 # A change not shown within 10 s counts as missed; the next round waits for the
                 # statuses again. More than a few means something is broken.
@@ -1212,7 +1216,8 @@ def fresh_status(cl, sides, replicas, rounds, timeout):
 def fresh_dns(cl, servers, pods_n, flips, poll_ms, timeout, threads):
     """Part 4: a headless Service over `pods_n` Pods; each flip makes one Pod unready (even
     flips) or Ready again (odd flips) and asks every server for the Service's A records every
-    `poll_ms` until the answer is the Ready Pods' IPs, timed from the Pod's watch event. Both
+    `poll_ms` until the answer is the Ready Pods' IPs, timed from the API server's answer to the
+    Pod's status write (and, kept beside it, from the harness's watch event of the Pod). Both
     chains see the same flip: kube-controller-manager's EndpointSlice controller → CoreDNS, and
     bosun's EndpointSlice controller → its DNS controller → `bosun dns`."""
     app = "flip"
@@ -1240,7 +1245,8 @@ def fresh_dns(cl, servers, pods_n, flips, poll_ms, timeout, threads):
     for name, pr in probes.items():
         poll(lambda: pr.ask() == everyone, timeout, f"{name} answers {fqdn} with the {pods_n} Pods", interval=0.05)
     period = poll_ms / 1000
-    out = {name: {"ready": [], "unready": [], "ready_from_patch": [], "unready_from_patch": []} for name in servers}
+    out = {name: {"ready": [], "unready": [], "ready_from_pod_event": [], "unready_from_pod_event": []}
+           for name in servers}
     queries0 = {name: pr.queries for name, pr in probes.items()}
     smp = Sampler(cl.pids())
     for i in range(flips):
@@ -1249,9 +1255,9 @@ def fresh_dns(cl, servers, pods_n, flips, poll_ms, timeout, threads):
         want = everyone if ready else everyone - {ips[pod]}
         kind = "ready" if ready else "unready"
         pods.goal(f"flip-{i}", lambda t, pod=pod, ready=ready: t.state.get(pod, (None,))[0] == ready)
-        t0 = time.monotonic()
         set_ready(cl.admin, pod, ready)
-        seen, deadline, tick = {}, t0 + 10, time.monotonic()
+        t0 = time.monotonic()
+        seen, deadline, tick = {}, t0 + 10, t0
         # Poll until every server answers with the new set, 10 s at most (bounds the queries at
         # 10 s / poll_ms per server and flip).
         while len(seen) < len(probes) and time.monotonic() < deadline:
@@ -1266,8 +1272,8 @@ def fresh_dns(cl, servers, pods_n, flips, poll_ms, timeout, threads):
             t_pod = None
         for name in servers:
             t = seen.get(name)
-            out[name][kind].append(None if t is None or t_pod is None else t - t_pod)
-            out[name][f"{kind}_from_patch"].append(None if t is None else t - t0)
+            out[name][kind].append(None if t is None else t - t0)
+            out[name][f"{kind}_from_pod_event"].append(None if t is None or t_pod is None else t - t_pod)
         if len(seen) < len(probes):
             log(f"  fresh dns flip {i} ({pod} {kind}): not answered by {sorted(set(probes) - set(seen))} in 10 s")
             # Let them catch up before the next flip, so that it starts from a known answer.
@@ -1287,6 +1293,7 @@ def fresh_dns(cl, servers, pods_n, flips, poll_ms, timeout, threads):
         o = out[name]
         res[name] = {k: delays(v) for k, v in o.items()}
         res[name]["all"] = delays(o["ready"] + o["unready"])
+        res[name]["all_from_pod_event"] = delays(o["ready_from_pod_event"] + o["unready_from_pod_event"])
     return res
 
 
@@ -1341,7 +1348,7 @@ def summarize_fresh(runs):
     if not runs:
         return {"runs": [], "failed": True}
     out = {"runs": runs, "status": {}, "dns": {}}
-    for kind in ("replicaset", "deployment"):
+    for kind in ("replicaset", "deployment", "replicaset_from_pod_event", "deployment_from_pod_event"):
         row = {}
         for side in ("kcm", "bosun"):
             xs = [x for r in runs for x in r["status"].get("delays_s", {}).get(side, {}).get(kind, [])]
@@ -1350,17 +1357,17 @@ def summarize_fresh(runs):
         if "kcm" in row and "bosun" in row:
             row.update(compare(row["kcm"], row["bosun"]))
         out["status"][kind] = row
-    for kind in ("ready", "unready", "all"):
-        row = {}
-        for name in ("coredns", "bosun-dns"):
-            per = [r["dns"].get("delays_s", {}).get(name) for r in runs]
-            if not any(per):
-                continue
+    for base in ("", "_from_pod_event"):
+        for kind in ("ready", "unready", "all"):
             keys = ("ready", "unready") if kind == "all" else (kind,)
-            row[name] = delays([x for p in per if p for k in keys for x in p[k]])
-        if "coredns" in row and "bosun-dns" in row:
-            row.update(compare(row["coredns"], row["bosun-dns"]))
-        out["dns"][kind] = row
+            row = {}
+            for name in ("coredns", "bosun-dns"):
+                per = [r["dns"].get("delays_s", {}).get(name) for r in runs]
+                if any(per):
+                    row[name] = delays([x for p in per if p for k in keys for x in p[k + base]])
+            if "coredns" in row and "bosun-dns" in row:
+                row.update(compare(row["coredns"], row["bosun-dns"]))
+            out["dns"][kind + base] = row
     return out
 
 
