@@ -116,9 +116,9 @@ def fresh_section(w, fresh):
     if st or sr.get("skipped"):
         w(f"**Part 2, status.** A Deployment of {st.get('replicas', '?')} replicas per side; "
           f"{st.get('rounds', '?')} rounds, in each one Pod of each side's Deployment is made unready, "
-          "both statuses are awaited, and it is made Ready again: from its Ready event to the "
-          "ReplicaSet's and the Deployment's status showing every replica ready and available (the "
-          "status watches' events). The sides take turns, one change in flight at a time. Goal: "
+          "both statuses are awaited, and it is made Ready again: from then to the ReplicaSet's and "
+          "the Deployment's status showing every replica ready and available (the status watches' "
+          "events). The sides take turns, one change in flight at a time. Goal: "
           "bosun within 20 ms of upstream.")
         w("")
         w("| last Pod Ready → | kube-controller-manager (median / p99) | bosun (median / p99) | "
@@ -194,8 +194,12 @@ def main():
     if d.get("note"):
         w(f"> {d['note']}")
         w("")
-    w(f"- started {d['started']}, finished {d.get('finished', '?')}; command: `{d['command']}`")
-    w(f"- parameters: `{json.dumps(d['params'], sort_keys=True)}`")
+    # The note is quoted above: the command and the parameters say where it went.
+    note = d.get("note")
+    command = d["command"].replace(note, "(the note above)") if note else d["command"]
+    params = {k: ("(the note above)" if k == "note" and val else val) for k, val in d["params"].items()}
+    w(f"- started {d['started']}, finished {d.get('finished', '?')}; command: `{command}`")
+    w(f"- parameters: `{json.dumps(params, sort_keys=True)}`")
     if d.get("merged_from"):
         mf = d["merged_from"]
         w(f"- the scenarios this command did not run come from an earlier run on the same machine "
@@ -383,9 +387,6 @@ def main():
                     w(f"- bottleneck, {name}: " + bottleneck(r[name], r[name]["wall_s"]) +
                       f"; rcodes {r[name]['rcodes']}, lost {r[name]['lost']}")
             w("")
-    fresh = sc.get("fresh", {})
-    if fresh:
-        fresh_section(w, fresh)
     if dep or eps or dns:
         w("## 6. Peak memory (VmHWM of /proc/<pid>/status at the end of each run)")
         w("")
@@ -403,6 +404,9 @@ def main():
             w(f"| 5 DNS: CoreDNS vs bosun dns | {fmt(c.get('peak_rss_mib'), ' MiB')} | "
               f"{fmt(b.get('peak_rss_mib'), ' MiB')} | {ratio(b.get('peak_rss_mib'), c.get('peak_rss_mib'))} |")
         w("")
+    fresh = sc.get("fresh", {})
+    if fresh:
+        fresh_section(w, fresh)
     if d.get("errors"):
         w("## Runs that failed")
         w("")
