@@ -77,7 +77,7 @@ def ms_pair(x):
     """'median / p99 ms' of a scenario 7 delays dict, with the misses when there were any."""
     if not x or x.get("median_ms") is None:
         return "—"
-    miss = f" ({x['missed']} of {x['n'] + x['missed']} not seen)" if x.get("missed") else ""
+    miss = f" ({x['missed']} of {x['n'] + x['missed']} not timed)" if x.get("missed") else ""
     return f"{x['median_ms']:.1f} / {x['p99_ms']:.1f} ms{miss}"
 
 
@@ -169,6 +169,8 @@ def fresh_section(w, fresh):
             w(f"Questions asked over the flips: {', '.join(f'{k} {v}' for k, v in q.items())}.")
             w("")
     for label, ph in (("part 2", st), ("part 4", dn)):
+        for e in ph.get("not_timed", []):
+            w(f"- not timed, {label}: {e}")
         if ph.get("wall_s"):
             w(f"- load, {label}: " + bottleneck(ph, ph["wall_s"]) + f"; {ph['wall_s']:.0f} s")
     if st or dn:
