@@ -11,21 +11,28 @@ Scenarios (numbers as in docs/benchmarks.md):
   eps     4: a Service over P Pods, then F Pods turning unready
   dns     5: dnsperf against `bosun dns` and CoreDNS on the same records
   (6, peak memory, is read in every run of the others)
+  fresh   7: freshness (issue 19 parts 2 and 4), both sides on one cluster: a Pod turning Ready to
+          the ReplicaSet's and Deployment's status showing it; a Pod's readiness flip to the
+          headless Service's DNS answer (CoreDNS and `bosun dns`, polled every few ms)
 
 The sizes are parameters (environment, or flags): BENCH_REPLICAS, BENCH_REPEATS, BENCH_EPS_PODS,
-BENCH_EPS_FLIPS, BENCH_DNS_SECONDS; BOSUN_PORT_OFFSET and BOSUN_CLUSTER_DIR place the cluster.
+BENCH_EPS_FLIPS, BENCH_DNS_SECONDS, BENCH_FRESH_ROUNDS, BENCH_FRESH_FLIPS; BOSUN_PORT_OFFSET and
+BOSUN_CLUSTER_DIR place the cluster.
 Only the standard library is used.
 """
 
 import argparse
 import concurrent.futures
 import json
+import math
 import os
 import platform
 import re
 import shutil
 import signal
+import socket
 import statistics
+import struct
 import subprocess
 import sys
 import threading
@@ -543,6 +550,13 @@ def create_pods(client, n, app, threads, name_prefix=None, ns=NS):
     return dt, n / dt
 
 
+def set_ready(client, name, ready, ns=NS):
+    """A Pod's Ready condition through pods/status, as a kubelet writes it (kwok keeps what a
+    status patch writes and never turns a Pod Ready again by itself)."""
+    client.strategic_patch(f"/api/v1/namespaces/{ns}/pods/{name}/status",
+                           {"status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}})
+
+
 def bosun_bin():
     return os.environ.get("BOSUN_BIN", str(REPO / "target/release/bosun"))
 
@@ -768,12 +782,8 @@ def run_eps(side, n, flips, threads, timeout):
         smp = Sampler(cl.pids())
         t1 = time.monotonic()
 
-        def unready(name):
-            cl.admin.strategic_patch(f"/api/v1/namespaces/{NS}/pods/{name}/status",
-                                     {"status": {"conditions": [{"type": "Ready", "status": "False"}]}})
-
         with concurrent.futures.ThreadPoolExecutor(threads) as ex:
-            list(ex.map(unready, sorted(flipped)))
+            list(ex.map(lambda name: set_ready(cl.admin, name, False), sorted(flipped)))
         flip = {"patched_s": round(time.monotonic() - t1, 3),
                 "correct_s": round(slices.wait("flipped", t1 + timeout) - t1, 3), **smp.finish()}
         cl.wait_audit_quiet()
@@ -823,9 +833,10 @@ def upstream_corefile(port):
 """
 
 
-def kind_corefile(port, upstream, kubeconfig, context):
+def kind_corefile(port, upstream, kubeconfig, context, cache=True):
     """kind's Corefile, bound to loopback (health and ready on ports of the benchmark's) and
-    forwarding to the benchmark's upstream instead of /etc/resolv.conf."""
+    forwarding to the benchmark's upstream instead of /etc/resolv.conf; `cache=False` drops its
+    `cache 30` (scenario 7 times the watch chain, which a 30 s answer cache would hide)."""
     return f""".:{port} {{
     bind 127.0.0.1
     errors
@@ -840,8 +851,7 @@ def kind_corefile(port, upstream, kubeconfig, context):
     forward . 127.0.0.1:{upstream} {{
         max_concurrent 1000
     }}
-    cache 30
-    loop
+{"    cache 30" + chr(10) if cache else ""}    loop
     loadbalance
 }}
 """
@@ -884,6 +894,27 @@ def dnsperf(port, qfile, secs, clients):
         "rcodes": rcodes,
         "summary": "\n".join(line for line in out.splitlines() if not line.startswith(">"))[-1500:],
     }
+
+
+def start_dns_servers(cl, bosun_ok, cache=True):
+    """The benchmark's upstream, CoreDNS with kind's Corefile (`cache=False`: without its `cache`
+    plugin) and, when bosun_ok, `bosun dns`, all on loopback; returns {name: argv} of the two
+    servers under test (their ports are DNS_PORTS[name])."""
+    up = DNS_PORTS["upstream"]
+    (DIR / "Corefile.upstream").write_text(upstream_corefile(up))
+    cl.spawn("dns-upstream", [str(BIN / "coredns"), "-conf", str(DIR / "Corefile.upstream")],
+             ready=lambda: bool([x for x in (dig(up, "ext-0.example.test", "A") or []) if x]))
+    corefile = DIR / "Corefile"
+    corefile.write_text(kind_corefile(DNS_PORTS["coredns"], up, DIR / "kubeconfig", "bosun", cache))
+    servers = {}
+    if (BIN / "coredns").exists():
+        servers["coredns"] = [str(BIN / "coredns"), "-conf", str(corefile)]
+    if bosun_ok:
+        servers["bosun-dns"] = bosun_dns_argv(DNS_PORTS["bosun-dns"], up)
+    kc = cl.user_client("bosun-bench-dns")
+    for name, argv in servers.items():
+        cl.spawn(name, argv, env_extra={"KUBECONFIG": str(kc)})
+    return servers
 
 
 def run_dns(secs, services, headless, per_headless, clients, timeout, bosun_ok):
@@ -950,20 +981,7 @@ def run_dns(secs, services, headless, per_headless, clients, timeout, bosun_ok):
             "lines": len(queries),
         }
 
-        up = DNS_PORTS["upstream"]
-        (DIR / "Corefile.upstream").write_text(upstream_corefile(up))
-        cl.spawn("dns-upstream", [str(BIN / "coredns"), "-conf", str(DIR / "Corefile.upstream")],
-                 ready=lambda: bool([x for x in (dig(up, "ext-0.example.test", "A") or []) if x]))
-        corefile = DIR / "Corefile"
-        corefile.write_text(kind_corefile(DNS_PORTS["coredns"], up, DIR / "kubeconfig", "bosun"))
-        servers = {}
-        if (BIN / "coredns").exists():
-            servers["coredns"] = [str(BIN / "coredns"), "-conf", str(corefile)]
-        if bosun_ok:
-            servers["bosun-dns"] = bosun_dns_argv(DNS_PORTS["bosun-dns"], up)
-        kc = cl.user_client("bosun-bench-dns")
-        for name, argv in servers.items():
-            cl.spawn(name, argv, env_extra={"KUBECONFIG": str(kc)})
+        servers = start_dns_servers(cl, bosun_ok)
         last = f"hl-{headless - 1}.{dns_ns}.{z}"
         for name in servers:
             port = DNS_PORTS[name]
@@ -986,6 +1004,405 @@ def run_dns(secs, services, headless, per_headless, clients, timeout, bosun_ok):
             res[name] = perf
             log(f"  dns {name}: {perf['qps']} qps, p99 {perf['p99_ms']} ms, peak RSS {perf['peak_rss_mib']} MiB")
     return res
+
+
+# --- scenario 7: freshness (issue 19, parts 2 and 4) ----------------------------------------------
+
+
+def set_ready_surely(client, name, ready, tries=5):
+    """set_ready, tried again after an error answer of the API server (a loaded one times out a
+    write now and then with a 504; setting a condition twice is harmless)."""
+    for attempt in range(tries):
+        try:
+            return set_ready(client, name, ready)
+        except ApiError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(1)
+
+
+def percentile(values, p):
+    """The nearest-rank p-th percentile (0 < p <= 100) of a non-empty list."""
+    v = sorted(values)
+    return v[max(0, math.ceil(p / 100 * len(v)) - 1)]
+
+
+def delays(seconds):
+    """Median, p99 and extremes in ms of a list of delays in seconds (None: never seen)."""
+    v = [x * 1000 for x in seconds if x is not None]
+    out = {"n": len(v), "missed": len(seconds) - len(v)}
+    if v:
+        out.update(median_ms=round(statistics.median(v), 1), p99_ms=round(percentile(v, 99), 1),
+                   min_ms=round(min(v), 1), max_ms=round(max(v), 1))
+    return out
+
+
+def compare(upstream, bosun):
+    """bosun − upstream and bosun ÷ upstream of the median and p99 of two `delays`."""
+    out = {}
+    for k in ("median_ms", "p99_ms"):
+        u, b = upstream.get(k), bosun.get(k)
+        if u is not None and b is not None:
+            out[f"diff_{k}"] = round(b - u, 1)
+            out[f"ratio_{k[:-3]}"] = round(b / u, 2) if u > 0 else None
+    return out
+
+
+def status_summary(o):
+    """(readyReplicas, availableReplicas) of a ReplicaSet or a Deployment."""
+    s = o.get("status") or {}
+    return (s.get("readyReplicas") or 0, s.get("availableReplicas") or 0)
+
+
+def pod_ready_ip(p):
+    """(ready, podIP) of a Pod."""
+    st = p.get("status") or {}
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or [])
+    return (ready, st.get("podIP"))
+
+
+def dns_a_query(name, qid):
+    """A DNS question for the A records of `name`, recursion desired (RFC 1035 §4.1)."""
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    return q + b"\0" + struct.pack(">HH", 1, 1)
+
+
+def _skip_name(msg, i):
+    while msg[i] != 0:
+        if msg[i] & 0xC0 == 0xC0:
+            return i + 2
+        i += 1 + msg[i]
+    return i + 1
+
+
+def dns_a_answer(msg):
+    """(id, rcode, set of A addresses) of a DNS response."""
+    qid, flags, qd, an = struct.unpack(">HHHH", msg[:8])
+    i = 12
+    for _ in range(qd):
+        i = _skip_name(msg, i) + 4
+    addrs = set()
+    for _ in range(an):
+        i = _skip_name(msg, i)
+        typ, _cls, _ttl, rdlen = struct.unpack(">HHIH", msg[i:i + 10])
+        i += 10
+        if typ == 1 and rdlen == 4:
+            addrs.add(socket.inet_ntoa(msg[i:i + 4]))
+        i += rdlen
+    return qid, flags & 0xF, addrs
+
+
+class DnsProbe:
+    """Asks one DNS server on loopback for the A records of one name, over UDP from one socket
+    (dig's process start would cost more than the poll interval)."""
+
+    def __init__(self, port, name):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.connect(("127.0.0.1", port))
+        self.name, self.qid, self.queries = name, 0, 0
+
+    def ask(self, timeout=0.5):
+        """The answer's A addresses (empty for NXDOMAIN), or None on no answer or another rcode."""
+        self.qid = (self.qid + 1) & 0xFFFF
+        self.sock.send(dns_a_query(self.name, self.qid))
+        self.queries += 1
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                msg = self.sock.recv(4096)
+                qid, rcode, addrs = dns_a_answer(msg)
+            except socket.timeout:
+                return None
+            except (OSError, struct.error, IndexError):
+                continue
+            if qid == self.qid:  # an older question's late answer is skipped
+                return addrs if rcode in (0, 3) else None
+
+    def close(self):
+        self.sock.close()
+
+
+FRESH_SIDES = {"kcm": ("apps/v1", "fresh-kcm"), "bosun": ("apps.bosun.dev/v1", "fresh-bosun")}
+# After each change has shown everywhere: the next one waits this long, so that every change
+# meets quiet controllers (the goal is about low rates: bosun's status pacer lets a quiet
+# object's writes through at once, and coalesces only faster changes).
+FRESH_GAP_S = float(os.environ.get("BENCH_FRESH_GAP_S", "0.3"))
+
+
+def fresh_status(cl, sides, replicas, rounds, timeout):
+    """Part 2: a Deployment of `replicas` per side; each round makes one Pod of each side's
+    Deployment unready, waits until both statuses show it, then Ready again, and times from the
+    moment before the harness's status patch making it Ready (t=0 of every phase of the
+    benchmark) to the harness's watches seeing the ReplicaSet's and the Deployment's status show
+    every replica ready. The same from the harness's own watch event of the Pod is kept beside
+    it (`*_from_pod_event`, the e2e test's method: on a busy machine that event can reach the
+    harness after the status event it caused, and so can the patch's answer). The sides take turns (one change in flight at a time), first kcm then bosun on even
+    rounds, the other way on odd ones."""
+    pods = Tracker(cl.admin, f"/api/v1/namespaces/{NS}/pods", pod_summary, width=3)
+    rs, dep = {}, {}
+    for side in sides:
+        api, name = FRESH_SIDES[side]
+        body = deployment(api, replicas)
+        body["metadata"]["name"] = name
+        body["spec"]["selector"] = {"matchLabels": {"app": name}}
+        body["spec"]["template"]["metadata"]["labels"] = {"app": name}
+        cl.admin.create(f"/apis/{api}/namespaces/{NS}/deployments", body)
+        rs[side] = Tracker(cl.admin, f"/apis/{api}/namespaces/{NS}/replicasets", status_summary)
+        dep[side] = Tracker(cl.admin, f"/apis/{api}/namespaces/{NS}/deployments", status_summary)
+
+    def shows(tr, n):
+        # The side's only ReplicaSet (no rollout happens) or its Deployment, ready and available.
+        return lambda t: bool(t.state) and all(r == n and a == n for r, a in t.state.values())
+
+    for side in sides:
+        for tr in (rs[side], dep[side]):
+            tr.goal("up", shows(tr, replicas))
+            tr.wait("up", time.monotonic() + timeout)
+    pods.wait_quiet(1.0, time.monotonic() + timeout)
+    names = {side: sorted(n for n, s in pods.state.items() if n.startswith(FRESH_SIDES[side][1] + "-") and s[0])
+             for side in sides}
+    for side in sides:
+        if len(names[side]) != replicas:
+            raise RuntimeError(f"fresh: {side} has Pods {names[side]}, want {replicas}")
+    out = {side: {"replicaset": [], "deployment": [], "replicaset_from_pod_event": [],
+                  "deployment_from_pod_event": [], "patch": []} for side in sides}
+    smp = Sampler(cl.pids())
+    missed, errors = 0, []
+    for i in range(rounds):
+        for side in (sides if i % 2 == 0 else sides[::-1]):
+            pod = names[side][i % replicas]
+            r, d = rs[side], dep[side]
+            try:
+                for tr in (r, d):
+                    tr.goal(f"down-{i}", shows(tr, replicas - 1))
+                set_ready(cl.admin, pod, False)
+                for tr in (r, d):
+                    tr.wait(f"down-{i}", time.monotonic() + timeout)
+                time.sleep(FRESH_GAP_S)
+                for tr in (r, d):
+                    tr.goal(f"up-{i}", shows(tr, replicas))
+                pods.goal(f"{pod}-{i}", lambda t, pod=pod: t.state.get(pod, (0, 0, 0))[2] == 1)
+                t0 = time.monotonic()
+                set_ready(cl.admin, pod, True)
+                t_ack = time.monotonic()  # the patch's answer
+                t_pod = pods.wait(f"{pod}-{i}", t0 + 10)
+                t_rs = r.wait(f"up-{i}", t0 + 10)
+                t_dep = d.wait(f"up-{i}", t0 + 10)
+                o = out[side]
+                o["replicaset"].append(t_rs - t0)
+                o["deployment"].append(t_dep - t0)
+                o["replicaset_from_pod_event"].append(t_rs - t_pod)
+                o["deployment_from_pod_event"].append(t_dep - t_pod)
+                o["patch"].append(t_ack - t0)
+            except (TimeoutError, ApiError) as e:
+                # A change not shown within 10 s, or whose patch the API server answered with an
+                # error, is not timed; the round ends with the Pod Ready and both statuses
+                # showing it. More than a few means something is broken.
+                missed += 1
+                errors.append(f"{side} round {i}: {e}"[:300])
+                log(f"  fresh status {side} round {i}: {e}")
+                for key in ("replicaset", "deployment"):
+                    out[side][key].append(None)
+                if missed > 5:
+                    raise
+                set_ready_surely(cl.admin, pod, True)
+                for tr in (r, d):
+                    tr.goal(f"again-{i}", shows(tr, replicas))
+                    tr.wait(f"again-{i}", time.monotonic() + timeout)
+            time.sleep(FRESH_GAP_S)
+        if (i + 1) % 50 == 0:
+            log(f"  fresh status: {i + 1}/{rounds} rounds")
+    phase = smp.finish()
+    for tr in [pods, *rs.values(), *dep.values()]:
+        tr.stop()
+    res = {"replicas": replicas, "rounds": rounds, "gap_s": FRESH_GAP_S, **phase, "not_timed": errors,
+           "delays_s": {}}
+    for side in sides:
+        res["delays_s"][side] = {k: [None if x is None else round(x, 4) for x in v] for k, v in out[side].items()}
+        res[side] = {k: delays(v) for k, v in out[side].items()}
+    return res
+
+
+def fresh_dns(cl, servers, pods_n, flips, poll_ms, timeout, threads):
+    """Part 4: a headless Service over `pods_n` Pods; each flip makes one Pod unready (even
+    flips) or Ready again (odd flips) and asks every server for the Service's A records every
+    `poll_ms` until the answer is the Ready Pods' IPs, timed from the moment before the Pod's
+    status patch (and, kept beside it, from the harness's watch event of the Pod). Both
+    chains see the same flip: kube-controller-manager's EndpointSlice controller → CoreDNS, and
+    bosun's EndpointSlice controller → its DNS controller → `bosun dns`."""
+    app = "flip"
+    cl.admin.create(f"/api/v1/namespaces/{NS}/services", {
+        "metadata": {"name": app},
+        "spec": {"clusterIP": "None", "selector": {"app": app},
+                 "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]},
+    })
+    pods = Tracker(cl.admin, f"/api/v1/namespaces/{NS}/pods", pod_ready_ip, selector=f"app%3D{app}")
+    pods.goal("ready", lambda t: len(t.state) == pods_n and all(r and ip for r, ip in t.state.values()))
+    create_pods(cl.admin, pods_n, app, threads)
+    pods.wait("ready", time.monotonic() + timeout)
+    # kwok rewrites Pod IPs for a while after Ready (see scenario 4): start once they are quiet.
+    pods.wait_quiet(2.0, time.monotonic() + timeout)
+    ips = {n: ip for n, (r, ip) in pods.state.items()}
+    # Pods to flip: those whose IP no other Pod shares (kwok may repeat IPs), so that the answer
+    # changes with each flip.
+    victims = sorted((n for n, ip in ips.items() if list(ips.values()).count(ip) == 1),
+                     key=lambda n: int(n.rsplit("-", 1)[1]))
+    if not victims:
+        raise RuntimeError(f"fresh: kwok gave no Pod an IP of its own: {ips}")
+    everyone = set(ips.values())
+    fqdn = f"{app}.{NS}.svc.cluster.local"
+    probes = {name: DnsProbe(DNS_PORTS[name], fqdn) for name in servers}
+    for name, pr in probes.items():
+        poll(lambda: pr.ask() == everyone, timeout, f"{name} answers {fqdn} with the {pods_n} Pods", interval=0.05)
+    period = poll_ms / 1000
+    out = {name: {"ready": [], "unready": [], "ready_from_pod_event": [], "unready_from_pod_event": []}
+           for name in servers}
+    patch, errors = [], []
+    queries0 = {name: pr.queries for name, pr in probes.items()}
+    smp = Sampler(cl.pids())
+    for i in range(flips):
+        pod = victims[(i // 2) % len(victims)]
+        ready = i % 2 == 1
+        want = everyone if ready else everyone - {ips[pod]}
+        kind = "ready" if ready else "unready"
+        pods.goal(f"flip-{i}", lambda t, pod=pod, ready=ready: t.state.get(pod, (None,))[0] == ready)
+        t0 = time.monotonic()
+        try:
+            set_ready(cl.admin, pod, ready)
+        except ApiError as e:
+            # Not timed (when the write took effect is unknown); made again, and the next flip
+            # starts once every server shows it.
+            errors.append(f"flip {i}: {e}"[:300])
+            log(f"  fresh dns flip {i}: {e}")
+            if len(errors) > 10:
+                raise
+            set_ready_surely(cl.admin, pod, ready)
+            for name, pr in probes.items():
+                out[name][kind].append(None)
+                out[name][f"{kind}_from_pod_event"].append(None)
+                poll(lambda: pr.ask() == want, timeout, f"{name} answers {fqdn} after flip {i}", interval=0.05)
+            continue
+        tick = time.monotonic()
+        patch.append(tick - t0)
+        seen, deadline = {}, t0 + 10
+        # Poll until every server answers with the new set, 10 s at most (bounds the queries at
+        # 10 s / poll_ms per server and flip).
+        while len(seen) < len(probes) and time.monotonic() < deadline:
+            for name, pr in probes.items():
+                if name not in seen and pr.ask() == want:
+                    seen[name] = time.monotonic()
+            tick += period
+            time.sleep(max(0.0, tick - time.monotonic()))
+        try:
+            t_pod = pods.wait(f"flip-{i}", time.monotonic() + 5)
+        except TimeoutError:
+            t_pod = None
+        for name in servers:
+            t = seen.get(name)
+            out[name][kind].append(None if t is None else t - t0)
+            out[name][f"{kind}_from_pod_event"].append(None if t is None or t_pod is None else t - t_pod)
+        if len(seen) < len(probes):
+            log(f"  fresh dns flip {i} ({pod} {kind}): not answered by {sorted(set(probes) - set(seen))} in 10 s")
+            # Let them catch up before the next flip, so that it starts from a known answer.
+            for name, pr in probes.items():
+                poll(lambda: pr.ask() == want, timeout, f"{name} answers {fqdn} after flip {i}", interval=0.05)
+        time.sleep(FRESH_GAP_S)
+        if (i + 1) % 100 == 0:
+            log(f"  fresh dns: {i + 1}/{flips} flips")
+    phase = smp.finish()
+    pods.stop()
+    res = {"pods": pods_n, "flips": flips, "flipped_pods": len(victims), "poll_ms": poll_ms, "gap_s": FRESH_GAP_S,
+           **phase, "queries": {name: pr.queries - queries0[name] for name, pr in probes.items()},
+           "patch": delays(patch), "not_timed": errors, "delays_s": {}}
+    for pr in probes.values():
+        pr.close()
+    for name in servers:
+        res["delays_s"][name] = {k: [None if x is None else round(x, 4) for x in v] for k, v in out[name].items()}
+        o = out[name]
+        res[name] = {k: delays(v) for k, v in o.items()}
+        res[name]["all"] = delays(o["ready"] + o["unready"])
+        res[name]["all_from_pod_event"] = delays(o["ready_from_pod_event"] + o["unready_from_pod_event"])
+    return res
+
+
+def run_fresh(sides, replicas, rounds, pods_n, flips, poll_ms, threads, timeout, bosun_status, bosun_dns):
+    """Scenario 7 on one cluster, both sides at once: kube-controller-manager runs the
+    Deployment, ReplicaSet and EndpointSlice controllers on apps/v1 and discovery.k8s.io, and
+    bosun its own on apps.bosun.dev and discovery.bosun.dev, with its DNS controller; CoreDNS
+    and `bosun dns` answer from the two. Part 2 then part 4."""
+    res = {"sides": sides, "loadavg": loadavg()}
+    rate = RATES["default"]
+    kcm_ctl = ["serviceaccount"]
+    if "kcm" in sides:
+        kcm_ctl += ["deployment", "replicaset", "endpointslice"]
+    status_sides = [s for s in sides if s == "kcm" or bosun_status]
+    old_switch = sys.getswitchinterval()
+    # The watch threads time the events they read: let them run within 1 ms of their arrival
+    # while the main thread polls DNS (CPython's default hands the GIL over every 5 ms).
+    sys.setswitchinterval(0.001)
+    try:
+        with Cluster(",".join(kcm_ctl), rate, "fresh") as cl:
+            if "bosun" in sides and (bosun_status or bosun_dns):
+                cl.install_crds()
+                ctl = bosun_controllers()
+                wanted = (["replicaset", "deployment"] if bosun_status else []) + (
+                    [c for c in ("endpointslice", "dns", "dnsrecordset") if c in ctl] if bosun_dns else [])
+                res["bosun_controllers"] = wanted
+                res["rate_setting"] = start_bosun(cl, wanted, rate)
+            cl.namespace()
+            log(f"  fresh: part 2, {rounds} rounds on Deployments of {replicas} ({', '.join(status_sides)})")
+            res["status"] = fresh_status(cl, status_sides, replicas, rounds, timeout)
+            for side in status_sides:
+                s = res["status"][side]
+                log(f"  fresh status {side}: ReplicaSet median {s['replicaset'].get('median_ms')} ms "
+                    f"p99 {s['replicaset'].get('p99_ms')} ms; Deployment median {s['deployment'].get('median_ms')} ms "
+                    f"p99 {s['deployment'].get('p99_ms')} ms")
+            servers = start_dns_servers(cl, "bosun" in sides and bosun_dns, cache=False)
+            if "kcm" not in sides:
+                servers.pop("coredns", None)
+            log(f"  fresh: part 4, {flips} flips over {pods_n} Pods ({', '.join(servers)})")
+            res["dns"] = fresh_dns(cl, servers, pods_n, flips, poll_ms, timeout, threads)
+            for name in servers:
+                a = res["dns"][name]["all"]
+                log(f"  fresh dns {name}: median {a.get('median_ms')} ms p99 {a.get('p99_ms')} ms, "
+                    f"{a['missed']} missed")
+    finally:
+        sys.setswitchinterval(old_switch)
+    return res
+
+
+def summarize_fresh(runs):
+    """Delays pooled over the runs, with bosun − upstream and bosun ÷ upstream."""
+    if not runs:
+        return {"runs": [], "failed": True}
+    out = {"runs": runs, "status": {}, "dns": {}}
+    for kind in ("replicaset", "deployment", "replicaset_from_pod_event", "deployment_from_pod_event"):
+        row = {}
+        for side in ("kcm", "bosun"):
+            xs = [x for r in runs for x in r["status"].get("delays_s", {}).get(side, {}).get(kind, [])]
+            if xs:
+                row[side] = delays(xs)
+        if "kcm" in row and "bosun" in row:
+            row.update(compare(row["kcm"], row["bosun"]))
+        out["status"][kind] = row
+    for base in ("", "_from_pod_event"):
+        for kind in ("ready", "unready", "all"):
+            keys = ("ready", "unready") if kind == "all" else (kind,)
+            row = {}
+            for name in ("coredns", "bosun-dns"):
+                per = [r["dns"].get("delays_s", {}).get(name) for r in runs]
+                if any(per):
+                    row[name] = delays([x for p in per if p for k in keys for x in p[k + base]])
+            if "coredns" in row and "bosun-dns" in row:
+                row.update(compare(row["coredns"], row["bosun-dns"]))
+            out["dns"][kind + base] = row
+    return out
 
 
 # --- aggregation -----------------------------------------------------------------------------------
@@ -1034,7 +1451,7 @@ def main():
     signal.signal(signal.SIGTERM, interrupted)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     env = os.environ.get
-    ap.add_argument("--scenarios", default=env("BENCH_SCENARIOS", "deploy,ceiling,eps,dns"))
+    ap.add_argument("--scenarios", default=env("BENCH_SCENARIOS", "deploy,ceiling,eps,dns,fresh"))
     ap.add_argument("--replicas", type=int, default=int(env("BENCH_REPLICAS", "1000")))
     ap.add_argument("--repeats", type=int, default=int(env("BENCH_REPEATS", "3")))
     ap.add_argument("--rates", default=env("BENCH_RATES", "default,unthrottled"))
@@ -1043,6 +1460,13 @@ def main():
     ap.add_argument("--dns-seconds", type=int, default=int(env("BENCH_DNS_SECONDS", "10")))
     ap.add_argument("--dns-services", type=int, default=int(env("BENCH_DNS_SERVICES", "100")))
     ap.add_argument("--dns-clients", type=int, default=int(env("BENCH_DNS_CLIENTS", "4")))
+    ap.add_argument("--fresh-rounds", type=int, default=int(env("BENCH_FRESH_ROUNDS", "200")),
+                    help="scenario 7, part 2: readiness changes per side timed to the status")
+    ap.add_argument("--fresh-replicas", type=int, default=int(env("BENCH_FRESH_REPLICAS", "3")))
+    ap.add_argument("--fresh-flips", type=int, default=int(env("BENCH_FRESH_FLIPS", "500")),
+                    help="scenario 7, part 4: readiness flips timed to the DNS answers")
+    ap.add_argument("--fresh-pods", type=int, default=int(env("BENCH_FRESH_PODS", "10")))
+    ap.add_argument("--fresh-poll-ms", type=float, default=float(env("BENCH_FRESH_POLL_MS", "3")))
     ap.add_argument("--client-threads", type=int, default=int(env("BENCH_CLIENT_THREADS", "32")))
     ap.add_argument("--sides", default=env("BENCH_SIDES", "kcm,bosun"), help="kcm, bosun or both")
     ap.add_argument("--timeout", type=int, default=int(env("BENCH_TIMEOUT", "900")))
@@ -1179,6 +1603,21 @@ def main():
             }
             out["scenarios"]["dns"] = dn
             save()
+    if "fresh" in scen:
+        bosun_status = {"replicaset", "deployment"} <= ctl
+        bosun_chain = dns_ok and has_eps and bool({"dns", "dnsrecordset"} & ctl)
+        runs = []
+        log(f"scenario 7: freshness, {a.fresh_rounds} status rounds, {a.fresh_flips} DNS flips")
+        x = attempt("fresh", run_fresh, sides, a.fresh_replicas, a.fresh_rounds, a.fresh_pods, a.fresh_flips,
+                    a.fresh_poll_ms, a.client_threads, a.timeout, bosun_status, bosun_chain)
+        if x:
+            runs.append(x)
+        fr = out["scenarios"]["fresh"] = summarize_fresh(runs)
+        if "bosun" in sides and not bosun_status:
+            fr["status"]["skipped"] = "`bosun run --help` lists no replicaset and deployment controllers"
+        if "bosun" in sides and not bosun_chain:
+            fr["dns"]["skipped"] = "no endpointslice and dns controllers or no `bosun dns` in this build"
+        save()
     save()
     log(f"results in {a.out}")
 

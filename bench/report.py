@@ -73,6 +73,110 @@ def writes_detail(phase):
     return "; ".join(out)
 
 
+def ms_pair(x):
+    """'median / p99 ms' of a scenario 7 delays dict, with the misses when there were any."""
+    if not x or x.get("median_ms") is None:
+        return "—"
+    miss = f" ({x['missed']} of {x['n'] + x['missed']} not timed)" if x.get("missed") else ""
+    return f"{x['median_ms']:.1f} / {x['p99_ms']:.1f} ms{miss}"
+
+
+def diff_pair(row):
+    if row.get("diff_median_ms") is None:
+        return "—", "—"
+    r50, r99 = row.get("ratio_median"), row.get("ratio_p99")
+    return (f"{row['diff_median_ms']:+.1f} / {row['diff_p99_ms']:+.1f} ms",
+            f"{r50:.2f}x / {r99:.2f}x" if r50 is not None and r99 is not None else "—")
+
+
+def fresh_section(w, fresh):
+    """Scenario 7: issue 19's parts 2 and 4, both sides on one cluster."""
+    runs = fresh.get("runs", [])
+    r0 = runs[0] if runs else {}
+    st, dn = r0.get("status", {}), r0.get("dns", {})
+    rtt = [ph.get("patch", {}).get("median_ms") for ph in
+           [st.get(side, {}) for side in ("kcm", "bosun")] + [dn]]
+    rtt = [x for x in rtt if x is not None]
+    patch_ms = f"{statistics.median(rtt):.1f} ms" if rtt else "not recorded"
+    w("## 7. Freshness: a Pod's readiness to the status and to the DNS answer (issue 19, parts 2 and 4)")
+    w("")
+    w("One cluster runs both sides at once: kube-controller-manager with `--controllers "
+      "serviceaccount,deployment,replicaset,endpointslice` on `apps/v1` and `discovery.k8s.io`, and "
+      f"`bosun run --controllers {','.join(r0.get('bosun_controllers', [])) or '…'}` on bosun's custom "
+      f"resources, both at client rate limits {r0.get('rate_setting', '20/30')}. The harness changes a "
+      "Pod's readiness with a `pods/status` patch, as a kubelet writes it (kwok keeps it), and times from "
+      "the moment before that patch, as every phase of the benchmark (the figures include the patch's own "
+      f"round trip, median {patch_ms}); the rows \"from the Pod event\" time from the harness's own watch "
+      "event of the Pod instead (the e2e test's method), which on a busy machine can reach the harness "
+      "after the status event it caused, so a few of those delays are below zero. Each change waits until it has shown everywhere, then "
+      f"{st.get('gap_s', dn.get('gap_s', '?'))} s more, so every change meets idle controllers (the "
+      "issue's \"low rates\"). Median and p99 (nearest rank) over every change.")
+    w("")
+    sr = fresh.get("status", {})
+    if st or sr.get("skipped"):
+        w(f"**Part 2, status.** A Deployment of {st.get('replicas', '?')} replicas per side; "
+          f"{st.get('rounds', '?')} rounds, in each one Pod of each side's Deployment is made unready, "
+          "both statuses are awaited, and it is made Ready again: from then to the ReplicaSet's and "
+          "the Deployment's status showing every replica ready and available (the status watches' "
+          "events). The sides take turns, one change in flight at a time. Goal: "
+          "bosun within 20 ms of upstream.")
+        w("")
+        w("| last Pod Ready → | kube-controller-manager (median / p99) | bosun (median / p99) | "
+          "bosun − upstream | bosun ÷ upstream | goal (≤ +20 ms) |")
+        w("|---|---|---|---|---|---|")
+        if sr.get("skipped"):
+            w(f"| (bosun) | | skipped: {sr['skipped']} | | | |")
+        for kind, label in (("replicaset", "ReplicaSet status"), ("deployment", "Deployment status"),
+                            ("replicaset_from_pod_event", "ReplicaSet status, from the Pod event"),
+                            ("deployment_from_pod_event", "Deployment status, from the Pod event")):
+            row = sr.get(kind, {})
+            d, r = diff_pair(row)
+            goal = "—"
+            if row.get("diff_median_ms") is not None:
+                goal = ("met" if row["diff_median_ms"] <= 20 and row["diff_p99_ms"] <= 20 else
+                        "median met, p99 not" if row["diff_median_ms"] <= 20 else "not met")
+            w(f"| {label} | {ms_pair(row.get('kcm'))} | {ms_pair(row.get('bosun'))} | {d} | {r} | {goal} |")
+        w("")
+    dr = fresh.get("dns", {})
+    if dn or dr.get("skipped"):
+        w(f"**Part 4, DNS.** A headless Service over {dn.get('pods', '?')} Pods; {dn.get('flips', '?')} "
+          f"flips, alternately making one Pod unready and Ready again (over the "
+          f"{dn.get('flipped_pods', '?')} Pods whose IP no other shares). After each flip the harness asks "
+          f"both servers for the Service's A records every {dn.get('poll_ms', '?')} ms (UDP on loopback, "
+          "its own client, at most 10 s) until the answer is exactly the Ready Pods' IPs: CoreDNS "
+          "behind kube-controller-manager's EndpointSlice controller, and `bosun dns` behind bosun's "
+          "EndpointSlice and DNS controllers. CoreDNS runs kind's Corefile without its `cache 30`: "
+          "with it, the answer CoreDNS has cached is served for up to 30 s after the change whatever "
+          "the chain does (`bosun dns` caches only forwarded answers). The figures include up to one "
+          "poll interval of resolution. Goal: bosun's p99 at most CoreDNS's.")
+        w("")
+        w("| Pod change → answer | kube-controller-manager + CoreDNS (median / p99) | bosun chain "
+          "(median / p99) | bosun − upstream | bosun ÷ upstream | goal (p99 ≤ CoreDNS's) |")
+        w("|---|---|---|---|---|---|")
+        if dr.get("skipped"):
+            w(f"| (bosun) | | skipped: {dr['skipped']} | | | |")
+        for kind, label in (("unready", "unready → out of the answer"), ("ready", "Ready → in the answer"),
+                            ("all", "every flip"), ("all_from_pod_event", "every flip, from the Pod event")):
+            row = dr.get(kind, {})
+            d, r = diff_pair(row)
+            goal = "—"
+            if row.get("diff_p99_ms") is not None:
+                goal = "met" if row["diff_p99_ms"] <= 0 else "not met"
+            w(f"| {label} | {ms_pair(row.get('coredns'))} | {ms_pair(row.get('bosun-dns'))} | {d} | {r} | {goal} |")
+        w("")
+        q = dn.get("queries")
+        if q:
+            w(f"Questions asked over the flips: {', '.join(f'{k} {v}' for k, v in q.items())}.")
+            w("")
+    for label, ph in (("part 2", st), ("part 4", dn)):
+        for e in ph.get("not_timed", []):
+            w(f"- not timed, {label}: {e}")
+        if ph.get("wall_s"):
+            w(f"- load, {label}: " + bottleneck(ph, ph["wall_s"]) + f"; {ph['wall_s']:.0f} s")
+    if st or dn:
+        w("")
+
+
 def main():
     src, dst = sys.argv[1], sys.argv[2]
     d = json.load(open(src))
@@ -92,8 +196,12 @@ def main():
     if d.get("note"):
         w(f"> {d['note']}")
         w("")
-    w(f"- started {d['started']}, finished {d.get('finished', '?')}; command: `{d['command']}`")
-    w(f"- parameters: `{json.dumps(d['params'], sort_keys=True)}`")
+    # The note is quoted above: the command and the parameters say where it went.
+    note = d.get("note")
+    command = d["command"].replace(note, "(the note above)") if note else d["command"]
+    params = {k: ("(the note above)" if k == "note" and val else val) for k, val in d["params"].items()}
+    w(f"- started {d['started']}, finished {d.get('finished', '?')}; command: `{command}`")
+    w(f"- parameters: `{json.dumps(params, sort_keys=True)}`")
     if d.get("merged_from"):
         mf = d["merged_from"]
         w(f"- the scenarios this command did not run come from an earlier run on the same machine "
@@ -298,6 +406,9 @@ def main():
             w(f"| 5 DNS: CoreDNS vs bosun dns | {fmt(c.get('peak_rss_mib'), ' MiB')} | "
               f"{fmt(b.get('peak_rss_mib'), ' MiB')} | {ratio(b.get('peak_rss_mib'), c.get('peak_rss_mib'))} |")
         w("")
+    fresh = sc.get("fresh", {})
+    if fresh:
+        fresh_section(w, fresh)
     if d.get("errors"):
         w("## Runs that failed")
         w("")

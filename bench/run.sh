@@ -6,7 +6,8 @@
 #   BOSUN_PORT_OFFSET, BOSUN_CLUSTER_DIR  where the benchmark's clusters run (make bench defaults
 #       them to a directory and ports of its own: every run destroys its cluster)
 #   BENCH_REPLICAS (1000), BENCH_REPEATS (3), BENCH_EPS_PODS (5000), BENCH_EPS_FLIPS (500),
-#   BENCH_DNS_SECONDS (10), BENCH_SCENARIOS (deploy,ceiling,eps,dns), BENCH_RATES
+#   BENCH_DNS_SECONDS (10), BENCH_FRESH_ROUNDS (200), BENCH_FRESH_FLIPS (500),
+#   BENCH_SCENARIOS (deploy,ceiling,eps,dns,fresh), BENCH_RATES
 #   (default,unthrottled), BENCH_SIDES (kcm,bosun), BENCH_NOTE (load conditions, for the report)
 #   BOSUN_BIN  the bosun binary (default: target/release/bosun, built here)
 #   BENCH_QUICK=1  `make bench-quick`: one repeat at reduced sizes, written to target/ only
@@ -29,6 +30,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
   export BENCH_REPEATS=${BENCH_REPEATS:-1} BENCH_REPLICAS=${BENCH_REPLICAS:-200} \
     BENCH_EPS_PODS=${BENCH_EPS_PODS:-500} BENCH_EPS_FLIPS=${BENCH_EPS_FLIPS:-50} \
     BENCH_DNS_SECONDS=${BENCH_DNS_SECONDS:-3} BENCH_RATES=${BENCH_RATES:-default} \
+    BENCH_FRESH_ROUNDS=${BENCH_FRESH_ROUNDS:-20} BENCH_FRESH_FLIPS=${BENCH_FRESH_FLIPS:-40} \
     BENCH_NOTE=${BENCH_NOTE:-"make bench-quick: one repeat, reduced sizes"}
   mkdir -p target
   t0=$SECONDS
