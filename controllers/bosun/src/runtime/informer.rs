@@ -411,24 +411,21 @@ mod tests {
         );
         assert_eq!(
             rec.take(),
-            [
-                "delete ns/gone@1",
-                "add ns/new@6",
-                "update ns/changed@1->5",
-            ],
+            ["delete ns/gone@1", "add ns/new@6", "update ns/changed@1->5",],
             "deletions first (with the last known state); an unchanged object emits nothing"
         );
-        assert_eq!(
-            names(inf.list()),
-            ["ns/changed@5", "ns/kept@1", "ns/new@6"]
-        );
+        assert_eq!(names(inf.list()), ["ns/changed@5", "ns/kept@1", "ns/new@6"]);
     }
 
     #[test]
     fn an_empty_relist_deletes_everything_cached() {
         let (inf, rec) = informer();
         let mut relist = None;
-        list(&inf, &mut relist, vec![pod("a", "1", None), pod("b", "2", None)]);
+        list(
+            &inf,
+            &mut relist,
+            vec![pod("a", "1", None), pod("b", "2", None)],
+        );
         rec.take();
         list(&inf, &mut relist, vec![]);
         let mut calls = rec.take();
@@ -446,7 +443,10 @@ mod tests {
         list(&inf, &mut relist, vec![pod("a", "9", Some("new-owner"))]);
         assert_eq!(rec.take(), ["update ns/a@1->9"]);
         // The indexes follow the new version.
-        assert!(inf.by_index(&crate::runtime::owner_index("old-owner")).is_empty());
+        assert!(
+            inf.by_index(&crate::runtime::owner_index("old-owner"))
+                .is_empty()
+        );
         assert_eq!(
             names(inf.by_index(&crate::runtime::owner_index("new-owner"))),
             ["ns/a@9"]
