@@ -375,7 +375,10 @@ mod tests {
             rec.take().is_empty() && inf.list().is_empty(),
             "nothing is cached or emitted before the list is complete"
         );
-        assert_eq!(*inf.synced_tx.borrow(), false);
+        assert!(
+            !*inf.synced_tx.borrow(),
+            "not synced before the list is complete"
+        );
         inf.handle(&mut relist, Event::InitDone);
         assert_eq!(rec.take(), ["add ns/a@1", "add ns/b@1"]);
         assert_eq!(names(inf.list()), ["ns/a@1", "ns/b@1"]);

@@ -7,6 +7,7 @@ pub mod informer;
 pub mod metrics;
 pub mod pacer;
 pub mod queue;
+pub mod rbac;
 pub mod wake;
 
 use std::sync::Arc;
