@@ -25,7 +25,8 @@ fn default_revision_history_limit() -> Option<i32> {
 fn default_progress_deadline_seconds() -> Option<i32> {
     Some(600)
 }
-fn default_percent() -> Option<IntOrString> {
+/// maxSurge's and maxUnavailable's default, upstream's 25%.
+pub fn default_percent() -> Option<IntOrString> {
     Some(IntOrString::String("25%".into()))
 }
 fn default_strategy() -> Option<DeploymentStrategy> {

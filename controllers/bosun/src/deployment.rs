@@ -7,21 +7,22 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bosun_api::apps::{Deployment, DeploymentStatus, ReplicaSet};
+use bosun_core::Timestamp;
 use bosun_core::deployment::events;
 use bosun_core::deployment::progress;
 use bosun_core::deployment::util::{equal_ignore_hash, raised_collision_count};
-use bosun_core::deployment::{Action, Observed, Requeue as PlanRequeue, controller_ref, plan};
+use bosun_core::deployment::{Action, Event as PlanEvent, Observed, Requeue as PlanRequeue, plan};
 use bosun_core::pod::controller_of;
-use bosun_core::selector::Selector;
-use bosun_core::{Timestamp, key_of};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 use tracing::{debug, info};
 
+use crate::runtime::claim::{ClaimError, claim};
 use crate::runtime::events::Events;
 use crate::runtime::informer::Handler;
+use crate::runtime::meta::Identity;
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::{ApiError, Reconciler, Requeue, Shared, api_err, orphan_index, owner_index};
 
@@ -34,9 +35,12 @@ pub enum Error {
     /// An API call failed.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// The cached object lacks a field the API server always sets.
+    #[error(transparent)]
+    Meta(#[from] crate::runtime::meta::MissingMeta),
     /// Adopting or releasing ReplicaSets failed; the sync stopped.
     #[error("claiming replica sets: {0}")]
-    Claim(String),
+    Claim(#[from] ClaimError),
     /// The new ReplicaSet's name is taken by another template: the collision count went up.
     #[error("hash collision on replica set {0}; retrying with a new name")]
     Collision(String),
@@ -45,11 +49,11 @@ pub enum Error {
     Patch(#[source] serde_json::Error),
 }
 
-impl Error {
-    /// A short stable label for metrics.
-    pub fn metric_label(&self) -> &'static str {
+impl crate::runtime::MetricLabel for Error {
+    fn metric_label(&self) -> &'static str {
         match self {
             Error::Api(_) => "api",
+            Error::Meta(_) => "metadata",
             Error::Claim(_) => "claim",
             Error::Collision(_) => "collision",
             Error::Patch(_) => "patch",
@@ -90,29 +94,25 @@ impl Controller {
         c
     }
 
+    /// `syncDeployment`: read the caches, plan, then write in upstream's order: claims,
+    /// ReplicaSets, Events, a rollback (which ends the sync) or the Deployment's own fields,
+    /// and the status.
     async fn sync_deployment(&self, key: &str) -> Result<Requeue, Error> {
         let Some(d) = self.shared.deployments.get(key) else {
             self.status_pacer.forget(key);
             return Ok(Requeue::No);
         };
         let reference = d.object_ref(&());
-        let selector = match Selector::new(&d.spec.selector) {
-            Ok(s) if !s.is_empty() => s,
-            _ => {
-                self.events.warning(
-                    &reference,
-                    None,
-                    "SelectingAll",
-                    "This deployment is selecting all pods. A non-empty selector is required."
-                        .into(),
-                );
+        let selector = match bosun_core::deployment::selector(&d) {
+            Ok(s) => s,
+            Err(e) => {
+                self.emit(&reference, [e]);
                 return Ok(Requeue::No);
             }
         };
-        let ns = d.metadata.namespace.clone().unwrap_or_default();
-        let uid = d.metadata.uid.clone().unwrap_or_default();
+        let Identity { namespace, uid, .. } = Identity::of(&*d)?;
         let mut candidates = self.shared.replicasets.by_index(&owner_index(&uid));
-        candidates.extend(self.shared.replicasets.by_index(&orphan_index(&ns)));
+        candidates.extend(self.shared.replicasets.by_index(&orphan_index(&namespace)));
         // The pods of every candidate: Recreate waits for the old ones to go, RollingUpdate
         // counts the available ones (see `rolling::available`).
         let pods: Vec<(String, Vec<Arc<Pod>>)> = candidates
@@ -127,33 +127,62 @@ impl Controller {
             .iter()
             .map(|(u, ps)| (u.clone(), ps.iter().map(|p| p.as_ref()).collect()))
             .collect();
-        let p = plan(
-            Observed {
-                deployment: &d,
-                selector: &selector,
-                candidates: candidates.iter().map(|r| r.as_ref()).collect(),
-                pods_by_rs,
-            },
-            Timestamp::now(),
-        );
+        let observed = Observed {
+            deployment: &d,
+            selector: &selector,
+            candidates: candidates.iter().map(|r| r.as_ref()).collect(),
+            pods_by_rs,
+        };
+        let p = plan(observed, Timestamp::now());
 
-        self.claim(&d, &p.adopt, &p.release).await?;
+        let rs_api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &namespace);
+        let d_api: Api<Deployment> = Api::namespaced(self.shared.client.clone(), &namespace);
+        claim(&d_api, &d, &rs_api, &p.adopt, &p.release).await?;
+        if let Some(stop) = self.write_replicasets(key, &d, &rs_api, &p.actions).await? {
+            return Ok(stop);
+        }
+        self.emit(&reference, p.events.iter().cloned());
+        if let Some(rb) = &p.rollback {
+            self.roll_back(&d_api, &d, rb).await?;
+            return Ok(Requeue::No);
+        }
+        self.write_deployment(&d_api, &d, &p).await?;
+        self.write_status_paced(key, &d_api, &d, &p).await
+    }
 
-        let rs_api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
+    /// Post the plan's Events about `reference`.
+    fn emit(&self, reference: &ObjectReference, events: impl IntoIterator<Item = PlanEvent>) {
+        for e in events {
+            if e.warning {
+                self.events.warning(reference, None, &e.reason, e.message);
+            } else {
+                self.events.normal(reference, None, &e.reason, e.message);
+            }
+        }
+    }
+
+    /// The plan's ReplicaSet writes, in order. `Some` ends the sync there: a create that
+    /// found its ReplicaSet made already, a namespace being deleted, or a write refused
+    /// because the cache is older than the ReplicaSet.
+    async fn write_replicasets(
+        &self,
+        key: &str,
+        d: &Deployment,
+        rs_api: &Api<ReplicaSet>,
+        actions: &[Action],
+    ) -> Result<Option<Requeue>, Error> {
         // The resourceVersion each ReplicaSet has after this sync's own writes: a second write
         // of the same ReplicaSet in one sync (annotate, then scale) builds on the first.
         let mut written: HashMap<String, Option<String>> = HashMap::new();
-        for action in &p.actions {
-            // Scale and Annotate are the same write: a merge patch of annotations and one spec
-            // field, guarded by the resourceVersion the plan read.
-            let (name, annotations, resource_version, spec, what) = match action {
-                Action::Create(rs) => match self.create(&d, &rs_api, rs).await? {
+        for action in actions {
+            let write = match action {
+                Action::Create(rs) => match self.create(d, rs_api, rs).await? {
                     Created::Yes => continue,
                     // Made by an earlier sync, not yet in the cache: upstream announces no scale
                     // for it; sync again once the cache has it.
-                    Created::Already => return Ok(Requeue::RateLimited),
+                    Created::Already => return Ok(Some(Requeue::RateLimited)),
                     // The namespace is being deleted: every later create fails too.
-                    Created::NamespaceTerminating => return Ok(Requeue::No),
+                    Created::NamespaceTerminating => return Ok(Some(Requeue::No)),
                 },
                 Action::Delete(name) => {
                     match rs_api.delete(name, &DeleteParams::default()).await {
@@ -167,43 +196,17 @@ impl Controller {
                     }
                     continue;
                 }
-                Action::Scale {
-                    name,
-                    to,
-                    annotations,
-                    resource_version,
-                    ..
-                } => (
-                    name,
-                    annotations,
-                    resource_version,
-                    json!({"replicas": to}),
-                    format!("scaling replica set {name} to {to}"),
-                ),
-                Action::PodsToDelete {
-                    name,
-                    pods,
-                    annotations,
-                    resource_version,
-                } => (
-                    name,
-                    annotations,
-                    resource_version,
-                    json!({"scaleStrategy": {"podsToDelete": pods}}),
-                    format!("naming pods to delete on replica set {name}"),
-                ),
-                Action::Annotate {
-                    name,
-                    annotations,
-                    min_ready_seconds,
-                    resource_version,
-                } => (
-                    name,
-                    annotations,
-                    resource_version,
-                    json!({"minReadySeconds": min_ready_seconds}),
-                    format!("updating replica set {name}"),
-                ),
+                other => RsPatch::of(other),
+            };
+            let Some(RsPatch {
+                name,
+                annotations,
+                resource_version,
+                spec,
+                what,
+            }) = write
+            else {
+                continue;
             };
             let rv = written.get(name).unwrap_or(resource_version);
             let body = json!({"metadata": guarded(annotations, rv), "spec": spec});
@@ -219,57 +222,55 @@ impl Controller {
                 // Event announces it; the watch brings the newer ReplicaSet and another sync.
                 Err(kube::Error::Api(e)) if e.code == 409 => {
                     debug!(deployment = %key, "{what}: the replica set changed since it was read; syncing again");
-                    return Ok(Requeue::RateLimited);
+                    return Ok(Some(Requeue::RateLimited));
                 }
                 Err(e) => return Err(api_err(what)(e).into()),
             }
         }
-        for e in &p.events {
-            if e.warning {
-                self.events
-                    .warning(&reference, None, &e.reason, e.message.clone());
-            } else {
-                self.events
-                    .normal(&reference, None, &e.reason, e.message.clone());
-            }
-        }
+        Ok(None)
+    }
 
-        let d_api: Api<Deployment> = Api::namespaced(self.shared.client.clone(), &ns);
-        if let Some(rb) = &p.rollback {
-            // Replace the template (when rolling back) and the annotations, as upstream's Update.
-            let mut ops = vec![
-                json!({"op": "add", "path": "/metadata/annotations", "value": rb.annotations}),
-            ];
-            if let Some(t) = &rb.template {
-                ops.push(json!({"op": "add", "path": "/spec/template", "value": t}));
-            }
-            let patch: json_patch::Patch =
-                serde_json::from_value(serde_json::Value::Array(ops)).map_err(Error::Patch)?;
-            d_api
-                .patch(
-                    &d.name_any(),
-                    &PatchParams::default(),
-                    &Patch::<()>::Json(patch),
-                )
-                .await
-                .map_err(api_err("rolling back"))?;
-            return Ok(Requeue::No);
+    /// Replace the template (when rolling back) and the annotations, as upstream's Update.
+    async fn roll_back(
+        &self,
+        d_api: &Api<Deployment>,
+        d: &Deployment,
+        rb: &bosun_core::deployment::Rollback,
+    ) -> Result<(), Error> {
+        let mut ops =
+            vec![json!({"op": "add", "path": "/metadata/annotations", "value": rb.annotations})];
+        if let Some(t) = &rb.template {
+            ops.push(json!({"op": "add", "path": "/spec/template", "value": t}));
         }
-        if let Some(annotations) = &p.annotations {
+        let patch: json_patch::Patch =
+            serde_json::from_value(serde_json::Value::Array(ops)).map_err(Error::Patch)?;
+        d_api
+            .patch(
+                &d.name_any(),
+                &PatchParams::default(),
+                &Patch::<()>::Json(patch),
+            )
+            .await
+            .map_err(api_err("rolling back"))?;
+        Ok(())
+    }
+
+    /// The Deployment's own fields the plan changes: its revision annotations, the names in
+    /// `podsToDelete` that are gone, and the aborted template.
+    async fn write_deployment(
+        &self,
+        d_api: &Api<Deployment>,
+        d: &Deployment,
+        p: &bosun_core::deployment::Plan<'_>,
+    ) -> Result<(), Error> {
+        let changed = p.changed_annotations(d);
+        if !changed.is_empty() {
             // A CRD's /status ignores metadata, so the revision goes through the object itself.
-            let current = d.metadata.annotations.clone().unwrap_or_default();
-            let changed: serde_json::Map<String, serde_json::Value> = annotations
-                .iter()
-                .filter(|(k, v)| current.get(*k) != Some(*v))
-                .map(|(k, v)| (k.clone(), json!(v)))
-                .collect();
-            if !changed.is_empty() {
-                let body = json!({"metadata": {"annotations": changed}});
-                d_api
-                    .patch(&d.name_any(), &PatchParams::default(), &Patch::Merge(&body))
-                    .await
-                    .map_err(api_err("writing the revision annotation"))?;
-            }
+            let body = json!({"metadata": {"annotations": changed}});
+            d_api
+                .patch(&d.name_any(), &PatchParams::default(), &Patch::Merge(&body))
+                .await
+                .map_err(api_err("writing the revision annotation"))?;
         }
         if let Some(names) = &p.pods_to_delete {
             // Names no Pod of its ReplicaSets has leave the list; the resourceVersion read is a
@@ -282,52 +283,44 @@ impl Controller {
                 .map_err(api_err("writing podsToDelete"))?;
         }
         if let Some(hash) = &p.abort {
-            // Its own manager, apart from the status apply below (see abort::MANAGER).
-            let body = json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment",
-                "status": {"abortedTemplateHash": hash}});
-            let body = if hash.is_none() {
-                json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment", "status": {}})
-            } else {
-                body
+            // Its own manager, apart from the status apply (see abort::MANAGER). None applies
+            // an empty status: the manager's field, and so the hash, goes.
+            let status = match hash {
+                Some(h) => json!({"abortedTemplateHash": h}),
+                None => json!({}),
             };
-            d_api
-                .patch_status(
-                    &d.name_any(),
-                    &PatchParams::apply(bosun_core::deployment::abort::MANAGER).force(),
-                    &Patch::Apply(&body),
-                )
+            let manager = bosun_core::deployment::abort::MANAGER;
+            crate::runtime::status::apply(d_api, &d.name_any(), manager, &status)
                 .await
                 .map_err(api_err("writing the aborted template"))?;
         }
-        // A status that only follows pods and ReplicaSets (this sync wrote nothing else, the
-        // generation is already observed, the rollout not complete) is paced: one write per
-        // interval.
-        // An abort is not paced: its condition and Event belong with the hash just written.
-        let status_only = p.actions.is_empty()
-            && p.abort.is_none()
-            && p.status
-                .as_ref()
-                .is_some_and(|s| bosun_core::deployment::util::may_pace(&d, s))
-            && d.status.as_ref().and_then(|s| s.observed_generation) == d.metadata.generation;
-        let mut paced = None;
-        if p.status.is_some() {
+        Ok(())
+    }
+
+    /// Write the plan's status, unless the pacer holds it back ([`Plan::may_pace_status`]:
+    /// then sync again when it admits one), and say when to sync next.
+    async fn write_status_paced(
+        &self,
+        key: &str,
+        d_api: &Api<Deployment>,
+        d: &Deployment,
+        p: &bosun_core::deployment::Plan<'_>,
+    ) -> Result<Requeue, Error> {
+        if let Some(status) = &p.status {
             let at = std::time::Instant::now();
-            if status_only {
-                paced = self.status_pacer.admit(key, at);
+            if p.may_pace_status(d) {
+                if let Some(wait) = self.status_pacer.admit(key, at) {
+                    return Ok(match p.requeue {
+                        PlanRequeue::After(d) if d.unsigned_abs() < wait => {
+                            Requeue::After(d.unsigned_abs())
+                        }
+                        _ => Requeue::After(wait),
+                    });
+                }
             } else {
                 self.status_pacer.wrote(key, at);
             }
-        }
-        if let Some(wait) = paced {
-            return Ok(match p.requeue {
-                PlanRequeue::After(d) if d.unsigned_abs() < wait => {
-                    Requeue::After(d.unsigned_abs())
-                }
-                _ => Requeue::After(wait),
-            });
-        }
-        if let Some(status) = &p.status {
-            self.write_status(&d_api, &d, status)
+            self.write_status(d_api, d, status)
                 .await
                 .map_err(api_err("writing status"))?;
         }
@@ -348,10 +341,8 @@ impl Controller {
         rs: &ReplicaSet,
     ) -> Result<Created, Error> {
         let name = rs.name_any();
-        let d_api: Api<Deployment> = Api::namespaced(
-            self.shared.client.clone(),
-            &d.metadata.namespace.clone().unwrap_or_default(),
-        );
+        let ns = crate::runtime::meta::Identity::of(d)?.namespace;
+        let d_api: Api<Deployment> = Api::namespaced(self.shared.client.clone(), &ns);
         match api.create(&PostParams::default(), rs).await {
             Ok(_) => {
                 info!(replicaset = %name, replicas = rs.spec.replicas.unwrap_or(0), "created new replica set");
@@ -376,7 +367,7 @@ impl Controller {
                     .map_err(api_err("raising the collision count"))?;
                 Err(Error::Collision(name))
             }
-            Err(kube::Error::Api(e)) if is_namespace_terminating(&e) => {
+            Err(e) if crate::runtime::is_namespace_terminating(&e) => {
                 Ok(Created::NamespaceTerminating)
             }
             Err(e) => {
@@ -414,105 +405,25 @@ impl Controller {
         // from a cache older than an abort or a retry must neither drop nor restore it.
         let mut status = status.clone();
         status.aborted_template_hash = None;
-        let body =
-            json!({"apiVersion": "apps.bosun.dev/v1", "kind": "Deployment", "status": status});
-        api.patch_status(
-            &d.name_any(),
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&body),
-        )
-        .await
-        .map(|_| ())
-    }
-
-    /// Adopt and release ReplicaSets (merge patches of their owner references, the UID as a
-    /// precondition); any failure aborts the sync.
-    async fn claim(
-        &self,
-        d: &Deployment,
-        adopt: &[&ReplicaSet],
-        release: &[&ReplicaSet],
-    ) -> Result<(), Error> {
-        if adopt.is_empty() && release.is_empty() {
-            return Ok(());
-        }
-        let ns = d.metadata.namespace.clone().unwrap_or_default();
-        if !adopt.is_empty() {
-            let d_api: Api<Deployment> = Api::namespaced(self.shared.client.clone(), &ns);
-            let fresh = d_api
-                .get(&d.name_any())
-                .await
-                .map_err(api_err("rechecking the Deployment before adoption"))?;
-            if fresh.metadata.deletion_timestamp.is_some() || fresh.metadata.uid != d.metadata.uid {
-                return Err(Error::Claim(format!(
-                    "original Deployment {ns}/{} is gone or being deleted",
-                    d.name_any()
-                )));
-            }
-        }
-        let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
-        let ours = controller_ref(d);
-        // Adopt: our reference added. Release: ours removed. The UID makes the patch fail on
-        // a ReplicaSet deleted and recreated meanwhile.
-        let adoptions = adopt.iter().map(|rs| {
-            let mut refs = rs.metadata.owner_references.clone().unwrap_or_default();
-            refs.push(ours.clone());
-            (rs, refs, "adopting")
-        });
-        let releases = release.iter().map(|rs| {
-            let refs: Vec<_> = rs
-                .metadata
-                .owner_references
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|r| r.uid != ours.uid)
-                .collect();
-            (rs, refs, "releasing")
-        });
-        for (rs, refs, what) in adoptions.chain(releases).collect::<Vec<_>>() {
-            let body = json!({"metadata": {"ownerReferences": refs, "uid": rs.metadata.uid}});
-            match api
-                .patch(
-                    &rs.name_any(),
-                    &PatchParams::default(),
-                    &Patch::Merge(&body),
-                )
-                .await
-            {
-                Ok(_) => debug!(replicaset = %rs.name_any(), "{what} done"),
-                Err(kube::Error::Api(e))
-                    if e.code == 404 || (what == "releasing" && e.code == 422) => {}
-                Err(e) => return Err(Error::Claim(format!("{what} {}: {e}", rs.name_any()))),
-            }
-        }
-        Ok(())
+        crate::runtime::status::apply(api, &d.name_any(), MANAGER, &status).await
     }
 }
 
 impl Reconciler for Controller {
     const NAME: &'static str = "deployment";
     type Error = Error;
+    type Primary = Deployment;
 
     fn queue(&self) -> &WorkQueue {
         &self.queue
     }
 
-    fn initial_keys(&self) -> Vec<String> {
-        self.shared
-            .deployments
-            .list()
-            .iter()
-            .map(|d| key_of(&d.metadata))
-            .collect()
+    fn primary(&self) -> &crate::runtime::informer::Informer<Deployment> {
+        &self.shared.deployments
     }
 
     async fn sync(&self, key: &str) -> Result<Requeue, Error> {
         self.sync_deployment(key).await
-    }
-
-    fn error_label(e: &Error) -> &'static str {
-        e.metric_label()
     }
 }
 
@@ -549,17 +460,17 @@ struct RsEvents(Arc<Controller>);
 impl Handler<ReplicaSet> for RsEvents {
     fn on_add(&self, rs: &Arc<ReplicaSet>) {
         let c = &self.0;
-        c.wake(events::rs_added(&*c.shared, rs));
+        c.wake(events::rs_added(&*c.shared.deployments, rs));
     }
 
     fn on_update(&self, old: &Arc<ReplicaSet>, cur: &Arc<ReplicaSet>) {
         let c = &self.0;
-        c.wake(events::rs_updated(&*c.shared, old, cur));
+        c.wake(events::rs_updated(&*c.shared.deployments, old, cur));
     }
 
     fn on_delete(&self, rs: &Arc<ReplicaSet>) {
         let c = &self.0;
-        c.wake(events::rs_deleted(&*c.shared, rs));
+        c.wake(events::rs_deleted(&*c.shared.deployments, rs));
     }
 }
 
@@ -576,6 +487,70 @@ fn guarded(
     }
 }
 
+/// A ReplicaSet write of the plan other than create and delete: Scale, Annotate and
+/// PodsToDelete are one merge patch of annotations and a spec field, guarded by the
+/// resourceVersion the plan read.
+struct RsPatch<'a> {
+    name: &'a String,
+    annotations: &'a std::collections::BTreeMap<String, String>,
+    resource_version: &'a Option<String>,
+    spec: serde_json::Value,
+    what: String,
+}
+
+impl<'a> RsPatch<'a> {
+    /// The patch of `action`; `None` for a create or a delete.
+    fn of(action: &'a Action) -> Option<Self> {
+        let (name, annotations, resource_version, spec, what) = match action {
+            Action::Create(_) | Action::Delete(_) => return None,
+            Action::Scale {
+                name,
+                to,
+                annotations,
+                resource_version,
+                ..
+            } => (
+                name,
+                annotations,
+                resource_version,
+                json!({"replicas": to}),
+                format!("scaling replica set {name} to {to}"),
+            ),
+            Action::PodsToDelete {
+                name,
+                pods,
+                annotations,
+                resource_version,
+            } => (
+                name,
+                annotations,
+                resource_version,
+                json!({"scaleStrategy": {"podsToDelete": pods}}),
+                format!("naming pods to delete on replica set {name}"),
+            ),
+            Action::Annotate {
+                name,
+                annotations,
+                min_ready_seconds,
+                resource_version,
+            } => (
+                name,
+                annotations,
+                resource_version,
+                json!({"minReadySeconds": min_ready_seconds}),
+                format!("updating replica set {name}"),
+            ),
+        };
+        Some(Self {
+            name,
+            annotations,
+            resource_version,
+            spec,
+            what,
+        })
+    }
+}
+
 /// What a create of the new ReplicaSet came to.
 enum Created {
     /// Created now.
@@ -586,12 +561,6 @@ enum Created {
     NamespaceTerminating,
 }
 
-/// `errors.HasStatusCause(err, NamespaceTerminatingCause)`: the API server refuses creates in a
-/// namespace being deleted with 403 and this wording (kube's error type keeps no causes).
-fn is_namespace_terminating(e: &kube::core::Status) -> bool {
-    e.code == 403 && e.message.contains("because it is being terminated")
-}
-
 /// Pod deletions unblock Recreate rollouts (upstream's deletePod); pod readiness moves
 /// rolling updates (bosun counts available pods itself, see `rolling::available`).
 struct PodEvents(Arc<Controller>);
@@ -600,10 +569,12 @@ impl Handler<Pod> for PodEvents {
     fn on_add(&self, _: &Arc<Pod>) {}
     fn on_update(&self, old: &Arc<Pod>, cur: &Arc<Pod>) {
         let c = &self.0;
-        c.wake(events::pod_updated(&*c.shared, old, cur));
+        let (rss, ds) = (&*c.shared.replicasets, &*c.shared.deployments);
+        c.wake(events::pod_updated(rss, ds, old, cur));
     }
     fn on_delete(&self, pod: &Arc<Pod>) {
         let c = &self.0;
-        c.wake(events::pod_deleted(&*c.shared, pod));
+        let (rss, ds) = (&*c.shared.replicasets, &*c.shared.deployments);
+        c.wake(events::pod_deleted(rss, ds, pod));
     }
 }

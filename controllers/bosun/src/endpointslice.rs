@@ -31,6 +31,7 @@ use tracing::{debug, info};
 
 use crate::runtime::events::Events;
 use crate::runtime::informer::Handler;
+use crate::runtime::meta::Identity;
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::{ApiError, Requeue, Shared, api_err, in_parallel, namespace_index};
 
@@ -49,16 +50,19 @@ pub enum Error {
     /// An API call failed.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// The cached object lacks a field the API server always sets.
+    #[error(transparent)]
+    Meta(#[from] crate::runtime::meta::MissingMeta),
     /// Pods were left out because their nodes are not known yet.
     #[error("skipped pods on unknown nodes: {0}")]
     NodesNotFound(String),
 }
 
-impl Error {
-    /// A short stable label for metrics.
-    pub fn metric_label(&self) -> &'static str {
+impl crate::runtime::MetricLabel for Error {
+    fn metric_label(&self) -> &'static str {
         match self {
             Error::Api(_) => "api",
+            Error::Meta(_) => "metadata",
             Error::NodesNotFound(_) => "node_not_found",
         }
     }
@@ -225,48 +229,36 @@ impl Controller {
         )
     }
 
-    /// `syncService`.
+    /// `syncService`: read the caches (waiting while they are older than our own writes),
+    /// plan bosun's slices and, in mirror mode, the built-in ones, and write both.
     async fn sync_service(&self, key: &str) -> Result<Requeue, Error> {
         let Some(svc) = self.shared.services.get(key) else {
-            // Its slices go with it: they name it as their owner.
-            let (ns, name) = key.split_once('/').unwrap_or(("", key));
-            self.tracker().delete_service(ns, name);
-            self.trigger_times
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .delete_service(ns, name);
+            self.forget_service(key);
             return Ok(Requeue::No);
         };
-        let ns = svc.metadata.namespace.clone().unwrap_or_default();
-        let name = svc.name_any();
+        let Identity {
+            namespace: ns,
+            name,
+            ..
+        } = Identity::of(&*svc)?;
         let sel = match selection(&svc) {
             Ok(s) => s,
             Err(e) => {
                 // Leave the slices as they are until the annotation is fixed.
-                self.events.warning(
-                    &svc.object_ref(&()),
-                    None,
-                    "InvalidSelector",
-                    format!(
-                        "annotation {}: {e}",
-                        bosun_core::endpointslice::mirror::SELECTOR_ANNOTATION
-                    ),
-                );
+                let annotation = bosun_core::endpointslice::mirror::SELECTOR_ANNOTATION;
+                let message = format!("annotation {annotation}: {e}");
+                let reference = svc.object_ref(&());
+                self.events
+                    .warning(&reference, None, "InvalidSelector", message);
                 return Ok(Requeue::No);
             }
         };
         let in_ns = namespace_index(&ns);
         let bosun_slices = slices_of(&self.shared.endpointslices.by_index(&in_ns), &name);
         let core_slices = slices_of(&self.shared.core_endpointslices.by_index(&in_ns), &name);
-        let stale = self.tracker().stale(
-            &ns,
-            &name,
-            bosun_slices
-                .iter()
-                .map(|s| &s.metadata)
-                .chain(core_slices.iter().map(|s| &s.metadata)),
-        );
-        if stale {
+        let metas = bosun_slices.iter().map(|s| &s.metadata);
+        let metas = metas.chain(core_slices.iter().map(|s| &s.metadata));
+        if self.tracker().stale(&ns, &name, metas) {
             // Our own writes are not in the cache yet: the usual aftermath of a write, not a
             // failure worth a warning. Retry with the key's backoff (5 ms, doubling), as upstream
             // requeues a StaleInformerCache error through its rate limiter.
@@ -277,48 +269,35 @@ impl Controller {
                 .insert(key.to_string());
             return Ok(Requeue::RateLimited);
         }
-        let pods: Vec<Arc<Pod>> = match &sel {
-            Selection::Spec(s) | Selection::Mirror(s) => self
-                .shared
-                .pods
-                .by_index(&in_ns)
-                .into_iter()
-                .filter(|p| s.matches(p.metadata.labels.as_ref()))
-                .collect(),
-            Selection::Nothing => Vec::new(),
-        };
-        let trigger = {
-            let refs: Vec<&Pod> = pods.iter().map(|p| p.as_ref()).collect();
-            self.trigger_times
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .compute(&svc, &refs)
-        };
+        let pods = self.selected_pods(&in_ns, &sel);
+        let pod_refs: Vec<&Pod> = pods.iter().map(|p| p.as_ref()).collect();
+        let trigger = self
+            .trigger_times
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .compute(&svc, &pod_refs);
         let zone = |n: &str| self.node_zone(n);
-        let input = |existing: Vec<Slice>| Input {
-            service: &svc,
-            pods: pods.iter().map(|p| p.as_ref()).collect(),
-            node_zone: &zone,
-            existing,
+        let plan_for = |existing: Vec<Slice>, wanted: bool| {
+            let input = Input {
+                service: &svc,
+                pods: pod_refs.clone(),
+                node_zone: &zone,
+                existing,
+            };
+            plan(&input, &self.config, wanted)
         };
-        let bosun_plan = plan(
-            &input(
-                bosun_slices
-                    .iter()
-                    .map(|s| Slice::from(s.as_ref()))
-                    .collect(),
-            ),
-            &self.config,
+        let bosun_plan = plan_for(
+            bosun_slices
+                .iter()
+                .map(|s| Slice::from(s.as_ref()))
+                .collect(),
             sel != Selection::Nothing,
         );
-        let core_plan = plan(
-            &input(
-                core_slices
-                    .iter()
-                    .map(|s| Slice::from(s.as_ref()))
-                    .collect(),
-            ),
-            &self.config,
+        let core_plan = plan_for(
+            core_slices
+                .iter()
+                .map(|s| Slice::from(s.as_ref()))
+                .collect(),
             matches!(sel, Selection::Mirror(_)),
         );
         let being_deleted = svc.metadata.deletion_timestamp.is_some();
@@ -339,108 +318,149 @@ impl Controller {
             return Err(e.into());
         }
         if !bosun_plan.skipped.is_empty() {
-            {
-                let mut awaiting = self
-                    .awaiting_nodes
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                for s in &bosun_plan.skipped {
-                    awaiting
-                        .entry(s.node.clone())
-                        .or_default()
-                        .insert(key.to_string());
-                }
-            }
-            let which: Vec<String> = bosun_plan
-                .skipped
-                .iter()
-                .map(|s| format!("{} (node {:?})", s.pod, s.node))
-                .collect();
-            return Err(Error::NodesNotFound(which.join(", ")));
+            return Err(self.await_nodes(key, &bosun_plan.skipped));
         }
         Ok(Requeue::No)
+    }
+
+    /// A Service gone: forget what was tracked for it (its slices go with it, they name it as
+    /// their owner).
+    fn forget_service(&self, key: &str) {
+        let (ns, name) = key.split_once('/').unwrap_or(("", key));
+        self.tracker().delete_service(ns, name);
+        self.trigger_times
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .delete_service(ns, name);
+    }
+
+    /// The Pods of the namespace (its index value `in_ns`) that `sel` selects.
+    fn selected_pods(&self, in_ns: &str, sel: &Selection) -> Vec<Arc<Pod>> {
+        match sel {
+            Selection::Spec(s) | Selection::Mirror(s) => self
+                .shared
+                .pods
+                .by_index(in_ns)
+                .into_iter()
+                .filter(|p| s.matches(p.metadata.labels.as_ref()))
+                .collect(),
+            Selection::Nothing => Vec::new(),
+        }
+    }
+
+    /// Pods left out because their Node is not in the cache yet: the Service syncs again when
+    /// one of those Nodes arrives, and the sync fails (with backoff) meanwhile.
+    fn await_nodes(&self, key: &str, skipped: &[bosun_core::endpointslice::SkippedPod]) -> Error {
+        let mut awaiting = self
+            .awaiting_nodes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for s in skipped {
+            awaiting
+                .entry(s.node.clone())
+                .or_default()
+                .insert(key.to_string());
+        }
+        let which: Vec<String> = skipped
+            .iter()
+            .map(|s| format!("{} (node {:?})", s.pod, s.node))
+            .collect();
+        Error::NodesNotFound(which.join(", "))
     }
 
     /// `finalize`'s writes: creates, updates, deletes; the first error stops the rest. A create
     /// refused because the namespace is terminating ends the pass quietly. Every slice written
     /// carries the trigger time (or loses a stale one).
-    async fn apply<K>(
+    async fn apply<K: SliceKind>(
         &self,
         ns: &str,
         p: &Plan,
         being_deleted: bool,
         trigger: Option<Timestamp>,
-    ) -> Result<(), ApiError>
-    where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + From<Slice>
-            + Clone
-            + Debug
-            + Serialize
-            + DeserializeOwned,
-    {
+    ) -> Result<(), ApiError> {
         if p.is_noop() {
             return Ok(());
         }
         let kind = format!("{}.{}", K::kind(&()), K::group(&()));
         let api: Api<K> = Api::namespaced(self.shared.client.clone(), ns);
-        let pp = PostParams {
-            field_manager: Some(MANAGER.into()),
-            ..Default::default()
-        };
-        let (mut created, mut updated, mut deleted) = (0, 0, 0);
-        // Creates, then updates, each set in parallel (at most WRITES_IN_FLIGHT at once): a
-        // Service over thousands of pods needs tens of slices at once, and one round trip each
-        // in sequence would add up. Every success is tracked; the first failure is returned.
         let prepared = |s: &Slice| {
             let mut s = s.clone();
             set_trigger_time(&mut s, trigger);
             K::from(s)
         };
-        if !being_deleted {
+        // Creates, then updates, each set in parallel (at most WRITES_IN_FLIGHT at once): a
+        // Service over thousands of pods needs tens of slices at once, and one round trip each
+        // in sequence would add up. Every success is tracked; the first failure is returned.
+        let created = if being_deleted {
+            0
+        } else {
             let creates: Vec<K> = p.create.iter().map(prepared).collect();
-            let results = in_parallel(
-                creates.iter().map(|obj| api.create(&pp, obj)).collect(),
-                WRITES_IN_FLIGHT,
-            )
-            .await;
-            let mut first_error = None;
-            for r in results {
-                match r {
-                    Ok(obj) => {
-                        self.tracker().update(obj.meta());
-                        created += 1;
-                    }
-                    Err(kube::Error::Api(e))
-                        if e.code == 403
-                            && e.message.contains("because it is being terminated") =>
-                    {
-                        return Ok(());
-                    }
-                    Err(e) => {
-                        first_error.get_or_insert(api_err(format!("creating a {kind}"))(e));
-                    }
-                }
+            match self.create_all(&api, &kind, &creates).await? {
+                Some(n) => n,
+                None => return Ok(()),
             }
-            if let Some(e) = first_error {
-                return Err(e);
-            }
-        }
+        };
         let updates: Vec<(String, K)> = p
             .update
             .iter()
             .map(|s| (s.name().to_string(), prepared(s)))
             .collect();
-        let results = in_parallel(
-            updates
-                .iter()
-                .map(|(name, obj)| tagged(name, api.replace(name, &pp, obj)))
-                .collect(),
-            WRITES_IN_FLIGHT,
-        )
-        .await;
+        let updated = self.update_all(&api, &kind, &updates).await?;
+        for s in &p.delete {
+            match api.delete(s.name(), &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(api_err(format!("deleting {kind} {}", s.name()))(e)),
+            }
+            self.tracker().expect_deletion(&s.metadata);
+        }
+        let deleted = p.delete.len();
+        info!(%kind, created, updated, deleted, "wrote slices");
+        Ok(())
+    }
+
+    /// Create `objs` in parallel: how many were created, or `None` when the namespace is
+    /// being deleted.
+    async fn create_all<K: SliceKind>(
+        &self,
+        api: &Api<K>,
+        kind: &str,
+        objs: &[K],
+    ) -> Result<Option<usize>, ApiError> {
+        let pp = post_params();
+        let calls = objs.iter().map(|obj| api.create(&pp, obj)).collect();
         let mut first_error = None;
-        for (name, r) in results {
+        let mut created = 0;
+        for r in in_parallel(calls, WRITES_IN_FLIGHT).await {
+            match r {
+                Ok(obj) => {
+                    self.tracker().update(obj.meta());
+                    created += 1;
+                }
+                Err(e) if crate::runtime::is_namespace_terminating(&e) => return Ok(None),
+                Err(e) => {
+                    first_error.get_or_insert(api_err(format!("creating a {kind}"))(e));
+                }
+            }
+        }
+        first_error.map_or(Ok(Some(created)), Err)
+    }
+
+    /// Replace each named object in parallel: how many were replaced.
+    async fn update_all<K: SliceKind>(
+        &self,
+        api: &Api<K>,
+        kind: &str,
+        objs: &[(String, K)],
+    ) -> Result<usize, ApiError> {
+        let pp = post_params();
+        let calls = objs
+            .iter()
+            .map(|(name, obj)| tagged(name, api.replace(name, &pp, obj)))
+            .collect();
+        let mut first_error = None;
+        let mut updated = 0;
+        for (name, r) in in_parallel(calls, WRITES_IN_FLIGHT).await {
             match r {
                 Ok(obj) => {
                     self.tracker().update(obj.meta());
@@ -451,46 +471,54 @@ impl Controller {
                 }
             }
         }
-        if let Some(e) = first_error {
-            return Err(e);
-        }
-        for s in &p.delete {
-            match api.delete(s.name(), &DeleteParams::default()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(e) => return Err(api_err(format!("deleting {kind} {}", s.name()))(e)),
-            }
-            self.tracker().expect_deletion(&s.metadata);
-            deleted += 1;
-        }
-        info!(%kind, created, updated, deleted, "wrote slices");
-        Ok(())
+        first_error.map_or(Ok(updated), Err)
+    }
+}
+
+/// What bosun writes slices of: its own EndpointSlice and, in mirror mode, the built-in one.
+trait SliceKind:
+    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + From<Slice>
+    + Clone
+    + Debug
+    + Serialize
+    + DeserializeOwned
+{
+}
+
+impl<K> SliceKind for K where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + From<Slice>
+        + Clone
+        + Debug
+        + Serialize
+        + DeserializeOwned
+{
+}
+
+/// Writes under this controller's field manager.
+fn post_params() -> PostParams {
+    PostParams {
+        field_manager: Some(MANAGER.into()),
+        ..Default::default()
     }
 }
 
 impl crate::runtime::Reconciler for Controller {
     const NAME: &'static str = "endpointslice";
     type Error = Error;
+    type Primary = Service;
 
     fn queue(&self) -> &WorkQueue {
         &self.queue
     }
 
-    fn initial_keys(&self) -> Vec<String> {
-        self.shared
-            .services
-            .list()
-            .iter()
-            .map(|s| key_of(&s.metadata))
-            .collect()
+    fn primary(&self) -> &crate::runtime::informer::Informer<Service> {
+        &self.shared.services
     }
 
     async fn sync(&self, key: &str) -> Result<Requeue, Error> {
         self.sync_service(key).await
-    }
-
-    fn error_label(e: &Error) -> &'static str {
-        e.metric_label()
     }
 }
 

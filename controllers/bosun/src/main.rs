@@ -1,15 +1,10 @@
 //! `bosun`: the controllers (`bosun run`), the DNS server (`bosun dns`) and the CRDs
 //! (`bosun crds`) in one binary.
 
-mod deployment;
-mod dns;
-mod duration;
-mod endpointslice;
-mod replicaset;
-mod runtime;
-mod selftest;
-mod serve;
-mod uninstall_check;
+use bosun::{
+    LogFormat, deployment, dns, duration, endpointslice, replicaset, runtime, selftest, serve,
+    shutdown_signal, uninstall_check,
+};
 
 use std::io::Write;
 
@@ -63,15 +58,6 @@ enum ControllerName {
     Endpointslice,
     /// core Service + bosun EndpointSlices → dns.bosun.dev/v1 DNSRecordSet.
     Dns,
-}
-
-/// How logs are written.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
 }
 
 #[derive(clap::Args, Debug)]
@@ -183,23 +169,6 @@ fn init_logs_with(format: LogFormat, default: &str) -> anyhow::Result<()> {
         LogFormat::Json => builder.json().init(),
     }
     Ok(())
-}
-
-/// Resolves on SIGTERM or SIGINT.
-pub(crate) async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = term => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    info!("shutting down: finishing in-flight syncs");
 }
 
 /// Wait until this process holds the Lease (`Some`) or is told to stop (`None`).

@@ -14,16 +14,17 @@ use bosun_core::replicaset::{Manage, Observed, plan, pod_from_template, slow_sta
 use bosun_core::selector::Selector;
 use bosun_core::{Timestamp, key_of};
 use futures::StreamExt;
-use futures::future::join_all;
 
 use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
-use tracing::{debug, info};
+use tracing::info;
 
+use crate::runtime::claim::{ClaimError, claim};
 use crate::runtime::events::Events;
 use crate::runtime::informer::Handler;
+use crate::runtime::meta::Identity;
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::{
     ApiError, Shared, api_err, in_parallel, namespace_index, orphan_index, owner_index,
@@ -43,19 +44,37 @@ pub enum Error {
     /// An API call failed.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// The cached object lacks a field the API server always sets.
+    #[error(transparent)]
+    Meta(#[from] crate::runtime::meta::MissingMeta),
     /// Adopting or releasing pods failed; the sync stopped before scaling.
     #[error("claiming pods: {0}")]
-    Claim(String),
+    Claim(#[from] ClaimError),
     /// Creating or deleting pods failed (the ReplicaFailure condition says so).
-    #[error("{0}")]
-    Manage(String),
+    #[error(transparent)]
+    Manage(#[from] ManageError),
 }
 
-impl Error {
-    /// A short stable label for metrics.
-    pub fn metric_label(&self) -> &'static str {
+/// The first failure of a sync's creates or deletes; its message is what the ReplicaFailure
+/// condition and the Event quote.
+#[derive(Debug, thiserror::Error)]
+pub enum ManageError {
+    /// No Pod can be made from the template.
+    #[error("{0}")]
+    Template(#[from] bosun_core::replicaset::TemplateError),
+    /// The API server refused a create.
+    #[error("{}", crate::runtime::message(.0))]
+    Create(#[source] kube::Error),
+    /// The API server refused a delete.
+    #[error("{}", crate::runtime::message(.0))]
+    Delete(#[source] kube::Error),
+}
+
+impl crate::runtime::MetricLabel for Error {
+    fn metric_label(&self) -> &'static str {
         match self {
             Error::Api(_) => "api",
+            Error::Meta(_) => "metadata",
             Error::Claim(_) => "claim",
             Error::Manage(_) => "manage",
         }
@@ -104,7 +123,8 @@ impl Controller {
         self.expectations.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// `syncReplicaSet`. Returns when to sync again to notice availability, if ever.
+    /// `syncReplicaSet`: read the caches, plan, claim, create or delete Pods, write the
+    /// status. Returns when to sync again (to notice availability, or for a paced status).
     async fn sync_rs(&self, key: &str) -> Result<Option<Duration>, Error> {
         let Some(rs) = self.shared.replicasets.get(key) else {
             self.expectations().forget(key);
@@ -120,91 +140,65 @@ impl Controller {
                 return Ok(None);
             }
         };
-        let ns = rs.metadata.namespace.clone().unwrap_or_default();
-        let uid = rs.metadata.uid.clone().unwrap_or_default();
+        let Identity { namespace, uid, .. } = Identity::of(&*rs)?;
         let satisfied = self.expectations().satisfied(key, now());
         let mut candidates = self.shared.pods.by_index(&owner_index(&uid));
-        candidates.extend(self.shared.pods.by_index(&orphan_index(&ns)));
-        let related = self.related_pods(&rs);
-        let candidate_refs: Vec<&Pod> = candidates.iter().map(|p| p.as_ref()).collect();
-        let related_refs: Vec<&Pod> = related.iter().map(|p| p.as_ref()).collect();
-        let t = now();
-        let p = plan(
-            Observed {
-                rs: &rs,
-                selector: &selector,
-                candidates: candidate_refs,
-                related: related_refs,
-                expectations_satisfied: satisfied,
-            },
-            t,
-        );
+        candidates.extend(self.shared.pods.by_index(&orphan_index(&namespace)));
+        let related = self.related_pods(&rs, &namespace);
+        let observed = Observed {
+            rs: &rs,
+            selector: &selector,
+            candidates: candidates.iter().map(|p| p.as_ref()).collect(),
+            related: related.iter().map(|p| p.as_ref()).collect(),
+            expectations_satisfied: satisfied,
+        };
+        let p = plan(observed, now());
 
-        self.claim(&rs, &p.adopt, &p.release).await?;
+        let pods: Api<Pod> = Api::namespaced(self.shared.client.clone(), &namespace);
+        let rs_api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &namespace);
+        claim(&rs_api, &*rs, &pods, &p.adopt, &p.release).await?;
         if let Some(names) = &p.pods_to_delete {
             // Names of Pods that are not this ReplicaSet's (any more) leave podsToDelete; the
             // resourceVersion read is a precondition, so a stale cache cannot drop a new name.
-            let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
             let body = json!({"metadata": {"resourceVersion": rs.metadata.resource_version},
                 "spec": {"scaleStrategy": {"podsToDelete": names}}});
-            api.patch(
-                &rs.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&body),
-            )
-            .await
-            .map_err(api_err("writing podsToDelete"))?;
+            rs_api
+                .patch(
+                    &rs.name_any(),
+                    &PatchParams::default(),
+                    &Patch::Merge(&body),
+                )
+                .await
+                .map_err(api_err("writing podsToDelete"))?;
         }
 
         let outcome = match &p.manage {
             Manage::Nothing => Ok(()),
-            Manage::Create(n) => self.create_pods(key, &rs, *n).await,
-            Manage::Delete(victims) => self.delete_pods(key, &rs, victims).await,
+            Manage::Create(n) => self.create_pods(key, &rs, &namespace, *n).await,
+            Manage::Delete(victims) => self.delete_pods(key, &rs, &namespace, victims).await,
         };
         let manage_outcome = match &outcome {
             Ok(()) => ManageOutcome::Ok,
-            Err(message) => ManageOutcome::Failed {
-                message: message.clone(),
+            Err(e) => ManageOutcome::Failed {
+                message: e.to_string(),
                 diff: p.diff,
             },
         };
         let t = now();
+        let selector = selector.to_string();
         let new_status = status::calculate(
             &rs,
             &p.claimed,
             p.terminating,
-            &selector.to_string(),
+            &selector,
             &manage_outcome,
             t,
         );
-        // A status that only follows pods turning Ready (nothing created or deleted, the spec
-        // already observed, no failure to report, not yet settled) is paced: one write per
-        // interval.
-        let status_only = matches!(p.manage, Manage::Nothing)
-            && outcome.is_ok()
-            && status::may_pace(&rs, &new_status)
-            && rs.status.as_ref().and_then(|s| s.observed_generation) == rs.metadata.generation;
-        let mut paced = None;
-        if status::needs_write(&rs, &new_status) {
-            let at = std::time::Instant::now();
-            if status_only {
-                paced = self.status_pacer.admit(key, at);
-            } else {
-                self.status_pacer.wrote(key, at);
-            }
-        }
-        if status::needs_write(&rs, &new_status) && paced.is_none() {
-            let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
-            let body = json!({"apiVersion": "apps.bosun.dev/v1", "kind": "ReplicaSet", "status": new_status});
-            api.patch_status(
-                &rs.name_any(),
-                &PatchParams::apply(MANAGER).force(),
-                &Patch::Apply(&body),
-            )
-            .await
-            .map_err(api_err("writing status"))?;
-        }
-        outcome.map_err(Error::Manage)?;
+        let pods_written = !matches!(p.manage, Manage::Nothing) || outcome.is_err();
+        let paced = self
+            .write_status_paced(key, &rs_api, &rs, &new_status, pods_written)
+            .await?;
+        outcome?;
         let next = bosun_core::replicaset::next_availability_check(
             &rs,
             &p.claimed,
@@ -219,12 +213,38 @@ impl Controller {
         })
     }
 
+    /// Write `new` unless it is what the ReplicaSet has, or the pacer holds it back
+    /// ([`status::may_pace`]): then `Some` says when it admits one.
+    async fn write_status_paced(
+        &self,
+        key: &str,
+        api: &Api<ReplicaSet>,
+        rs: &ReplicaSet,
+        new: &bosun_api::apps::ReplicaSetStatus,
+        pods_written: bool,
+    ) -> Result<Option<Duration>, Error> {
+        if !status::needs_write(rs, new) {
+            return Ok(None);
+        }
+        let at = std::time::Instant::now();
+        if status::may_pace(rs, new, pods_written) {
+            if let Some(wait) = self.status_pacer.admit(key, at) {
+                return Ok(Some(wait));
+            }
+        } else {
+            self.status_pacer.wrote(key, at);
+        }
+        crate::runtime::status::apply(api, &rs.name_any(), MANAGER, new)
+            .await
+            .map_err(api_err("writing status"))?;
+        Ok(None)
+    }
+
     /// Active pods selected by every ReplicaSet with this one's controller (`getIndirectlyRelatedPods`).
-    fn related_pods(&self, rs: &ReplicaSet) -> Vec<Arc<Pod>> {
+    fn related_pods(&self, rs: &ReplicaSet, ns: &str) -> Vec<Arc<Pod>> {
         let Some(owner) = controller_of(&rs.metadata) else {
             return Vec::new();
         };
-        let ns = rs.metadata.namespace.as_deref().unwrap_or_default();
         let in_ns = self.shared.pods.by_index(&namespace_index(ns));
         let mut out = Vec::new();
         for sibling in self.shared.replicasets.by_index(&owner_index(&owner.uid)) {
@@ -241,75 +261,14 @@ impl Controller {
         out
     }
 
-    /// `claimPods`: adopt and release; any failure aborts the sync.
-    async fn claim(&self, rs: &ReplicaSet, adopt: &[&Pod], release: &[&Pod]) -> Result<(), Error> {
-        if adopt.is_empty() && release.is_empty() {
-            return Ok(());
-        }
-        let ns = rs.metadata.namespace.clone().unwrap_or_default();
-        let pods: Api<Pod> = Api::namespaced(self.shared.client.clone(), &ns);
-        let rs_uid = rs.metadata.uid.clone().unwrap_or_default();
-        if !adopt.is_empty() {
-            // RecheckDeletionTimestamp: a live read, so a ReplicaSet being deleted adopts nothing.
-            let api: Api<ReplicaSet> = Api::namespaced(self.shared.client.clone(), &ns);
-            let fresh = api
-                .get(&rs.name_any())
-                .await
-                .map_err(api_err("rechecking the ReplicaSet before adoption"))?;
-            if fresh.metadata.deletion_timestamp.is_some() || fresh.metadata.uid != rs.metadata.uid
-            {
-                return Err(Error::Claim(format!(
-                    "original ReplicaSet {}/{} is gone or being deleted",
-                    ns,
-                    rs.name_any()
-                )));
-            }
-        }
-        let owner = bosun_core::replicaset::controller_ref(rs);
-        let adopt_patches = adopt.iter().map(|p| {
-            let body = json!({"metadata": {"ownerReferences": [owner], "uid": p.metadata.uid}});
-            (p.name_any(), body, "adopting")
-        });
-        let release_patches = release.iter().map(|p| {
-            let body = json!({"metadata": {"ownerReferences": [{"$patch": "delete", "uid": rs_uid}], "uid": p.metadata.uid}});
-            (p.name_any(), body, "releasing")
-        });
-        let results = join_all(
-            adopt_patches
-                .chain(release_patches)
-                .map(|(name, body, what)| {
-                    let pods = pods.clone();
-                    async move {
-                        match pods
-                            .patch(&name, &PatchParams::default(), &Patch::Strategic(&body))
-                            .await
-                        {
-                            Ok(_) => {
-                                debug!(pod = %name, "{what} pod");
-                                Ok(())
-                            }
-                            // Gone, or changed under us (the UID precondition): not ours to claim.
-                            Err(kube::Error::Api(e))
-                                if e.code == 404 || (what == "releasing" && e.code == 422) =>
-                            {
-                                Ok(())
-                            }
-                            Err(e) => Err(format!("{what} pod {name}: {e}")),
-                        }
-                    }
-                }),
-        )
-        .await;
-        let errors: Vec<String> = results.into_iter().filter_map(Result::err).collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Claim(errors.join("; ")))
-        }
-    }
-
-    /// Create `n` pods in slow-start batches; the error message of the first failure, if any.
-    async fn create_pods(&self, key: &str, rs: &ReplicaSet, n: usize) -> Result<(), String> {
+    /// Create `n` pods in slow-start batches; the first failure, if any.
+    async fn create_pods(
+        &self,
+        key: &str,
+        rs: &ReplicaSet,
+        ns: &str,
+        n: usize,
+    ) -> Result<(), ManageError> {
         let template = match pod_from_template(rs) {
             Ok(t) => t,
             Err(e) => {
@@ -319,12 +278,11 @@ impl Controller {
                     "FailedCreate",
                     format!("Error creating: {e}"),
                 );
-                return Err(e.to_string());
+                return Err(e.into());
             }
         };
         self.expectations().expect_creations(key, n, now());
-        let ns = rs.metadata.namespace.clone().unwrap_or_default();
-        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), &ns);
+        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), ns);
         let reference = object_ref(rs);
         let mut created = 0usize;
         let mut failure = None;
@@ -349,10 +307,7 @@ impl Controller {
                         );
                     }
                     // Creations into a terminating namespace are not failures (upstream).
-                    Err(kube::Error::Api(e))
-                        if e.code == 403
-                            && e.message.contains("because it is being terminated") =>
-                    {
+                    Err(e) if crate::runtime::is_namespace_terminating(&e) => {
                         batch_ok += 1;
                     }
                     Err(e) => {
@@ -363,7 +318,7 @@ impl Controller {
                             "FailedCreate",
                             format!("Error creating: {message}"),
                         );
-                        failure.get_or_insert(message);
+                        failure.get_or_insert(ManageError::Create(e));
                     }
                 }
             }
@@ -386,17 +341,17 @@ impl Controller {
         failure.map_or(Ok(()), Err)
     }
 
-    /// Delete `victims` in parallel; the error message of the first failure, if any.
+    /// Delete `victims` in parallel; the first failure, if any.
     async fn delete_pods(
         &self,
         key: &str,
         rs: &ReplicaSet,
+        ns: &str,
         victims: &[&Pod],
-    ) -> Result<(), String> {
+    ) -> Result<(), ManageError> {
         let keys: Vec<String> = victims.iter().map(|p| key_of(&p.metadata)).collect();
         self.expectations().expect_deletions(key, &keys, now());
-        let ns = rs.metadata.namespace.clone().unwrap_or_default();
-        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), &ns);
+        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), ns);
         let reference = object_ref(rs);
         // In order (`buffered`): the results are matched with `keys` and `victims` below.
         let deletes: Vec<_> = victims
@@ -442,7 +397,7 @@ impl Controller {
                         "FailedDelete",
                         format!("Error deleting: {message}"),
                     );
-                    failure.get_or_insert(message);
+                    failure.get_or_insert(ManageError::Delete(e));
                 }
             }
         }
@@ -454,18 +409,14 @@ impl Controller {
 impl crate::runtime::Reconciler for Controller {
     const NAME: &'static str = "replicaset";
     type Error = Error;
+    type Primary = ReplicaSet;
 
     fn queue(&self) -> &WorkQueue {
         &self.queue
     }
 
-    fn initial_keys(&self) -> Vec<String> {
-        self.shared
-            .replicasets
-            .list()
-            .iter()
-            .map(|rs| key_of(&rs.metadata))
-            .collect()
+    fn primary(&self) -> &crate::runtime::informer::Informer<ReplicaSet> {
+        &self.shared.replicasets
     }
 
     async fn sync(&self, key: &str) -> Result<crate::runtime::Requeue, Error> {
@@ -473,10 +424,6 @@ impl crate::runtime::Reconciler for Controller {
             Some(d) => crate::runtime::Requeue::After(d),
             None => crate::runtime::Requeue::No,
         })
-    }
-
-    fn error_label(e: &Error) -> &'static str {
-        e.metric_label()
     }
 }
 
@@ -498,17 +445,17 @@ struct PodEvents(Arc<Controller>);
 impl Handler<Pod> for PodEvents {
     fn on_add(&self, pod: &Arc<Pod>) {
         let c = &self.0;
-        c.wake(events::pod_added(&*c.shared, pod));
+        c.wake(events::pod_added(&*c.shared.replicasets, pod));
     }
 
     fn on_update(&self, old: &Arc<Pod>, cur: &Arc<Pod>) {
         let c = &self.0;
-        c.wake(events::pod_updated(&*c.shared, old, cur));
+        c.wake(events::pod_updated(&*c.shared.replicasets, old, cur));
     }
 
     fn on_delete(&self, pod: &Arc<Pod>) {
         let c = &self.0;
-        c.wake(events::pod_deleted(&*c.shared, pod));
+        c.wake(events::pod_deleted(&*c.shared.replicasets, pod));
     }
 }
 

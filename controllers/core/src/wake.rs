@@ -3,7 +3,7 @@
 //! Upstream's event handlers (`addPod`, `updateReplicaSet`, ...) read the informers' caches and
 //! then call the work queue and the expectations directly. bosun splits them as it splits a
 //! sync: the decision is a pure function here, from the event and a read-only view of the caches
-//! ([`Caches`]) to a list of [`Wake`]s, tested one upstream rule at a time; the runtime applies
+//! ([`Cache`]) to a list of [`Wake`]s, tested one upstream rule at a time; the runtime applies
 //! the list in order (`controllers/bosun/src/runtime/wake.rs`).
 
 use std::sync::Arc;
@@ -36,16 +36,13 @@ pub enum Wake {
     Forget(ObjectKey),
 }
 
-/// The read-only view of the informers' caches that the handlers need.
-pub trait Caches {
-    /// The cached ReplicaSet `namespace/name`.
-    fn replicaset(&self, namespace: &str, name: &str) -> Option<Arc<ReplicaSet>>;
-    /// The cached ReplicaSets of a namespace.
-    fn replicasets_in(&self, namespace: &str) -> Vec<Arc<ReplicaSet>>;
-    /// The cached Deployment `namespace/name`.
-    fn deployment(&self, namespace: &str, name: &str) -> Option<Arc<Deployment>>;
-    /// The cached Deployments of a namespace.
-    fn deployments_in(&self, namespace: &str) -> Vec<Arc<Deployment>>;
+/// The read-only view of one informer's cache that the handlers need (the runtime's informer
+/// of `K` is one, whatever `K`: a new kind needs nothing here).
+pub trait Cache<K> {
+    /// The cached object `namespace/name`.
+    fn get(&self, namespace: &str, name: &str) -> Option<Arc<K>>;
+    /// The cached objects of a namespace.
+    fn in_namespace(&self, namespace: &str) -> Vec<Arc<K>>;
 }
 
 /// Whether a controller reference names one of bosun's `apps` kinds of this `kind`.
@@ -74,28 +71,28 @@ fn resolve<K>(
 
 /// [`resolve`] for ReplicaSets.
 pub fn resolve_replicaset(
-    caches: &impl Caches,
+    caches: &impl Cache<ReplicaSet>,
     namespace: &str,
     r: &OwnerReference,
 ) -> Option<Arc<ReplicaSet>> {
     resolve(
         r,
         "ReplicaSet",
-        |name| caches.replicaset(namespace, name),
+        |name| caches.get(namespace, name),
         |rs| rs.metadata.uid.as_deref(),
     )
 }
 
 /// [`resolve`] for Deployments.
 pub fn resolve_deployment(
-    caches: &impl Caches,
+    caches: &impl Cache<Deployment>,
     namespace: &str,
     r: &OwnerReference,
 ) -> Option<Arc<Deployment>> {
     resolve(
         r,
         "Deployment",
-        |name| caches.deployment(namespace, name),
+        |name| caches.get(namespace, name),
         |d| d.metadata.uid.as_deref(),
     )
 }
@@ -124,27 +121,30 @@ pub(crate) mod fake {
         meta.namespace.as_deref() == Some(ns)
     }
 
-    impl Caches for FakeCaches {
-        fn replicaset(&self, namespace: &str, name: &str) -> Option<Arc<ReplicaSet>> {
+    impl Cache<ReplicaSet> for FakeCaches {
+        fn get(&self, namespace: &str, name: &str) -> Option<Arc<ReplicaSet>> {
             self.replicasets
                 .iter()
                 .find(|r| is(&r.metadata, namespace) && r.metadata.name.as_deref() == Some(name))
                 .cloned()
         }
-        fn replicasets_in(&self, namespace: &str) -> Vec<Arc<ReplicaSet>> {
+        fn in_namespace(&self, namespace: &str) -> Vec<Arc<ReplicaSet>> {
             self.replicasets
                 .iter()
                 .filter(|r| is(&r.metadata, namespace))
                 .cloned()
                 .collect()
         }
-        fn deployment(&self, namespace: &str, name: &str) -> Option<Arc<Deployment>> {
+    }
+
+    impl Cache<Deployment> for FakeCaches {
+        fn get(&self, namespace: &str, name: &str) -> Option<Arc<Deployment>> {
             self.deployments
                 .iter()
                 .find(|d| is(&d.metadata, namespace) && d.metadata.name.as_deref() == Some(name))
                 .cloned()
         }
-        fn deployments_in(&self, namespace: &str) -> Vec<Arc<Deployment>> {
+        fn in_namespace(&self, namespace: &str) -> Vec<Arc<Deployment>> {
             self.deployments
                 .iter()
                 .filter(|d| is(&d.metadata, namespace))

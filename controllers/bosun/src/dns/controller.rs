@@ -26,13 +26,16 @@ pub enum Error {
     /// An API call failed.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// The cached object lacks a field the API server always sets.
+    #[error(transparent)]
+    Meta(#[from] crate::runtime::meta::MissingMeta),
 }
 
-impl Error {
-    /// A short stable label for metrics.
-    pub fn metric_label(&self) -> &'static str {
+impl crate::runtime::MetricLabel for Error {
+    fn metric_label(&self) -> &'static str {
         match self {
             Error::Api(_) => "api",
+            Error::Meta(_) => "metadata",
         }
     }
 }
@@ -83,8 +86,11 @@ impl Controller {
         if svc.metadata.deletion_timestamp.is_some() {
             return Ok(Requeue::No);
         }
-        let ns = svc.metadata.namespace.clone().unwrap_or_default();
-        let name = svc.metadata.name.clone().unwrap_or_default();
+        let crate::runtime::meta::Identity {
+            namespace: ns,
+            name,
+            ..
+        } = crate::runtime::meta::Identity::of(&*svc)?;
         let slices = self.slices_of(&ns, &name);
         let slice_refs: Vec<&EndpointSlice> = slices.iter().map(|s| s.as_ref()).collect();
         let existing = self.shared.dnsrecordsets.get(key);
@@ -143,14 +149,9 @@ impl Controller {
         name: &str,
         st: &bosun_api::dns::DNSRecordSetStatus,
     ) -> Result<(), Error> {
-        let body = json!({"apiVersion": "dns.bosun.dev/v1", "kind": "DNSRecordSet", "status": st});
-        api.patch_status(
-            name,
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&body),
-        )
-        .await
-        .map_err(api_err("writing the DNSRecordSet status"))?;
+        crate::runtime::status::apply(api, name, MANAGER, st)
+            .await
+            .map_err(api_err("writing the DNSRecordSet status"))?;
         debug!(records = st.record_count, "wrote status");
         Ok(())
     }
@@ -168,26 +169,18 @@ fn service_key_of_slice(s: &EndpointSlice) -> Option<String> {
 impl crate::runtime::Reconciler for Controller {
     const NAME: &'static str = "dns";
     type Error = Error;
+    type Primary = Service;
 
     fn queue(&self) -> &WorkQueue {
         &self.queue
     }
 
-    fn initial_keys(&self) -> Vec<String> {
-        self.shared
-            .services
-            .list()
-            .iter()
-            .map(|s| key_of(&s.metadata))
-            .collect()
+    fn primary(&self) -> &crate::runtime::informer::Informer<Service> {
+        &self.shared.services
     }
 
     async fn sync(&self, key: &str) -> Result<Requeue, Error> {
         self.sync_service(key).await
-    }
-
-    fn error_label(e: &Error) -> &'static str {
-        e.metric_label()
     }
 }
 

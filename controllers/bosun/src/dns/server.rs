@@ -489,29 +489,8 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<()> {
     crate::serve::spawn(args.metrics_addr, health.clone())
         .await
         .with_context(|| format!("serving metrics on {}", args.metrics_addr))?;
-    let store = Arc::new(Store::new(&args.zone, args.ttl).map_err(anyhow::Error::msg)?);
-    let synced = Arc::new(AtomicBool::new(false));
     let upstreams = upstreams(&args)?;
-    let forwarder = Forwarder::new(
-        &upstreams,
-        args.forward_timeout,
-        args.max_concurrent,
-        args.health_check,
-    );
-    let cache = Arc::new(Cache::new(
-        args.cache_size,
-        args.cache_min_ttl,
-        args.cache_max_ttl,
-    ));
-    let probe = Arc::new(Probe::new());
-    let responder = Arc::new(Responder {
-        store: store.clone(),
-        synced: synced.clone(),
-        forwarder: forwarder.clone(),
-        cache,
-        probe: probe.clone(),
-        turn: AtomicUsize::new(0),
-    });
+    let responder = responder(&args, &upstreams)?;
     let mut server = hickory_server::Server::new(Shared(responder.clone()));
     let mut udp_servers = tokio::task::JoinSet::new();
     for addr in &args.listen {
@@ -527,39 +506,14 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<()> {
     }
     info!(listen = ?args.listen, zone = %args.zone, ttl = args.ttl, upstreams = ?upstreams, "serving DNS");
     let (loop_tx, mut loop_rx) = tokio::sync::mpsc::channel::<String>(1);
+    let (forwarder, probe) = (responder.forwarder.clone(), responder.probe.clone());
     tokio::spawn(async move {
         if let Some(e) = detect_loop(forwarder, probe).await {
             let _ = loop_tx.send(e).await;
         }
     });
-
-    let client = crate::runtime::client::unfenced()
-        .await
-        .context("connecting to the API server (KUBECONFIG or in-cluster config)")?;
-    let informer: Arc<Informer<DNSRecordSet>> = Informer::new(None);
-    informer.add_handler(Arc::new(Feed(store.clone())));
-    tokio::spawn(informer.clone().run(
-        kube::Api::all(client),
-        kube::runtime::watcher::Config::default(),
-    ));
-    let sync_flag = synced.clone();
-    let inf = informer.clone();
-    let st = store.clone();
-    let ready = health.clone();
     let stopping = Arc::new(AtomicBool::new(false));
-    let stop_flag = stopping.clone();
-    tokio::spawn(async move {
-        inf.synced().await;
-        sync_flag.store(true, Ordering::Relaxed);
-        if !stop_flag.load(Ordering::Relaxed) {
-            ready.set_ready(true);
-        }
-        info!(
-            sets = inf.list().len(),
-            names = st.names(),
-            "DNSRecordSets listed; answering"
-        );
-    });
+    watch_records(&responder, &health, &stopping).await?;
 
     // Owns the UDP tasks: dropping it stops them.
     let mut udp_failed = Box::pin(async move {
@@ -590,6 +544,64 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<()> {
         }
     }
     info!("stopped");
+    Ok(())
+}
+
+/// The responder of `args`: an empty record store (not yet synced), the forwarder to
+/// `upstreams`, the cache and the loop probe.
+fn responder(args: &DnsArgs, upstreams: &[SocketAddr]) -> anyhow::Result<Arc<Responder>> {
+    let store = Arc::new(Store::new(&args.zone, args.ttl).map_err(anyhow::Error::msg)?);
+    let forwarder = Forwarder::new(
+        upstreams,
+        args.forward_timeout,
+        args.max_concurrent,
+        args.health_check,
+    );
+    let cache = Arc::new(Cache::new(
+        args.cache_size,
+        args.cache_min_ttl,
+        args.cache_max_ttl,
+    ));
+    Ok(Arc::new(Responder {
+        store,
+        synced: Arc::new(AtomicBool::new(false)),
+        forwarder,
+        cache,
+        probe: Arc::new(Probe::new()),
+        turn: AtomicUsize::new(0),
+    }))
+}
+
+/// Feed the responder's store from a watch of every DNSRecordSet; once the first list is in,
+/// the responder answers from it and /readyz passes (unless the server is `stopping`).
+async fn watch_records(
+    responder: &Responder,
+    health: &Arc<crate::serve::Health>,
+    stopping: &Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    let client = crate::runtime::client::unfenced()
+        .await
+        .context("connecting to the API server (KUBECONFIG or in-cluster config)")?;
+    let informer: Arc<Informer<DNSRecordSet>> = Informer::new(None);
+    informer.add_handler(Arc::new(Feed(responder.store.clone())));
+    tokio::spawn(informer.clone().run(
+        kube::Api::all(client),
+        kube::runtime::watcher::Config::default(),
+    ));
+    let (synced, store) = (responder.synced.clone(), responder.store.clone());
+    let (ready, stopping) = (health.clone(), stopping.clone());
+    tokio::spawn(async move {
+        informer.synced().await;
+        synced.store(true, Ordering::Relaxed);
+        if !stopping.load(Ordering::Relaxed) {
+            ready.set_ready(true);
+        }
+        info!(
+            sets = informer.list().len(),
+            names = store.names(),
+            "DNSRecordSets listed; answering"
+        );
+    });
     Ok(())
 }
 

@@ -229,27 +229,7 @@ impl Store {
             return answer;
         }
         if let Some(pod) = self.pod_name(name) {
-            let found = match pod {
-                PodName::Address(ip) => {
-                    let data = match ip {
-                        IpAddr::V4(v4) => RData::A(A(v4)),
-                        IpAddr::V6(v6) => RData::AAAA(AAAA(v6)),
-                    };
-                    Some(Record::from_rdata(Name::from(name), self.ttl, data))
-                }
-                PodName::Namespace => None,
-                PodName::Missing => {
-                    negative(&mut answer, ResponseCode::NXDomain);
-                    return answer;
-                }
-            };
-            match found {
-                Some(r) if qtype == RecordType::ANY || r.record_type() == qtype => {
-                    answer.answers.push(r);
-                }
-                _ => negative(&mut answer, ResponseCode::NoError),
-            }
-            return answer;
+            return self.pod_answer(name, pod, qtype, apex, inner.serial);
         }
         let node = inner.names.get(name);
         let matching: Vec<&Record> = node
@@ -265,33 +245,8 @@ impl Store {
             return answer;
         }
         // A CNAME answers every other type; follow it while it stays in our zones.
-        let mut current = node;
-        let mut hops = 0;
-        while let Some(cname) = current.and_then(|n| {
-            n.records
-                .iter()
-                .map(|(_, r)| r)
-                .find(|r| r.record_type() == RecordType::CNAME)
-        }) {
-            answer.answers.push(cname.clone());
-            hops += 1;
-            let RData::CNAME(target) = &cname.data else {
-                break;
-            };
-            let target = LowerName::new(&target.0);
-            if hops > MAX_CNAME_CHAIN || self.zone_of(&target).is_none() {
-                return answer;
-            }
-            current = inner.names.get(&target);
-            let at_target: Vec<&Record> = current
-                .into_iter()
-                .flat_map(|n| n.records.iter().map(|(_, r)| r))
-                .filter(|r| r.record_type() == qtype)
-                .collect();
-            if !at_target.is_empty() {
-                answer.answers.extend(at_target.into_iter().cloned());
-                return answer;
-            }
+        if self.follow_cnames(&inner, node, qtype, &mut answer) {
+            return answer;
         }
         if !answer.answers.is_empty() {
             // A chain ending in our zone at a name without the type.
@@ -307,6 +262,84 @@ impl Store {
             },
         );
         answer
+    }
+}
+
+impl Store {
+    /// The answer for a name under `pod.<zone>`: the address the name spells, NODATA for
+    /// another type or the namespace level, NXDOMAIN for a name that spells no address.
+    fn pod_answer(
+        &self,
+        name: &LowerName,
+        pod: PodName,
+        qtype: RecordType,
+        apex: &LowerName,
+        serial: u32,
+    ) -> Answer {
+        let mut answer = Answer::default();
+        let found = match pod {
+            PodName::Address(ip) => {
+                let data = match ip {
+                    IpAddr::V4(v4) => RData::A(A(v4)),
+                    IpAddr::V6(v6) => RData::AAAA(AAAA(v6)),
+                };
+                Some(Record::from_rdata(Name::from(name), self.ttl, data))
+            }
+            PodName::Namespace => None,
+            PodName::Missing => {
+                answer.rcode = ResponseCode::NXDomain;
+                answer.authority.push(self.soa(apex, serial));
+                return answer;
+            }
+        };
+        match found {
+            Some(r) if qtype == RecordType::ANY || r.record_type() == qtype => {
+                answer.answers.push(r);
+            }
+            _ => answer.authority.push(self.soa(apex, serial)),
+        }
+        answer
+    }
+
+    /// Follow the CNAME at `node` (and at its targets, while they stay in our zones, at most
+    /// [`MAX_CNAME_CHAIN`] hops) into `answer`; `true` when the answer is complete: the chain
+    /// reached records of `qtype`, or left our zones, or grew too long.
+    fn follow_cnames(
+        &self,
+        inner: &Inner,
+        node: Option<&Node>,
+        qtype: RecordType,
+        answer: &mut Answer,
+    ) -> bool {
+        let mut current = node;
+        let mut hops = 0;
+        while let Some(cname) = current.and_then(|n| {
+            n.records
+                .iter()
+                .map(|(_, r)| r)
+                .find(|r| r.record_type() == RecordType::CNAME)
+        }) {
+            answer.answers.push(cname.clone());
+            hops += 1;
+            let RData::CNAME(target) = &cname.data else {
+                break;
+            };
+            let target = LowerName::new(&target.0);
+            if hops > MAX_CNAME_CHAIN || self.zone_of(&target).is_none() {
+                return true;
+            }
+            current = inner.names.get(&target);
+            let at_target: Vec<&Record> = current
+                .into_iter()
+                .flat_map(|n| n.records.iter().map(|(_, r)| r))
+                .filter(|r| r.record_type() == qtype)
+                .collect();
+            if !at_target.is_empty() {
+                answer.answers.extend(at_target.into_iter().cloned());
+                return true;
+            }
+        }
+        false
     }
 }
 

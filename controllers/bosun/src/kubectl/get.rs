@@ -24,7 +24,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 
 use super::describe::selector_string;
-use super::tree::{build, render_text, to_json};
+use super::tree::{Tree, build, render_text, to_json};
 use super::{DEPLOY_KIND, Failure, Session, render, server_error};
 
 /// What `get` was asked for.
@@ -58,7 +58,7 @@ fn use_colour() -> bool {
 /// The text of one tree in the chosen format.
 fn present(
     doc: &Value,
-    tree: &super::tree::Tree,
+    tree: &Tree,
     output: Option<&str>,
     colour: bool,
 ) -> Result<String, Failure> {
@@ -134,9 +134,7 @@ async fn watch(
         rs_events.map(|e| (1, e)).boxed(),
         pod_events.map(|e| (2, e)).boxed(),
     ]);
-    let terminal = std::io::stdout().is_terminal();
-    let colour = use_colour();
-    let output = o.output.as_deref();
+    let mut screen = Screen::new(o.output.as_deref());
     let mut ctrl_c = pin!(tokio::signal::ctrl_c());
     let timeout = o.timeout;
     let mut deadline = pin!(async move {
@@ -148,13 +146,8 @@ async fn watch(
     });
     // Ages change with the clock, not the objects: on a terminal, redraw them every second.
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let ticking = screen.terminal && screen.output.is_none();
     let mut synced = [false; 3];
-    // What decides that the tree changed: the JSON document, or the text as of the watch's
-    // start (so the ages, which move with the clock, do not count; creation times do).
-    let start = Timestamp::now();
-    let mut last_key: Option<String> = None;
-    let mut last_text = String::new();
-    let mut stdout = std::io::stdout();
     loop {
         tokio::select! {
             event = events.next() => match event {
@@ -169,46 +162,81 @@ async fn watch(
             },
             _ = &mut ctrl_c => return Ok(String::new()),
             () = &mut deadline => return Ok(String::new()),
-            _ = tick.tick(), if terminal && output.is_none() => {}
+            _ = tick.tick(), if ticking => {}
         }
         if !synced.iter().all(|s| *s) {
             continue;
         }
         let Some(d) = d_store.state().into_iter().next() else {
-            let _ = writeln!(stdout, "{DEPLOY_KIND}/{name} deleted");
+            let _ = writeln!(screen.stdout, "{DEPLOY_KIND}/{name} deleted");
             return Ok(String::new());
         };
         let rss: Vec<ReplicaSet> = rs_store.state().iter().map(|r| (**r).clone()).collect();
         let pods: Vec<Pod> = pod_store.state().iter().map(|p| (**p).clone()).collect();
-        let tree = build(&d, &rss, &pods);
-        let doc = to_json(&tree);
-        let key = match output {
-            None => render_text(&tree, start, false),
+        if !screen.show(&build(&d, &rss, &pods))? {
+            return Ok(String::new());
+        }
+    }
+}
+
+/// Where `get -w` prints its trees, and what it printed last.
+struct Screen<'a> {
+    /// stdout is a terminal: each tree redraws the screen.
+    terminal: bool,
+    colour: bool,
+    output: Option<&'a str>,
+    /// What decides that the tree changed: the JSON document, or the text as of the watch's
+    /// start (so the ages, which move with the clock, do not count; creation times do).
+    start: Timestamp,
+    last_key: Option<String>,
+    last_text: String,
+    stdout: std::io::Stdout,
+}
+
+impl<'a> Screen<'a> {
+    fn new(output: Option<&'a str>) -> Screen<'a> {
+        Screen {
+            terminal: std::io::stdout().is_terminal(),
+            colour: use_colour(),
+            output,
+            start: Timestamp::now(),
+            last_key: None,
+            last_text: String::new(),
+            stdout: std::io::stdout(),
+        }
+    }
+
+    /// Print `tree` if it changed (on a terminal, also when only its ages moved); `false`
+    /// when stdout is closed (`| head`), which ends the watch quietly, as kubectl's does.
+    fn show(&mut self, tree: &Tree) -> Result<bool, Failure> {
+        let doc = to_json(tree);
+        let key = match self.output {
+            None => render_text(tree, self.start, false),
             Some(_) => doc.to_string(),
         };
-        let changed = last_key.as_ref() != Some(&key);
-        let text = present(&doc, &tree, output, colour)?;
-        // On a terminal the tree also redraws when only its ages moved.
-        let aged = terminal && output.is_none() && text != last_text;
+        let changed = self.last_key.as_ref() != Some(&key);
+        let text = present(&doc, tree, self.output, self.colour)?;
+        let aged = self.terminal && self.output.is_none() && text != self.last_text;
         if !(changed || aged) {
-            continue;
+            return Ok(true);
         }
         // Not on a terminal, each tree ends with a blank line: a reader knows it has a whole one.
-        let frame = match (last_key.is_some(), terminal, output) {
+        let frame = match (self.last_key.is_some(), self.terminal, self.output) {
             (_, true, None) => format!("\x1b[H\x1b[2J{text}"),
             (_, false, None) => format!("{text}\n"),
             (true, _, Some("yaml")) => format!("---\n{text}"),
             (_, _, Some(_)) => text.clone(),
         };
-        // A closed pipe (`| head`) ends the watch quietly, as kubectl's does.
-        if stdout
+        if self
+            .stdout
             .write_all(frame.as_bytes())
-            .and_then(|()| stdout.flush())
+            .and_then(|()| self.stdout.flush())
             .is_err()
         {
-            return Ok(String::new());
+            return Ok(false);
         }
-        last_key = Some(key);
-        last_text = text;
+        self.last_key = Some(key);
+        self.last_text = text;
+        Ok(true)
     }
 }

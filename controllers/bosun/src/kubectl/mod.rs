@@ -4,6 +4,7 @@
 //! do: a pure part that builds the object or the text from what it read (unit-tested here,
 //! case by case against upstream's rules), and a thin part that reads and writes through the API.
 
+pub mod cli;
 pub mod create;
 pub mod describe;
 pub mod expose;

@@ -111,27 +111,7 @@ pub async fn run(
                 field_manager: Some("kubectl-set".into()),
                 ..Default::default()
             };
-            let patch = Patch::<()>::Json(patch);
-            match kind {
-                Kind::Deployment => {
-                    let api: Api<Deployment> = Api::namespaced(client, &session.ns);
-                    serde_json::to_value(api.patch(name, &pp, &patch).await.map_err(|e| {
-                        let Failure(m) = server_error(e);
-                        Failure(format!(
-                            "error: failed to patch image update to pod template: {m}"
-                        ))
-                    })?)?
-                }
-                Kind::ReplicaSet => {
-                    let api: Api<ReplicaSet> = Api::namespaced(client, &session.ns);
-                    serde_json::to_value(api.patch(name, &pp, &patch).await.map_err(|e| {
-                        let Failure(m) = server_error(e);
-                        Failure(format!(
-                            "error: failed to patch image update to pod template: {m}"
-                        ))
-                    })?)?
-                }
-            }
+            patch_template(&client, &session.ns, kind, name, &pp, patch).await?
         };
         out = print_result(
             kind.kind_group(),
@@ -148,6 +128,34 @@ pub async fn run(
         print!("{out}");
         Err(Failure(errors.join("\n")))
     }
+}
+
+/// Apply the JSON patch to the object's template; kubectl's wording of a refusal.
+async fn patch_template(
+    client: &kube::Client,
+    ns: &str,
+    kind: Kind,
+    name: &str,
+    pp: &PatchParams,
+    patch: json_patch::Patch,
+) -> Result<Value, Failure> {
+    let patch = Patch::<()>::Json(patch);
+    let refused = |e| {
+        let Failure(m) = server_error(e);
+        Failure(format!(
+            "error: failed to patch image update to pod template: {m}"
+        ))
+    };
+    Ok(match kind {
+        Kind::Deployment => {
+            let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
+            serde_json::to_value(api.patch(name, pp, &patch).await.map_err(refused)?)?
+        }
+        Kind::ReplicaSet => {
+            let api: Api<ReplicaSet> = Api::namespaced(client.clone(), ns);
+            serde_json::to_value(api.patch(name, pp, &patch).await.map_err(refused)?)?
+        }
+    })
 }
 
 #[cfg(test)]

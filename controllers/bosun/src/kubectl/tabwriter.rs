@@ -10,6 +10,9 @@
 //! Pod Template:
 //! ··Labels:··app=web
 //! ```
+//!
+//! Not the `tabwriter` crate: it measures cells in display columns (`unicode-width`) where Go
+//! counts code points, so a wide or combining character pads differently (tests below).
 
 /// Align `text` (tab-separated cells, newline-terminated lines) as Go's tabwriter does.
 pub fn align(text: &str) -> String {
@@ -101,5 +104,41 @@ mod tests {
     fn empty_terminated_cells_are_padded_and_last_cells_are_not() {
         let text = "Labels:\ta=1\n\tb=2\nX:\t\n";
         assert_eq!(align(text), "Labels:  a=1\n         b=2\nX:       \n");
+    }
+
+    /// The `tabwriter` crate configured as kubectl's describers configure Go's.
+    fn crate_align(text: &str) -> String {
+        use std::io::Write;
+        let mut w = tabwriter::TabWriter::new(Vec::new()).minwidth(0).padding(2);
+        w.write_all(text.as_bytes()).unwrap();
+        w.flush().unwrap();
+        String::from_utf8(w.into_inner().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_tabwriter_crate_matches_on_ascii_tables_but_counts_wide_characters_twice() {
+        // describe's blocks and nested tables, and rollout history's table: the same bytes.
+        for text in [
+            "Name:\tweb\nReplicas:\t3\nPod Template:\n  Labels:\tapp=web\n",
+            "Conditions:\n  Type\tStatus\tReason\n  ----\t------\t------\n  Available \tTrue\tMinimumReplicasAvailable\n",
+            "Labels:\ta=1\n\tb=2\nX:\t\n",
+            "REVISION\tCHANGE-CAUSE\n1\t<none>\n2\tkubectl set image deploy/web nginx=nginx:1.28\n",
+        ] {
+            assert_eq!(crate_align(text), align(text), "{text:?}");
+        }
+        // An event reason of CJK characters: Go (and kubectl) counts 4 code points, the crate
+        // 8 columns; a decomposed accent: Go counts it, the crate does not.
+        let events = "  Type\tReason\tAge\n  Normal\t拉取镜像\t5s\n  Normal\tPulled\t6s\n";
+        assert_eq!(
+            align(events),
+            "  Type    Reason  Age\n  Normal  拉取镜像    5s\n  Normal  Pulled  6s\n"
+        );
+        assert_eq!(
+            crate_align(events),
+            "  Type    Reason    Age\n  Normal  拉取镜像  5s\n  Normal  Pulled    6s\n"
+        );
+        let accent = "Cafe\u{301}:\tx\nab:\ty\n";
+        assert_eq!(align(accent), "Cafe\u{301}:  x\nab:     y\n");
+        assert_eq!(crate_align(accent), "Cafe\u{301}:  x\nab:    y\n");
     }
 }

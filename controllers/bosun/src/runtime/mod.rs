@@ -1,13 +1,16 @@
 //! The `act` side's machinery: shared informers, the work queue, events.
 
+pub mod claim;
 pub mod client;
 pub mod events;
 pub mod fence;
 pub mod informer;
+pub mod meta;
 pub mod metrics;
 pub mod pacer;
 pub mod queue;
 pub mod rbac;
+pub mod status;
 pub mod wake;
 
 use std::sync::Arc;
@@ -166,6 +169,14 @@ pub fn message(e: &kube::Error) -> String {
     }
 }
 
+/// `errors.HasStatusCause(err, NamespaceTerminatingCause)`: the API server refuses creates in
+/// a namespace being deleted with 403 and this wording (kube's error type keeps no causes).
+/// Upstream's controllers treat it as the end of the pass, not a failure.
+pub fn is_namespace_terminating(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s)
+        if s.code == 403 && s.message.contains("because it is being terminated"))
+}
+
 /// Requeue decision of one sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Requeue {
@@ -177,23 +188,43 @@ pub enum Requeue {
     RateLimited,
 }
 
+/// An error with a short stable label per variant, for logs and metrics.
+pub trait MetricLabel {
+    /// The label (`api`, `claim`, ...).
+    fn metric_label(&self) -> &'static str;
+}
+
 /// A controller's sync, driven by [`run_workers`].
 pub trait Reconciler: Send + Sync + 'static {
     /// The controller's name in logs.
     const NAME: &'static str;
     /// Its error type.
-    type Error: std::fmt::Display + Send;
+    type Error: std::fmt::Display + MetricLabel + Send;
+    /// The kind whose objects are its keys (a Service for the EndpointSlice controller).
+    type Primary: Resource<DynamicType: Default>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static;
     /// Its queue of object keys.
     fn queue(&self) -> &queue::WorkQueue;
-    /// Every key to sync once at start.
-    fn initial_keys(&self) -> Vec<String>;
+    /// The cache of its primary kind.
+    fn primary(&self) -> &Informer<Self::Primary>;
+    /// Every key to sync once at start: every object of the primary kind.
+    fn initial_keys(&self) -> Vec<String> {
+        self.primary()
+            .list()
+            .iter()
+            .map(|o| bosun_core::key_of(o.meta()))
+            .collect()
+    }
     /// Sync one key.
     fn sync(
         &self,
         key: &str,
     ) -> impl std::future::Future<Output = Result<Requeue, Self::Error>> + Send;
-    /// A short stable label of an error, for logs and metrics.
-    fn error_label(e: &Self::Error) -> &'static str;
 }
 
 /// Run `workers` workers over the controller's queue until `shutdown` resolves, then let the
@@ -237,10 +268,10 @@ pub async fn run_workers<R: Reconciler>(
                             m.errors
                                 .get_or_create(&metrics::ErrorLabels {
                                     controller: R::NAME.to_string(),
-                                    kind: R::error_label(&e).to_string(),
+                                    kind: e.metric_label().to_string(),
                                 })
                                 .inc();
-                            span.in_scope(|| tracing::warn!(error = %e, kind = R::error_label(&e), "sync failed; requeued with backoff"));
+                            span.in_scope(|| tracing::warn!(error = %e, kind = e.metric_label(), "sync failed; requeued with backoff"));
                             r.queue().add_rate_limited(&key);
                         }
                     }

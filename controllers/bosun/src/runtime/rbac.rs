@@ -3,8 +3,9 @@
 //! the two drift apart, either way (a verb the chart grants that nothing here declares, or a
 //! declared verb the chart lacks).
 //!
-//! Every entry comes from the calls the code makes, found by reading the act side for
-//! `Api::<K>` calls (`create`, `get`, `patch`, `patch_status`, `replace`, `delete`), the
+//! Nothing at run time reads it. Every entry comes from the calls the code makes, found by
+//! reading the act side for `Api::<K>` calls (`create`, `get`, `patch`, `patch_status`,
+//! `replace`, `delete`; `runtime/claim.rs` and `runtime/status.rs` make some for them), the
 //! informers each controller registers a handler on (list and watch, `runtime/mod.rs`
 //! `Shared::start`), the Events sink (`runtime/events.rs`) and the Lease calls (kube-lease-manager
 //! and `main.rs`); each rule's `from` names them. The one kind of entry that is not a call is
@@ -15,9 +16,6 @@
 //! Not covered: the roles of the chart's selftest and uninstall-check hooks (their own
 //! ServiceAccounts), the aggregated view/edit/admin roles for users, and `resourceNames`
 //! (the Lease Role limits all but `create` to the one Lease; that is the chart's to keep).
-
-// Read by the tests only (nothing at run time asks for it).
-#![cfg_attr(not(test), allow(dead_code))]
 
 /// One permission: these verbs on these resources of one API group.
 #[derive(Debug, Clone, Copy)]
@@ -107,8 +105,8 @@ pub const PARTS: &[Part] = &[
                 "",
                 &["pods"],
                 &["create", "delete", "patch"],
-                "replicaset.rs: manage_replicas creates and deletes; claim adopts and releases \
-                 (strategic merge patch of ownerReferences)",
+                "replicaset.rs: creates and deletes; runtime/claim.rs adopts and releases \
+                 (a patch of ownerReferences)",
             ),
             rule(
                 "apps.bosun.dev",
@@ -120,7 +118,7 @@ pub const PARTS: &[Part] = &[
                 "apps.bosun.dev",
                 &["replicasets"],
                 &["get"],
-                "replicaset.rs: claim reads the ReplicaSet live before adopting \
+                "runtime/claim.rs: reads the ReplicaSet live before adopting \
                  (RecheckDeletionTimestamp)",
             ),
             rule(
@@ -133,7 +131,7 @@ pub const PARTS: &[Part] = &[
                 "apps.bosun.dev",
                 &["replicasets/status"],
                 &["patch"],
-                "replicaset.rs: the status (server-side apply)",
+                "replicaset.rs through runtime/status.rs: the status (server-side apply)",
             ),
             rule(
                 "apps.bosun.dev",
@@ -156,14 +154,15 @@ pub const PARTS: &[Part] = &[
                 "apps.bosun.dev",
                 &["deployments"],
                 &["get", "patch"],
-                "deployment.rs: claim reads the Deployment live before adopting; sync patches \
-                 revision annotations, rollbacks and podsToDelete",
+                "runtime/claim.rs: reads the Deployment live before adopting; deployment.rs \
+                 patches revision annotations, rollbacks and podsToDelete",
             ),
             rule(
                 "apps.bosun.dev",
                 &["deployments/status"],
                 &["patch"],
-                "deployment.rs: the status and the abort hash (server-side apply)",
+                "deployment.rs through runtime/status.rs: the status and the abort hash \
+                 (server-side apply)",
             ),
             rule(
                 "apps.bosun.dev",
@@ -181,9 +180,9 @@ pub const PARTS: &[Part] = &[
                 "apps.bosun.dev",
                 &["replicasets"],
                 &["create", "get", "patch", "delete"],
-                "deployment.rs: create (and get after a 409, the collision check), patch \
-                 (scale, annotations, adoption and release), delete (the revision history \
-                 limit)",
+                "deployment.rs: create (and get after a 409, the collision check), patch (scale, \
+                 annotations), delete (the revision history limit); runtime/claim.rs: patch \
+                 (adoption and release)",
             ),
             rule(
                 "",
@@ -263,7 +262,7 @@ pub const PARTS: &[Part] = &[
                 "dns.bosun.dev",
                 &["dnsrecordsets/status"],
                 &["patch"],
-                "dns/controller.rs: the status (server-side apply)",
+                "dns/controller.rs through runtime/status.rs: the status (server-side apply)",
             ),
         ],
     },

@@ -1,29 +1,29 @@
-//! The act side of the event handlers: the informers' caches as `bosun_core::wake::Caches`,
+//! The act side of the event handlers: every informer as a `bosun_core::wake::Cache` of its kind,
 //! and the one place where the [`Wake`]s a handler decided reach the queue and the
 //! expectations.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bosun_api::apps::{Deployment, ReplicaSet};
 use bosun_core::expectations::Expectations;
-use bosun_core::wake::{Caches, Wake};
+use bosun_core::wake::{Cache, Wake};
 
+use super::informer::Informer;
+use super::namespace_index;
 use super::queue::WorkQueue;
-use super::{Shared, namespace_index};
 
-impl Caches for Shared {
-    fn replicaset(&self, namespace: &str, name: &str) -> Option<Arc<ReplicaSet>> {
-        self.replicasets.get(&format!("{namespace}/{name}"))
+/// Every informer is the handlers' view of its kind's cache.
+impl<K> Cache<K> for Informer<K>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync,
+    K: 'static,
+    K::DynamicType: Default,
+{
+    fn get(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
+        Informer::get(self, &format!("{namespace}/{name}"))
     }
-    fn replicasets_in(&self, namespace: &str) -> Vec<Arc<ReplicaSet>> {
-        self.replicasets.by_index(&namespace_index(namespace))
-    }
-    fn deployment(&self, namespace: &str, name: &str) -> Option<Arc<Deployment>> {
-        self.deployments.get(&format!("{namespace}/{name}"))
-    }
-    fn deployments_in(&self, namespace: &str) -> Vec<Arc<Deployment>> {
-        self.deployments.by_index(&namespace_index(namespace))
+    fn in_namespace(&self, namespace: &str) -> Vec<Arc<K>> {
+        self.by_index(&namespace_index(namespace))
     }
 }
 

@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::Pod;
 
 use crate::key_of;
 use crate::pod::{controller_of, is_finished, is_ready, is_terminating};
-use crate::wake::{Caches, Wake, resolve_deployment, resolve_replicaset, selects};
+use crate::wake::{Cache, Wake, resolve_deployment, resolve_replicaset, selects};
 
 /// `addDeployment`, `updateDeployment`, `deleteDeployment`: the Deployment itself.
 pub fn deployment_changed(d: &Deployment) -> Vec<Wake> {
@@ -18,14 +18,14 @@ pub fn deployment_changed(d: &Deployment) -> Vec<Wake> {
 }
 
 /// The Deployment a ReplicaSet's controller reference resolves to.
-fn owner_of_rs(caches: &impl Caches, rs: &ReplicaSet) -> Option<Arc<Deployment>> {
+fn owner_of_rs(caches: &impl Cache<Deployment>, rs: &ReplicaSet) -> Option<Arc<Deployment>> {
     let ns = rs.metadata.namespace.as_deref()?;
     resolve_deployment(caches, ns, controller_of(&rs.metadata)?)
 }
 
 /// `getDeploymentsForReplicaSet`: the Deployments of the ReplicaSet's namespace whose selector
 /// matches it; a ReplicaSet without labels matches none.
-fn matching(caches: &impl Caches, rs: &ReplicaSet) -> Vec<Wake> {
+fn matching(caches: &impl Cache<Deployment>, rs: &ReplicaSet) -> Vec<Wake> {
     let Some(ns) = rs.metadata.namespace.as_deref() else {
         return Vec::new();
     };
@@ -33,7 +33,7 @@ fn matching(caches: &impl Caches, rs: &ReplicaSet) -> Vec<Wake> {
         return Vec::new();
     }
     caches
-        .deployments_in(ns)
+        .in_namespace(ns)
         .iter()
         .filter(|d| selects(&d.spec.selector, rs.metadata.labels.as_ref()))
         .map(|d| Wake::Sync(key_of(&d.metadata)))
@@ -42,7 +42,7 @@ fn matching(caches: &impl Caches, rs: &ReplicaSet) -> Vec<Wake> {
 
 /// `addReplicaSet`: a controlled ReplicaSet wakes its owner (a terminating one too, as
 /// `deleteReplicaSet`); an orphan, unless terminating, every Deployment that may adopt it.
-pub fn rs_added(caches: &impl Caches, rs: &ReplicaSet) -> Vec<Wake> {
+pub fn rs_added(caches: &impl Cache<Deployment>, rs: &ReplicaSet) -> Vec<Wake> {
     if let Some(d) = owner_of_rs(caches, rs) {
         return vec![Wake::Sync(key_of(&d.metadata))];
     }
@@ -53,7 +53,11 @@ pub fn rs_added(caches: &impl Caches, rs: &ReplicaSet) -> Vec<Wake> {
 }
 
 /// `updateReplicaSet`.
-pub fn rs_updated(caches: &impl Caches, old: &ReplicaSet, cur: &ReplicaSet) -> Vec<Wake> {
+pub fn rs_updated(
+    caches: &impl Cache<Deployment>,
+    old: &ReplicaSet,
+    cur: &ReplicaSet,
+) -> Vec<Wake> {
     if old.metadata.resource_version == cur.metadata.resource_version {
         return Vec::new();
     }
@@ -76,7 +80,7 @@ pub fn rs_updated(caches: &impl Caches, old: &ReplicaSet, cur: &ReplicaSet) -> V
 }
 
 /// `deleteReplicaSet`: its owner.
-pub fn rs_deleted(caches: &impl Caches, rs: &ReplicaSet) -> Vec<Wake> {
+pub fn rs_deleted(caches: &impl Cache<Deployment>, rs: &ReplicaSet) -> Vec<Wake> {
     owner_of_rs(caches, rs)
         .map(|d| vec![Wake::Sync(key_of(&d.metadata))])
         .unwrap_or_default()
@@ -84,10 +88,14 @@ pub fn rs_deleted(caches: &impl Caches, rs: &ReplicaSet) -> Vec<Wake> {
 
 /// `getDeploymentForPod`: the Pod's ReplicaSet (its UID checked), then that ReplicaSet's
 /// Deployment.
-fn owner_of_pod(caches: &impl Caches, pod: &Pod) -> Option<Arc<Deployment>> {
+fn owner_of_pod(
+    rss: &impl Cache<ReplicaSet>,
+    ds: &impl Cache<Deployment>,
+    pod: &Pod,
+) -> Option<Arc<Deployment>> {
     let ns = pod.metadata.namespace.as_deref()?;
-    let rs = resolve_replicaset(caches, ns, controller_of(&pod.metadata)?)?;
-    owner_of_rs(caches, &rs)
+    let rs = resolve_replicaset(rss, ns, controller_of(&pod.metadata)?)?;
+    owner_of_rs(ds, &rs)
 }
 
 fn is_recreate(d: &Deployment) -> bool {
@@ -98,9 +106,14 @@ fn is_recreate(d: &Deployment) -> bool {
 /// rollout waits for its old Pods to finish, so a Pod that finished wakes it; a rolling update
 /// counts available Pods itself, so a Pod whose readiness or termination changed wakes it at
 /// the end of the batching window (a burst of Pods turning Ready makes one sync).
-pub fn pod_updated(caches: &impl Caches, old: &Pod, cur: &Pod) -> Vec<Wake> {
+pub fn pod_updated(
+    rss: &impl Cache<ReplicaSet>,
+    ds: &impl Cache<Deployment>,
+    old: &Pod,
+    cur: &Pod,
+) -> Vec<Wake> {
     let changed = |f: fn(&Pod) -> bool| f(old) != f(cur);
-    let Some(d) = owner_of_pod(caches, cur) else {
+    let Some(d) = owner_of_pod(rss, ds, cur) else {
         return Vec::new();
     };
     let key = key_of(&d.metadata);
@@ -116,8 +129,12 @@ pub fn pod_updated(caches: &impl Caches, old: &Pod, cur: &Pod) -> Vec<Wake> {
 
 /// `deletePod`: a Recreate Deployment's Pod gone may unblock it. (Upstream syncs only when no
 /// Pod is left; bosun syncs on each, and its sync checks.)
-pub fn pod_deleted(caches: &impl Caches, pod: &Pod) -> Vec<Wake> {
-    owner_of_pod(caches, pod)
+pub fn pod_deleted(
+    rss: &impl Cache<ReplicaSet>,
+    ds: &impl Cache<Deployment>,
+    pod: &Pod,
+) -> Vec<Wake> {
+    owner_of_pod(rss, ds, pod)
         .filter(|d| is_recreate(d))
         .map(|d| vec![Wake::Sync(key_of(&d.metadata))])
         .unwrap_or_default()
@@ -300,31 +317,37 @@ mod tests {
         let old = pod("web-1", "uid-web-1", ready(false));
         let cur = pod("web-1", "uid-web-1", ready(true));
         assert_eq!(
-            pod_updated(&caches(), &old, &cur),
+            pod_updated(&caches(), &caches(), &old, &cur),
             vec![Wake::Batched("ns/web".into())]
         );
         // No change that matters: nothing.
-        assert_eq!(pod_updated(&caches(), &cur, &cur.clone()), vec![]);
+        assert_eq!(
+            pod_updated(&caches(), &caches(), &cur, &cur.clone()),
+            vec![]
+        );
     }
 
     #[test]
     fn a_pod_of_an_unknown_or_recreated_replicaset_wakes_nothing() {
         let old = pod("web-1", "uid-other", ready(false));
         let cur = pod("web-1", "uid-other", ready(true));
-        assert_eq!(pod_updated(&caches(), &old, &cur), vec![]);
+        assert_eq!(pod_updated(&caches(), &caches(), &old, &cur), vec![]);
         let old = pod("gone", "uid-gone", ready(false));
         let cur = pod("gone", "uid-gone", ready(true));
-        assert_eq!(pod_updated(&caches(), &old, &cur), vec![]);
+        assert_eq!(pod_updated(&caches(), &caches(), &old, &cur), vec![]);
     }
 
     #[test]
     fn a_recreate_deployments_pod_wakes_it_when_it_finishes_not_when_it_turns_ready() {
         let running = pod("batch-1", "uid-batch-1", ready(false));
         let now_ready = pod("batch-1", "uid-batch-1", ready(true));
-        assert_eq!(pod_updated(&caches(), &running, &now_ready), vec![]);
+        assert_eq!(
+            pod_updated(&caches(), &caches(), &running, &now_ready),
+            vec![]
+        );
         let done = pod("batch-1", "uid-batch-1", json!({"phase": "Succeeded"}));
         assert_eq!(
-            pod_updated(&caches(), &running, &done),
+            pod_updated(&caches(), &caches(), &running, &done),
             vec![sync("ns/batch")]
         );
     }
@@ -332,11 +355,19 @@ mod tests {
     #[test]
     fn delete_pod_wakes_a_recreate_deployment_only() {
         assert_eq!(
-            pod_deleted(&caches(), &pod("batch-1", "uid-batch-1", ready(true))),
+            pod_deleted(
+                &caches(),
+                &caches(),
+                &pod("batch-1", "uid-batch-1", ready(true))
+            ),
             vec![sync("ns/batch")]
         );
         assert_eq!(
-            pod_deleted(&caches(), &pod("web-1", "uid-web-1", ready(true))),
+            pod_deleted(
+                &caches(),
+                &caches(),
+                &pod("web-1", "uid-web-1", ready(true))
+            ),
             vec![]
         );
     }

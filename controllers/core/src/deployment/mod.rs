@@ -408,6 +408,45 @@ fn is_recreate(d: &Deployment) -> bool {
     d.spec.strategy.as_ref().and_then(|s| s.type_) == Some(DeploymentStrategyType::Recreate)
 }
 
+/// `syncDeployment`'s first check: a Deployment whose selector selects everything does
+/// nothing but say so (a Warning Event, `SelectingAll`). Otherwise its parsed selector.
+pub fn selector(d: &Deployment) -> Result<Selector, Event> {
+    match Selector::new(&d.spec.selector) {
+        Ok(s) if !s.is_empty() => Ok(s),
+        _ => Err(Event {
+            warning: true,
+            reason: "SelectingAll".into(),
+            message: "This deployment is selecting all pods. A non-empty selector is required."
+                .into(),
+        }),
+    }
+}
+
+impl Plan<'_> {
+    /// Whether its status write may wait for the status pacer (bosun's own, upstream paces
+    /// nothing): only a status that follows Pods and ReplicaSets (no ReplicaSet written, no
+    /// abort to report, the generation already observed) and does not show the rollout
+    /// complete ([`util::may_pace`]).
+    pub fn may_pace_status(&self, d: &Deployment) -> bool {
+        self.actions.is_empty()
+            && self.abort.is_none()
+            && self.status.as_ref().is_some_and(|s| util::may_pace(d, s))
+            && d.status.as_ref().and_then(|s| s.observed_generation) == d.metadata.generation
+    }
+
+    /// The annotations to merge into the Deployment: those of [`Plan::annotations`] whose
+    /// value differs from the Deployment's (empty when none does).
+    pub fn changed_annotations(&self, d: &Deployment) -> BTreeMap<String, String> {
+        let current = d.metadata.annotations.as_ref();
+        self.annotations
+            .iter()
+            .flatten()
+            .filter(|(k, v)| current.and_then(|c| c.get(*k)) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
 /// Plan one sync of a Deployment.
 pub fn plan<'a>(o: Observed<'a>, now: Timestamp) -> Plan<'a> {
     let d = o.deployment;

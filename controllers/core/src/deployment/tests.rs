@@ -1748,3 +1748,82 @@ fn deployment_pods_to_delete_are_handed_to_the_replicasets_that_own_them() {
     assert_eq!(pods_to_delete_actions(&p), []);
     assert_eq!(p.pods_to_delete, None);
 }
+
+#[test]
+fn a_selector_selecting_everything_is_refused_with_upstreams_event() {
+    let mut d = deployment("web", 1).build();
+    assert!(super::selector(&d).is_ok());
+    d.spec.selector = Default::default();
+    let e = super::selector(&d).expect_err("selects everything");
+    assert_eq!(
+        (e.warning, e.reason.as_str(), e.message.as_str()),
+        (
+            true,
+            "SelectingAll",
+            "This deployment is selecting all pods. A non-empty selector is required."
+        )
+    );
+}
+
+#[test]
+fn only_changed_annotations_are_written() {
+    let mut d = deployment("web", 1).build();
+    d.metadata.annotations = Some(
+        [("deployment.kubernetes.io/revision", "2"), ("team", "a")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into(),
+    );
+    let rss: [ReplicaSet; 0] = [];
+    let s = sel(&d);
+    let mut p = run(&d, &s, &rss, t(0));
+    p.annotations = Some(
+        [("deployment.kubernetes.io/revision", "3"), ("team", "a")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into(),
+    );
+    assert_eq!(
+        p.changed_annotations(&d),
+        [(
+            "deployment.kubernetes.io/revision".to_string(),
+            "3".to_string()
+        )]
+        .into()
+    );
+    p.annotations = None;
+    assert!(p.changed_annotations(&d).is_empty());
+}
+
+#[test]
+fn a_status_following_pods_is_paced_but_not_one_with_writes_or_a_new_generation() {
+    let mut d = deployment("web", 3).build();
+    d.metadata.generation = Some(1);
+    d.status = Some(DeploymentStatus {
+        observed_generation: Some(1),
+        ..Default::default()
+    });
+    let rss: [ReplicaSet; 0] = [];
+    let s = sel(&d);
+    let mut p = run(&d, &s, &rss, t(0));
+    p.actions.clear();
+    p.abort = None;
+    p.status = Some(DeploymentStatus {
+        observed_generation: Some(1),
+        replicas: 3,
+        updated_replicas: 3,
+        available_replicas: 1,
+        ..Default::default()
+    });
+    assert!(
+        p.may_pace_status(&d),
+        "1 of 3 available, nothing else written"
+    );
+    p.abort = Some(None);
+    assert!(!p.may_pace_status(&d), "an abort is reported at once");
+    p.abort = None;
+    let mut newer = d.clone();
+    newer.metadata.generation = Some(2);
+    assert!(
+        !p.may_pace_status(&newer),
+        "a new generation is observed at once"
+    );
+}

@@ -82,7 +82,7 @@ fn is_rolling(d: &Deployment) -> bool {
 
 /// The rolling-update bounds, 25%/25% when `rollingUpdate` is absent (upstream's default).
 fn bounds(d: &Deployment) -> (Option<IntOrString>, Option<IntOrString>) {
-    let pct = || Some(IntOrString::String("25%".into()));
+    let pct = bosun_api::apps::default_percent;
     match d
         .spec
         .strategy

@@ -57,7 +57,7 @@ mod tests;
 pub const SCHEMA_VERSION: &str = "1.1.0";
 
 /// The label naming the Service an EndpointSlice belongs to.
-pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+pub use crate::endpointslice::LABEL_SERVICE_NAME as SERVICE_NAME_LABEL;
 
 /// The kind of a Service, for DNS purposes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -630,11 +630,11 @@ fn answers(w: &World, pods: &[Pod]) -> Vec<(String, String)> {
         );
         ask(
             format!("d pod_deleted {n}"),
-            format!("{:?}", d::pod_deleted(&caches, p)),
+            format!("{:?}", d::pod_deleted(&caches, &caches, p)),
         );
         ask(
             format!("d pod_updated {n} {m}"),
-            format!("{:?}", d::pod_updated(&caches, p, q)),
+            format!("{:?}", d::pod_updated(&caches, &caches, p, q)),
         );
         ask(
             format!("pod_endpoints_changed {n} {m}"),

@@ -9,10 +9,13 @@ use k8s_openapi::api::core::v1::Pod;
 
 use crate::key_of;
 use crate::pod::{controller_of, is_ready};
-use crate::wake::{Caches, Wake, resolve_replicaset, selects};
+use crate::wake::{Cache, Wake, resolve_replicaset, selects};
 
 /// The key of the cached ReplicaSet that controls `pod`, with the ReplicaSet.
-fn owner(caches: &impl Caches, pod: &Pod) -> Option<(String, std::sync::Arc<ReplicaSet>)> {
+fn owner(
+    caches: &impl Cache<ReplicaSet>,
+    pod: &Pod,
+) -> Option<(String, std::sync::Arc<ReplicaSet>)> {
     let r = controller_of(&pod.metadata)?;
     let ns = pod.metadata.namespace.as_deref()?;
     let rs = resolve_replicaset(caches, ns, r)?;
@@ -20,12 +23,12 @@ fn owner(caches: &impl Caches, pod: &Pod) -> Option<(String, std::sync::Arc<Repl
 }
 
 /// `getPodReplicaSets`: every ReplicaSet of the Pod's namespace whose selector matches it.
-fn matching(caches: &impl Caches, pod: &Pod) -> Vec<Wake> {
+fn matching(caches: &impl Cache<ReplicaSet>, pod: &Pod) -> Vec<Wake> {
     let Some(ns) = pod.metadata.namespace.as_deref() else {
         return Vec::new();
     };
     caches
-        .replicasets_in(ns)
+        .in_namespace(ns)
         .iter()
         .filter(|rs| selects(&rs.spec.selector, pod.metadata.labels.as_ref()))
         .map(|rs| Wake::Sync(key_of(&rs.metadata)))
@@ -33,7 +36,7 @@ fn matching(caches: &impl Caches, pod: &Pod) -> Vec<Wake> {
 }
 
 /// `deletePod`: the owner's expectation of this deletion is settled and the owner synced.
-pub fn pod_deleted(caches: &impl Caches, pod: &Pod) -> Vec<Wake> {
+pub fn pod_deleted(caches: &impl Cache<ReplicaSet>, pod: &Pod) -> Vec<Wake> {
     match owner(caches, pod) {
         Some((key, _)) => vec![
             Wake::DeletionObserved(key.clone(), key_of(&pod.metadata)),
@@ -44,7 +47,7 @@ pub fn pod_deleted(caches: &impl Caches, pod: &Pod) -> Vec<Wake> {
 }
 
 /// `addPod`.
-pub fn pod_added(caches: &impl Caches, pod: &Pod) -> Vec<Wake> {
+pub fn pod_added(caches: &impl Cache<ReplicaSet>, pod: &Pod) -> Vec<Wake> {
     if pod.metadata.deletion_timestamp.is_some() {
         // A Pod that shows up already terminating (after a restart, say) counts as deleted.
         return pod_deleted(caches, pod);
@@ -61,7 +64,7 @@ pub fn pod_added(caches: &impl Caches, pod: &Pod) -> Vec<Wake> {
 }
 
 /// `updatePod`.
-pub fn pod_updated(caches: &impl Caches, old: &Pod, cur: &Pod) -> Vec<Wake> {
+pub fn pod_updated(caches: &impl Cache<ReplicaSet>, old: &Pod, cur: &Pod) -> Vec<Wake> {
     if old.metadata.resource_version == cur.metadata.resource_version {
         // A periodic resync: nothing changed.
         return Vec::new();

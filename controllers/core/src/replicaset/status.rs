@@ -98,17 +98,20 @@ pub fn needs_write(rs: &ReplicaSet, new: &ReplicaSetStatus) -> bool {
     rs.status.as_ref() != Some(new)
 }
 
-/// A status-only write bosun may pace (one per interval per ReplicaSet, see the act side's
-/// pacer), unless it is the one that shows the ReplicaSet settled: every wanted Pod ready and
-/// available. That write is what `kubectl wait` and a Deployment's rollout wait for, and it
-/// comes once per change, so it always goes at once (upstream paces nothing).
-pub fn may_pace(rs: &ReplicaSet, new: &ReplicaSetStatus) -> bool {
+/// Whether a status write may wait for the status pacer (bosun's own, one write per interval
+/// per ReplicaSet; upstream paces nothing): only a status that follows Pods turning Ready —
+/// this sync wrote no Pod (`pods_written`: created, deleted, or tried and failed), the
+/// generation is already observed — and not the one that shows the ReplicaSet settled, every
+/// wanted Pod ready and available. That write is what `kubectl wait` and a Deployment's rollout
+/// wait for, and it comes once per change, so it always goes at once.
+pub fn may_pace(rs: &ReplicaSet, new: &ReplicaSetStatus, pods_written: bool) -> bool {
     let wanted = rs.spec.replicas.unwrap_or(1);
     let settled = new.replicas == wanted
         && new.ready_replicas == wanted
         && new.available_replicas == wanted
         && new.conditions.is_none();
-    !settled
+    let observed = rs.status.as_ref().and_then(|s| s.observed_generation) == rs.metadata.generation;
+    !pods_written && observed && !settled
 }
 
 #[cfg(test)]
@@ -117,18 +120,32 @@ mod tests {
 
     #[test]
     fn the_write_that_shows_a_replicaset_settled_is_not_paced() {
-        let r = crate::replicaset::fixtures::rs("web", 3).build();
+        let mut r = crate::replicaset::fixtures::rs("web", 3).build();
+        r.metadata.generation = Some(1);
+        r.status = Some(ReplicaSetStatus {
+            observed_generation: Some(1),
+            ..Default::default()
+        });
         let mut s = ReplicaSetStatus {
             replicas: 3,
             ready_replicas: 2,
             available_replicas: 2,
             ..Default::default()
         };
-        assert!(may_pace(&r, &s), "2 of 3 ready: an intermediate count");
+        assert!(
+            may_pace(&r, &s, false),
+            "2 of 3 ready: an intermediate count"
+        );
+        assert!(!may_pace(&r, &s, true), "this sync created or deleted Pods");
         (s.ready_replicas, s.available_replicas) = (3, 3);
-        assert!(!may_pace(&r, &s), "3 of 3 ready and available");
+        assert!(!may_pace(&r, &s, false), "3 of 3 ready and available");
         s.replicas = 4;
-        assert!(may_pace(&r, &s), "a surplus Pod still to go");
+        assert!(may_pace(&r, &s, false), "a surplus Pod still to go");
+        r.metadata.generation = Some(2);
+        assert!(
+            !may_pace(&r, &s, false),
+            "a new generation is observed at once"
+        );
     }
     use crate::pod::fixtures::{pod, t};
     use crate::replicaset::fixtures::rs;

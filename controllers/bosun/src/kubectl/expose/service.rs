@@ -1,59 +1,14 @@
-//! `kubectl bosun expose`: the core Service upstream's `kubectl expose` makes for a Deployment or
-//! ReplicaSet (kubectl's pkg/cmd/expose/expose.go `RunExpose` and `createService`, with
-//! polymorphichelpers' `MapBasedSelectorForObject`, `PortsForObject`, `MultiProtocolsForObject`).
+//! The Service itself: upstream's `createService` with polymorphichelpers'
+//! `MapBasedSelectorForObject`, `PortsForObject` and `MultiProtocolsForObject`, from what was
+//! read of the exposed object and the flags.
 
 use std::collections::BTreeMap;
 
-use bosun_api::apps::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{PodSpec, Service};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use kube::ResourceExt;
-use kube::api::{Api, PostParams};
+use k8s_openapi::api::core::v1::PodSpec;
 use serde_json::{Value, json};
 
-use super::{DryRun, Failure, Kind, Session, print_result, server_error};
-
-/// The flags of `expose`.
-#[derive(Debug, Clone, Default)]
-pub struct ExposeFlags {
-    /// `--port`.
-    pub port: Option<String>,
-    /// `--target-port`.
-    pub target_port: Option<String>,
-    /// `--type`.
-    pub type_: Option<String>,
-    /// `--name`.
-    pub name: Option<String>,
-    /// `--protocol`.
-    pub protocol: Option<String>,
-    /// `--selector`.
-    pub selector: Option<String>,
-    /// `-l/--labels`.
-    pub labels: Option<String>,
-    /// `--external-ip`.
-    pub external_ip: Option<String>,
-    /// `--load-balancer-ip`.
-    pub load_balancer_ip: Option<String>,
-    /// `--session-affinity`.
-    pub session_affinity: Option<String>,
-    /// `--cluster-ip`.
-    pub cluster_ip: Option<String>,
-}
-
-/// What expose reads from the exposed object.
-#[derive(Debug, Clone)]
-pub struct Exposed {
-    /// Its name.
-    pub name: String,
-    /// Its labels.
-    pub labels: BTreeMap<String, String>,
-    /// Its selector.
-    pub selector: LabelSelector,
-    /// Its pod template's spec.
-    pub pod_spec: PodSpec,
-    /// Its kind, for the error wording.
-    pub kind: Kind,
-}
+use super::super::Failure;
+use super::{ExposeFlags, Exposed};
 
 /// Upstream's `MapBasedSelectorForObject` for apps/v1 Deployments and ReplicaSets.
 pub fn map_based_selector(o: &Exposed) -> Result<BTreeMap<String, String>, Failure> {
@@ -130,68 +85,83 @@ pub fn service(o: &Exposed, f: &ExposeFlags) -> Result<Value, Failure> {
         Some(s) if !s.is_empty() => parse_labels(s)?,
         _ => map_based_selector(o)?,
     };
-    let headless = f.cluster_ip.as_deref() == Some("None");
-    // --port, else the object's ports: one is used as is, several become port-1, port-2, ….
-    let (port_string, several) = match &f.port {
-        Some(p) if !p.is_empty() => (p.clone(), false),
-        _ => {
-            let ports = ports_of(&o.pod_spec);
-            match ports.len() {
-                0 if !headless => {
-                    return Err(Failure(
-                        "error: couldn't find port via --port flag or introspection".into(),
-                    ));
-                }
-                0 => (String::new(), false),
-                1 => (ports[0].clone(), false),
-                _ => (ports.join(","), true),
-            }
-        }
+    let ports = service_ports(o, f)?;
+    let labels = match &f.labels {
+        Some(l) if !l.is_empty() => parse_labels(l)?,
+        _ => o.labels.clone(),
     };
+    let spec = service_spec(f, json!({"selector": selector, "ports": ports}))?;
+    let mut metadata = json!({"name": name});
+    if !labels.is_empty() {
+        metadata["labels"] = json!(labels);
+    }
+    Ok(
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec, "status": {"loadBalancer": {}}}),
+    )
+}
+
+/// The ports to serve, comma-separated, and whether they are the object's several ports:
+/// --port, else the object's (none only for a headless Service).
+fn port_list(o: &Exposed, f: &ExposeFlags) -> Result<(String, bool), Failure> {
+    if let Some(p) = f.port.as_ref().filter(|p| !p.is_empty()) {
+        return Ok((p.clone(), false));
+    }
+    let headless = f.cluster_ip.as_deref() == Some("None");
+    let ports = ports_of(&o.pod_spec);
+    match ports.len() {
+        0 if !headless => Err(Failure(
+            "error: couldn't find port via --port flag or introspection".into(),
+        )),
+        0 => Ok((String::new(), false)),
+        1 => Ok((ports[0].clone(), false)),
+        _ => Ok((ports.join(","), true)),
+    }
+}
+
+/// The Service's ports: one is used as is, several become port-1, port-2, …; a port the
+/// containers use with several protocols becomes one port each (port-N-udp, …). Each targets
+/// --target-port, else its own number.
+fn service_ports(o: &Exposed, f: &ExposeFlags) -> Result<Vec<Value>, Failure> {
+    let (port_string, several) = port_list(o, f)?;
     let protocols = protocols_of(&o.pod_spec);
     let flag_protocol = f.protocol.clone().unwrap_or_default();
     let mut ports: Vec<Value> = Vec::new();
-    if !port_string.is_empty() {
-        let list: Vec<&str> = port_string.split(',').collect();
-        let multi = several || list.len() > 1;
-        for (i, p) in list.iter().enumerate() {
-            let port: i32 = p.parse().map_err(|_| {
-                Failure(format!(
-                    "error: strconv.Atoi: parsing {p:?}: invalid syntax"
-                ))
-            })?;
-            let port_name = if multi {
-                format!("port-{}", i + 1)
-            } else {
-                String::new()
-            };
-            let mut protocol = flag_protocol.clone();
-            if protocol.is_empty() {
-                protocol = "TCP".into();
-                if let Some(found) = protocols.get(*p) {
-                    if found.len() == 1 {
-                        protocol = found[0].clone();
-                    } else {
-                        // One service port per protocol the containers use on this port.
-                        for proto in found {
-                            ports.push(json!({
-                                "name": format!("port-{}-{}", i + 1, proto.to_ascii_lowercase()),
-                                "port": port,
-                                "protocol": proto,
-                            }));
-                        }
-                        continue;
+    let list: Vec<&str> = port_string
+        .split(',')
+        .filter(|_| !port_string.is_empty())
+        .collect();
+    let multi = several || list.len() > 1;
+    for (i, p) in list.iter().enumerate() {
+        let port: i32 = p.parse().map_err(|_| {
+            Failure(format!(
+                "error: strconv.Atoi: parsing {p:?}: invalid syntax"
+            ))
+        })?;
+        let mut protocol = flag_protocol.clone();
+        if protocol.is_empty() {
+            protocol = "TCP".into();
+            match protocols.get(*p).map(Vec::as_slice) {
+                Some([one]) => protocol = one.clone(),
+                Some(found @ [_, _, ..]) => {
+                    // One service port per protocol the containers use on this port.
+                    for proto in found {
+                        ports.push(json!({
+                            "name": format!("port-{}-{}", i + 1, proto.to_ascii_lowercase()),
+                            "port": port,
+                            "protocol": proto,
+                        }));
                     }
+                    continue;
                 }
+                _ => {}
             }
-            let mut sp = json!({"port": port, "protocol": protocol});
-            if !port_name.is_empty() {
-                sp["name"] = json!(port_name);
-            }
-            ports.push(sp);
         }
+        let mut sp = json!({"port": port, "protocol": protocol});
+        if multi {
+            sp["name"] = json!(format!("port-{}", i + 1));
+        }
+        ports.push(sp);
     }
-    // --target-port for every port, else each port's own number.
     for sp in &mut ports {
         sp["targetPort"] = match &f.target_port {
             Some(t) if !t.is_empty() => match t.parse::<i32>() {
@@ -201,11 +171,12 @@ pub fn service(o: &Exposed, f: &ExposeFlags) -> Result<Value, Failure> {
             _ => sp["port"].clone(),
         };
     }
-    let labels = match &f.labels {
-        Some(l) if !l.is_empty() => parse_labels(l)?,
-        _ => o.labels.clone(),
-    };
-    let mut spec = json!({"selector": selector, "ports": ports});
+    Ok(ports)
+}
+
+/// `spec` with the flags' external IP, type (and load balancer IP), session affinity and
+/// cluster IP.
+fn service_spec(f: &ExposeFlags, mut spec: Value) -> Result<Value, Failure> {
     if let Some(ip) = f.external_ip.as_deref().filter(|s| !s.is_empty()) {
         spec["externalIPs"] = json!([ip]);
     }
@@ -229,86 +200,14 @@ pub fn service(o: &Exposed, f: &ExposeFlags) -> Result<Value, Failure> {
     if let Some(ip) = f.cluster_ip.as_deref().filter(|s| !s.is_empty()) {
         spec["clusterIP"] = json!(ip);
     }
-    let mut metadata = json!({"name": name});
-    if !labels.is_empty() {
-        metadata["labels"] = json!(labels);
-    }
-    Ok(
-        json!({"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec, "status": {"loadBalancer": {}}}),
-    )
-}
-
-/// Read the object, create its Service, print `service/NAME exposed`.
-pub async fn run(
-    session: &Session,
-    kind: Kind,
-    name: &str,
-    flags: &ExposeFlags,
-    dry_run: DryRun,
-    output: Option<&str>,
-) -> Result<String, Failure> {
-    let client = session.client.clone();
-    let exposed = match kind {
-        Kind::Deployment => {
-            let d = Api::<Deployment>::namespaced(client.clone(), &session.ns)
-                .get(name)
-                .await
-                .map_err(server_error)?;
-            Exposed {
-                name: d.name_any(),
-                labels: d.labels().clone(),
-                selector: d.spec.selector.clone(),
-                pod_spec: d.spec.template.spec.clone().unwrap_or_default(),
-                kind,
-            }
-        }
-        Kind::ReplicaSet => {
-            let rs = Api::<ReplicaSet>::namespaced(client.clone(), &session.ns)
-                .get(name)
-                .await
-                .map_err(server_error)?;
-            Exposed {
-                name: rs.name_any(),
-                labels: rs.labels().clone(),
-                selector: rs.spec.selector.clone(),
-                pod_spec: rs.spec.template.spec.clone().unwrap_or_default(),
-                kind,
-            }
-        }
-    };
-    let mut object = service(&exposed, flags)?;
-    let svc_name = object["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    if dry_run == DryRun::Client {
-        if session.explicit_ns {
-            object["metadata"]["namespace"] = json!(session.ns);
-        }
-        return print_result("service", &svc_name, "exposed", dry_run, output, &object);
-    }
-    let svc: Service = serde_json::from_value(object)?;
-    let pp = PostParams {
-        dry_run: dry_run == DryRun::Server,
-        field_manager: Some("kubectl-expose".into()),
-    };
-    let created = Api::<Service>::namespaced(client, &session.ns)
-        .create(&pp, &svc)
-        .await
-        .map_err(server_error)?;
-    let mut value = serde_json::to_value(&created)?;
-    if let Some(m) = value
-        .pointer_mut("/metadata")
-        .and_then(Value::as_object_mut)
-    {
-        m.remove("managedFields");
-    }
-    print_result("service", &svc_name, "exposed", dry_run, output, &value)
+    Ok(spec)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::Kind;
     use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
     fn exposed(ports: Value) -> Exposed {
         Exposed {
