@@ -603,6 +603,18 @@ mod tests {
     }
 
     #[test]
+    fn every_controller_declares_its_rbac() {
+        // runtime/rbac.rs checks the chart's RBAC against these declarations.
+        let names: std::collections::BTreeSet<String> = ControllerName::value_variants()
+            .iter()
+            .filter_map(|c| c.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        let declared = runtime::rbac::controllers().map(String::from).collect();
+        assert_eq!(names, declared);
+    }
+
+    #[test]
     fn every_log_level_the_chart_accepts_is_a_filter_bosun_accepts() {
         // The chart's values schema lists the levels; its helper bosun.logFilter gives the
         // controller the level and the DNS server, at info, hickory's crates at warn.

@@ -2,23 +2,17 @@
 //!
 //! A Pod as k8s-openapi deserializes it takes about 17 KB of memory (a kwok Pod of 2.5 KB of
 //! JSON: every `Container` and `ContainerStatus` carries dozens of optional fields), so 5000 of
-//! them cost 85 MB. The controllers read only a few fields, listed below; [`slim`] drops the rest
+//! them cost 85 MB. The controllers read only a few fields; [`slim`] drops the rest
 //! before a Pod enters the cache. Upstream's informers keep whole Pods (client-go has a
 //! transform hook for this, which kube-controller-manager does not use for Pods).
 //!
-//! Kept, and who reads it:
-//! - `metadata`, without `managedFields`; `annotations` only
-//!   `controller.kubernetes.io/pod-deletion-cost` (ReplicaSet ranking);
-//! - `spec.nodeName` (ranking, zones), `spec.hostname` and `spec.subdomain` (endpoint hostnames);
-//! - `spec.containers[].name` and `.ports` of containers with ports, and the same of restartable
-//!   init (sidecar) containers with their `restartPolicy` (named target ports, sidecar restarts);
-//! - `status.phase`, `status.podIP(s)`;
-//! - the `Ready` condition's `type`, `status` and `lastTransitionTime` (readiness,
-//!   availability, trigger times);
-//! - of `status.containerStatuses` the highest restart count, and of `initContainerStatuses`
-//!   the highest of sidecars (deletion ranking), as one entry each (none when 0).
-//!
-//! The tests check every predicate the controllers use answers the same for a slim Pod.
+//! What is kept, and who reads it, is declared once, in [`KEPT`]. A controller that reads
+//! another Pod field adds it there and keeps it in [`slim`]. The tests of `pod_cache/rich.rs`
+//! hold the declaration, [`slim`] and the readers together: every reader of Pods in this crate
+//! answers the same for random Pods with every field of the Pod schema filled in as for their
+//! slim copies (a reader of a dropped field fails this), and what [`slim`] keeps of those Pods
+//! is exactly what [`KEPT`] declares (a field kept but not declared, or declared but not kept,
+//! fails that). How, and what they do not catch, is in that file's documentation.
 
 use k8s_openapi::api::core::v1::{
     Container, ContainerStatus, Pod, PodCondition, PodSpec, PodStatus,
@@ -26,7 +20,173 @@ use k8s_openapi::api::core::v1::{
 
 use crate::pod::{DELETION_COST_ANNOTATION, sidecar_names};
 
-/// Drop what no controller reads (see the module documentation).
+/// One Pod field the cache keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Kept {
+    /// Its path in the Pod's JSON: `.` before a field, `[]` for every element of a list, and
+    /// `{key}` for one key of a map. Everything under it is kept.
+    pub path: &'static str,
+    /// Of which elements, or in what form, when not all and as is.
+    pub only: &'static str,
+    /// Who reads it (functions of this crate unless said otherwise), and what for.
+    pub read_by: &'static str,
+}
+
+const fn kept(path: &'static str, only: &'static str, read_by: &'static str) -> Kept {
+    Kept {
+        path,
+        only,
+        read_by,
+    }
+}
+
+/// The Pod fields the controllers' shared cache keeps; [`slim`] drops every other one. A new
+/// reader of a Pod field extends this list and [`slim`] (the tests in `pod_cache/rich.rs` say
+/// which of the two is missing).
+pub const KEPT: &[Kept] = &[
+    kept("apiVersion", "", "the type"),
+    kept("kind", "", "the type"),
+    kept(
+        "metadata.name",
+        "",
+        "keys, expectations, podsToDelete, endpoints' targetRef",
+    ),
+    kept(
+        "metadata.namespace",
+        "",
+        "keys, claims, endpoints' targetRef",
+    ),
+    kept(
+        "metadata.uid",
+        "",
+        "claims, the deletion ranking's tie-break, targetRef",
+    ),
+    kept(
+        "metadata.resourceVersion",
+        "",
+        "services_to_update; the informer's relist diff (runtime/informer.rs)",
+    ),
+    kept(
+        "metadata.creationTimestamp",
+        "",
+        "the deletion ranking (younger first)",
+    ),
+    kept(
+        "metadata.deletionTimestamp",
+        "",
+        "is_active, is_terminating, pod_endpoints_changed, endpoints' terminating",
+    ),
+    kept(
+        "metadata.labels",
+        "",
+        "selectors, fullyLabeledReplicas, pod_endpoints_changed",
+    ),
+    kept(
+        "metadata.ownerReferences",
+        "",
+        "controller_of, claims, the Pod handlers",
+    ),
+    kept(
+        "metadata.annotations{controller.kubernetes.io/pod-deletion-cost}",
+        "",
+        "deletion_cost (the deletion ranking)",
+    ),
+    // The rest of `metadata` is small, and kept whole but for `managedFields` and the other
+    // annotations.
+    kept("metadata.generateName", "", "nobody (metadata is kept)"),
+    kept("metadata.generation", "", "nobody (metadata is kept)"),
+    kept(
+        "metadata.deletionGracePeriodSeconds",
+        "",
+        "nobody (metadata is kept)",
+    ),
+    kept("metadata.finalizers", "", "nobody (metadata is kept)"),
+    kept("metadata.selfLink", "", "nobody (metadata is kept)"),
+    kept(
+        "spec.nodeName",
+        "",
+        "the deletion ranking (same node), endpoints' nodeName and zone",
+    ),
+    kept(
+        "spec.hostname",
+        "",
+        "should_set_hostname, pod_endpoints_changed",
+    ),
+    kept(
+        "spec.subdomain",
+        "",
+        "should_set_hostname, pod_endpoints_changed",
+    ),
+    kept(
+        "spec.containers[].name",
+        "containers with ports",
+        "find_port (a Service's named target ports)",
+    ),
+    kept(
+        "spec.containers[].ports",
+        "containers with ports",
+        "find_port",
+    ),
+    kept(
+        "spec.containers[].restartPolicy",
+        "containers with ports",
+        "nobody (kept with the name and ports, as the sidecars' is)",
+    ),
+    kept(
+        "spec.initContainers[].name",
+        "restartable (sidecar) init containers",
+        "sidecar_names, find_port",
+    ),
+    kept("spec.initContainers[].ports", "sidecars", "find_port"),
+    kept(
+        "spec.initContainers[].restartPolicy",
+        "sidecars",
+        "sidecar_names",
+    ),
+    kept(
+        "status.phase",
+        "",
+        "is_active, is_finished, the deletion ranking, should_pod_be_in_endpoints",
+    ),
+    kept("status.podIP", "", "should_pod_be_in_endpoints"),
+    kept(
+        "status.podIPs",
+        "",
+        "endpoint_addresses, pod_endpoints_changed",
+    ),
+    kept(
+        "status.conditions[].type",
+        "the Ready condition",
+        "ready_condition",
+    ),
+    kept(
+        "status.conditions[].status",
+        "the Ready condition",
+        "is_ready",
+    ),
+    kept(
+        "status.conditions[].lastTransitionTime",
+        "the Ready condition",
+        "ready_since (availability, the ranking), endpoints' trigger time",
+    ),
+    kept(
+        "status.containerStatuses[].restartCount",
+        "one entry holding the highest count (none when 0)",
+        "max_restarts (the deletion ranking)",
+    ),
+    kept(
+        "status.initContainerStatuses[].name",
+        "one entry of sidecars, named after the first sidecar",
+        "max_restarts",
+    ),
+    kept(
+        "status.initContainerStatuses[].restartCount",
+        "one entry holding the sidecars' highest count (none when 0)",
+        "max_restarts",
+    ),
+];
+
+/// Drop every field [`KEPT`] does not list.
 pub fn slim(pod: &mut Pod) {
     let meta = &mut pod.metadata;
     meta.managed_fields = None;
@@ -115,6 +275,9 @@ fn slim_status(status: PodStatus, sidecars: &[String]) -> PodStatus {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod rich;
 
 #[cfg(test)]
 mod tests {

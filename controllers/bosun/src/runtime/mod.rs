@@ -9,6 +9,7 @@ pub mod meta;
 pub mod metrics;
 pub mod pacer;
 pub mod queue;
+pub mod rbac;
 pub mod status;
 pub mod wake;
 

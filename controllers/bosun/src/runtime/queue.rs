@@ -17,6 +17,17 @@ use tokio::time::Instant;
 const BASE_DELAY: Duration = Duration::from_millis(5);
 const MAX_DELAY: Duration = Duration::from_secs(1000);
 
+/// The delay before the `failures`-th retry of a key (from 1): client-go's
+/// `ItemExponentialFailureRateLimiter(5ms, 1000s)`, `5 ms * 2^(failures - 1)`, at most 1000 s.
+/// (client-go's default controller limiter also caps all keys together at 10 per second,
+/// burst 100; this queue does not: the client's own rate limit paces the writes.)
+fn backoff(failures: u32) -> Duration {
+    let exp = failures.saturating_sub(1).min(31);
+    BASE_DELAY
+        .saturating_mul(1u32 << exp.min(20))
+        .min(MAX_DELAY)
+}
+
 #[derive(Default)]
 struct State {
     queue: VecDeque<String>,
@@ -89,10 +100,7 @@ impl WorkQueue {
             let mut s = self.lock();
             let n = s.failures.entry(key.to_string()).or_insert(0);
             *n += 1;
-            let exp = (*n - 1).min(31);
-            BASE_DELAY
-                .saturating_mul(1u32 << exp.min(20))
-                .min(MAX_DELAY)
+            backoff(*n)
         };
         self.add_after(key, delay);
     }
@@ -297,6 +305,150 @@ mod tests {
         for w in workers {
             let _ = w.await;
         }
+    }
+
+    #[test]
+    fn backoff_doubles_from_5ms_and_stops_at_1000s() {
+        let ms = Duration::from_millis;
+        for (failures, want) in [
+            (1, ms(5)),
+            (2, ms(10)),
+            (3, ms(20)),
+            (4, ms(40)),
+            (10, ms(2_560)),
+            (18, ms(655_360)),
+            // 5 ms * 2^18 = 1310.72 s: capped.
+            (19, Duration::from_secs(1000)),
+            (32, Duration::from_secs(1000)),
+            (u32::MAX, Duration::from_secs(1000)),
+        ] {
+            assert_eq!(backoff(failures), want, "failure {failures}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_key_backs_off_on_its_own_failures() {
+        let q = WorkQueue::default();
+        let t0 = Instant::now();
+        // "a" fails three times in a row: retried after 5, 10, then 20 ms.
+        let mut at = Vec::new();
+        for _ in 0..3 {
+            q.add_rate_limited("a");
+            let k = q.get().await;
+            at.push(t0.elapsed());
+            q.done(k.as_deref().unwrap_or_default());
+        }
+        let ms = Duration::from_millis;
+        assert_eq!(at, [ms(5), ms(5 + 10), ms(5 + 10 + 20)]);
+        // "b"'s first failure starts at 5 ms, whatever "a" went through.
+        let t1 = Instant::now();
+        q.add_rate_limited("b");
+        assert_eq!(q.get().await.as_deref(), Some("b"));
+        assert_eq!(t1.elapsed(), ms(5));
+        q.done("b");
+        // A success of "a" (forget) starts it over.
+        q.forget("a");
+        let t2 = Instant::now();
+        q.add_rate_limited("a");
+        assert_eq!(q.get().await.as_deref(), Some("a"));
+        assert_eq!(t2.elapsed(), ms(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keys_are_handed_out_in_the_order_they_were_queued() {
+        let q = WorkQueue::default();
+        for k in ["c", "a", "b", "a"] {
+            q.add(k);
+        }
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            got.push(q.get().await.unwrap_or_default());
+        }
+        assert_eq!(got, ["c", "a", "b"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_delayed_add_of_a_key_still_queued_is_absorbed() {
+        let q = WorkQueue::default();
+        q.add("a");
+        q.add_after("a", Duration::from_secs(1));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(q.get().await.as_deref(), Some("a"));
+        q.done("a");
+        assert_eq!(
+            q.len(),
+            0,
+            "the delayed add found the key queued and merged into it"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_delayed_add_of_a_key_processed_meanwhile_queues_it_again() {
+        let q = WorkQueue::default();
+        let t0 = Instant::now();
+        q.add("a");
+        q.add_after("a", Duration::from_secs(1));
+        assert_eq!(q.get().await.as_deref(), Some("a"));
+        q.done("a");
+        assert_eq!(q.get().await.as_deref(), Some("a"));
+        assert_eq!(t0.elapsed(), Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_window_is_not_extended_by_later_events() {
+        let q = WorkQueue::default();
+        let t0 = Instant::now();
+        let window = Duration::from_millis(100);
+        q.add_batched("a", window);
+        q.add_batched("b", window);
+        tokio::time::advance(Duration::from_millis(60)).await;
+        q.add_batched("a", window);
+        // "c"'s window opens 60 ms later than the others'.
+        q.add_batched("c", window);
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            let k = q.get().await.unwrap_or_default();
+            got.push((k.clone(), t0.elapsed()));
+            q.done(&k);
+        }
+        let ms = Duration::from_millis;
+        assert_eq!(
+            got,
+            [
+                ("a".to_string(), ms(100)),
+                ("b".to_string(), ms(100)),
+                ("c".to_string(), ms(160)),
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_closing_while_its_key_is_processed_runs_it_after_done() {
+        let q = WorkQueue::default();
+        q.add("a");
+        assert_eq!(q.get().await.as_deref(), Some("a"));
+        // An event during the sync opens a window; it closes before the sync ends.
+        q.add_batched("a", Duration::from_millis(10));
+        tokio::time::advance(Duration::from_millis(20)).await;
+        // Handing out "b" moves the due key along: marked, but not handed out twice.
+        q.add("b");
+        assert_eq!(q.get().await.as_deref(), Some("b"));
+        q.done("b");
+        q.done("a");
+        assert_eq!(q.get().await.as_deref(), Some("a"), "after done");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_shut_down_nothing_is_added_or_handed_out() {
+        let q = WorkQueue::default();
+        q.add("a");
+        q.shut_down();
+        q.add("b");
+        q.add_after("c", Duration::from_millis(1));
+        q.add_batched("d", Duration::from_millis(1));
+        q.add_rate_limited("e");
+        assert_eq!(q.get().await, None, "even with a key queued before");
+        assert_eq!(q.len(), 1, "only what was queued before the shut-down");
     }
 
     #[tokio::test(start_paused = true)]
