@@ -99,6 +99,10 @@ test: deps lint chart-lint release-lint unit e2e ## everything: lint, unit tests
 bench-quick: ## every benchmark scenario once at reduced sizes (minutes): target/bench-quick.md; the README's figures stay make bench's
 	BENCH_QUICK=1 BOSUN_REAL_NODES=0 BOSUN_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BOSUN_PORT_OFFSET=$(BENCH_PORT_OFFSET) bench/run.sh
 
+.PHONY: bench-slice-writes
+bench-slice-writes: ## the API server's CPU per EndpointSlice write, by method and size, bosun's and built-in: docs/slice-writes.md
+	BOSUN_REAL_NODES=0 BOSUN_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BOSUN_PORT_OFFSET=$(BENCH_PORT_OFFSET) python3 bench/slice_writes.py --cbor
+
 .PHONY: bench
 bench: ## benchmarks beside kube-controller-manager and CoreDNS: bench/results.json, docs/benchmarks.md
 	BOSUN_REAL_NODES=0 BOSUN_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BOSUN_PORT_OFFSET=$(BENCH_PORT_OFFSET) bench/run.sh
