@@ -546,6 +546,9 @@ async fn migrate_to_bosun_and_back_without_touching_a_pod() -> anyhow::Result<()
             .collect::<Vec<_>>()
     );
     assert_eq!(names(&bosun_rss).await?, rs_names);
+    // The adopt-only hold the ReplicaSets were created with is lifted once the Pods are adopted.
+    let held = revisions(&bosun_rss, "apps.bosun.dev/adopt-only").await?;
+    assert!(held.is_empty(), "still adopt-only: {held:?}");
     assert!(
         names(&apps_rss)
             .await?

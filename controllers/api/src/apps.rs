@@ -13,6 +13,12 @@ use crate::rules;
 /// The API group of bosun's workload kinds.
 pub const GROUP: &str = "apps.bosun.dev";
 
+/// On a bosun ReplicaSet: adopt matching orphan Pods, but create and delete none while this
+/// annotation is there (bosun's own, for `kubectl bosun migrate`: a ReplicaSet created over
+/// Pods another controller just let go must not count them missing while its Pod cache still
+/// shows their old owner).
+pub const ADOPT_ONLY_ANNOTATION: &str = "apps.bosun.dev/adopt-only";
+
 fn is_zero(v: &i32) -> bool {
     *v == 0
 }

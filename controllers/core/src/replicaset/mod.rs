@@ -128,7 +128,12 @@ pub fn plan<'a>(o: Observed<'a>, now: Timestamp) -> Plan<'a> {
     let replicas = rs.spec.replicas.unwrap_or(1).max(0) as usize;
     plan.diff = plan.claimed.len() as i64 - replicas as i64;
     let named = pods_to_delete(rs);
-    if o.expectations_satisfied && !owner.deleting {
+    let adopt_only = rs
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(bosun_api::apps::ADOPT_ONLY_ANNOTATION));
+    if o.expectations_satisfied && !owner.deleting && !adopt_only {
         plan.manage = manage(&plan.claimed, replicas, &o.related, named, now);
     }
     // A name stays while a Pod of this ReplicaSet (terminating ones included) has it.
@@ -437,6 +442,30 @@ mod tests {
         // Nothing named: nothing to write back.
         let r = rs("web", 2).build();
         assert_eq!(run(&r, &s, &pods, true).pods_to_delete, None);
+    }
+
+    #[test]
+    fn an_adopt_only_replicaset_adopts_orphans_but_creates_and_deletes_nothing() {
+        let mut r = rs("web", 3).build();
+        r.metadata.annotations = Some(
+            [(
+                bosun_api::apps::ADOPT_ONLY_ANNOTATION.to_string(),
+                "true".to_string(),
+            )]
+            .into(),
+        );
+        let s = sel(&r);
+        // One orphan of the selector: adopted, and the two missing are not created.
+        let pods = [pod("a").labels(&[("app", "web")]).build()];
+        let p = run(&r, &s, &pods, true);
+        assert_eq!(names(&p.adopt), ["a"]);
+        assert_eq!(p.manage, Manage::Nothing);
+        // Five of its own: none deleted either.
+        let pods = ready_pods(&["a", "b", "c", "d", "e"]);
+        assert_eq!(run(&r, &s, &pods, true).manage, Manage::Nothing);
+        // Lifted: it scales as any other.
+        r.metadata.annotations = None;
+        assert!(matches!(run(&r, &s, &pods, true).manage, Manage::Delete(_)));
     }
 
     #[test]

@@ -383,6 +383,18 @@ impl Migration {
         })
         .await?;
         let now: Vec<PodRef> = now.iter().map(PodRef::of).collect();
+        if self.plan.to == Flavor::Bosun {
+            // Every Pod is adopted: the ReplicaSets may scale again.
+            let lift = json!({"metadata": {"annotations": {
+                bosun_api::apps::ADOPT_ONLY_ANNOTATION: null}}});
+            for name in targets.keys() {
+                self.dst
+                    .replicasets
+                    .patch(name, &PatchParams::default(), &Patch::Merge(&lift))
+                    .await
+                    .map_err(server_error)?;
+            }
+        }
         Ok(adoption_note(&want, targets, &now))
     }
 

@@ -44,11 +44,13 @@
 //! The Pods' labels never change, so a Service's selector keeps matching them, they stay Ready,
 //! and its endpoints never empty.
 //!
-//! One race is left to the target controller's caches (as it is in upstream's own adoption): in
-//! step 5 it reads Pods from its watch, and if that watch lags behind the garbage collector's
-//! patches that step 4 already saw, it could count a Pod it does not see as an orphan yet as
-//! missing and create one (then delete the surplus once it adopts). Step 6 reports any Pod that
-//! appeared.
+//! A race with the target controller's cache is closed for bosun as the target: in step 5 it
+//! reads Pods from its watch, and if that watch lagged behind the garbage collector's patches
+//! that step 4 already saw, it would count a Pod that still shows its old owner as missing and
+//! create one (then delete the surplus once it adopts; a fresh-clone CI run saw one). So the
+//! ReplicaSets are created `apps.bosun.dev/adopt-only` (core's plan adopts but creates and
+//! deletes nothing), and step 6 lifts it once every Pod is adopted. kube-controller-manager has
+//! no such hold, so the way back keeps the race; step 6 reports any Pod that appeared.
 
 mod act;
 mod plan;

@@ -164,6 +164,8 @@ fn the_target_replicaset_keeps_name_hash_and_size_and_takes_the_new_owner() {
                 "name": "web-7c5ddbdf54", "namespace": "shop",
                 "labels": {"app": "web", "pod-template-hash": "7c5ddbdf54"},
                 "annotations": {
+                    // Adopt only, until the migration lifts it once every Pod is adopted.
+                    "apps.bosun.dev/adopt-only": "true",
                     "bosun.dev/revision": "2",
                     "bosun.dev/desired-replicas": "10",
                     "bosun.dev/max-replicas": "13",

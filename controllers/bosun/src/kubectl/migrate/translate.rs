@@ -123,6 +123,19 @@ pub fn target_replicaset(src: &Value, to: Flavor, owner: &str) -> Value {
         }),
     );
     meta.insert("ownerReferences".into(), Value::Array(owners));
+    if to == Flavor::Bosun {
+        // Adopt only until the migration has seen every Pod adopted (act.rs lifts it): the
+        // Pods the source let go may still show their old owner in bosun's cache.
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(a) = annotations.as_object_mut() {
+            a.insert(
+                bosun_api::apps::ADOPT_ONLY_ANNOTATION.into(),
+                Value::String("true".into()),
+            );
+        }
+    }
     let mut spec = Map::new();
     for key in ["replicas", "minReadySeconds", "selector", "template"] {
         if let Some(v) = src.pointer(&format!("/spec/{key}")) {
