@@ -152,14 +152,8 @@ where
             });
         }
     }
-    let Some(ours) = owner.controller_owner_ref(&()) else {
-        // kube builds the reference from the name and UID; a cached object always has both.
-        return Err(ClaimError::OwnerGone {
-            kind: kind(owner),
-            namespace: owner.namespace().unwrap_or_default(),
-            name: owner.name_any(),
-        });
-    };
+    // The same reference core puts on the children it creates.
+    let ours = bosun_core::claim::controller_ref(&O::kind(&()), owner.meta());
     let ops = adopt
         .iter()
         .map(|c| (ClaimOp::Adopt, *c))
