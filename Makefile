@@ -42,6 +42,10 @@ crds: ## regenerate crds/ from the Rust types (and the chart's copies)
 	cargo run -q -p bosun -- crds --out-dir crds
 	hack/chart-crds.sh
 
+.PHONY: generate
+generate: crds ## regenerate every generated file: the CRDs, and the chart's controller RBAC and controllers enum from the registry
+	BOSUN_GENERATE=1 cargo test -q -p bosun --lib -- generated_
+
 .PHONY: build
 build: ## build bosun
 	cargo build --workspace --bins

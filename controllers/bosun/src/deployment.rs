@@ -6,6 +6,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::registry::{Entry, Flags, Pending, pending};
+use crate::runtime::informer::Informer;
+use crate::runtime::rbac::{Rule, rule};
+
 use bosun_api::apps::{Deployment, DeploymentStatus, ReplicaSet};
 use bosun_core::Timestamp;
 use bosun_core::deployment::events;
@@ -64,9 +68,75 @@ impl crate::runtime::MetricLabel for Error {
 /// How long pod readiness changes gather before a rolling Deployment syncs.
 const POD_BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// This controller in `bosun run`'s registry (`registry.rs`).
+pub const ENTRY: Entry = Entry {
+    name: "deployment",
+    about: "apps.bosun.dev/v1 Deployment → ReplicaSets.",
+    rbac: RBAC,
+    start,
+};
+
+fn start(shared: &Arc<Shared>, _: &Flags) -> Pending {
+    pending(Controller::new(shared.clone()))
+}
+
+/// What this controller asks of the API server; the chart's ClusterRole grants exactly this
+/// (see `runtime/rbac.rs`). Each rule says which calls need it.
+pub const RBAC: &[Rule] = &[
+    rule(
+        "apps.bosun.dev",
+        &["deployments"],
+        &["list", "watch"],
+        "deployment.rs: its Deployment handlers (informer)",
+    ),
+    rule(
+        "apps.bosun.dev",
+        &["deployments"],
+        &["get", "patch"],
+        "runtime/claim.rs: reads the Deployment live before adopting; deployment.rs \
+         patches revision annotations, rollbacks and podsToDelete",
+    ),
+    rule(
+        "apps.bosun.dev",
+        &["deployments/status"],
+        &["patch"],
+        "deployment.rs through runtime/status.rs: the status and the abort hash \
+         (server-side apply)",
+    ),
+    rule(
+        "apps.bosun.dev",
+        &["deployments/finalizers"],
+        &["update"],
+        "not a call: its ReplicaSets carry blockOwnerDeletion owner references",
+    ),
+    rule(
+        "apps.bosun.dev",
+        &["replicasets"],
+        &["list", "watch"],
+        "deployment.rs: its ReplicaSet handlers (informer)",
+    ),
+    rule(
+        "apps.bosun.dev",
+        &["replicasets"],
+        &["create", "get", "patch", "delete"],
+        "deployment.rs: create (and get after a 409, the collision check), patch (scale, \
+         annotations), delete (the revision history limit); runtime/claim.rs: patch \
+         (adoption and release)",
+    ),
+    rule(
+        "",
+        &["pods"],
+        &["list", "watch"],
+        "deployment.rs: its Pod handlers (the shared Pod informer)",
+    ),
+];
+
 /// The Deployment controller.
 pub struct Controller {
     shared: Arc<Shared>,
+    deployments: Arc<Informer<Deployment>>,
+    replicasets: Arc<Informer<ReplicaSet>>,
+    pods: Arc<Informer<Pod>>,
     queue: WorkQueue,
     events: Events,
     status_pacer: crate::runtime::pacer::Pacer,
@@ -78,19 +148,19 @@ impl Controller {
         let c = Arc::new(Self {
             events: Events::new(shared.client.clone(), MANAGER),
             shared: shared.clone(),
+            deployments: shared.informer(),
+            replicasets: shared.informer(),
+            pods: shared.informer(),
             queue: WorkQueue::default(),
             status_pacer: crate::runtime::pacer::Pacer::new(
                 crate::runtime::pacer::STATUS_INTERVAL,
                 crate::runtime::pacer::STATUS_BURST,
             ),
         });
-        shared
-            .deployments
+        c.deployments
             .add_handler(Arc::new(DeploymentEvents(c.clone())));
-        shared
-            .replicasets
-            .add_handler(Arc::new(RsEvents(c.clone())));
-        shared.pods.add_handler(Arc::new(PodEvents(c.clone())));
+        c.replicasets.add_handler(Arc::new(RsEvents(c.clone())));
+        c.pods.add_handler(Arc::new(PodEvents(c.clone())));
         c
     }
 
@@ -98,7 +168,7 @@ impl Controller {
     /// ReplicaSets, Events, a rollback (which ends the sync) or the Deployment's own fields,
     /// and the status.
     async fn sync_deployment(&self, key: &str) -> Result<Requeue, Error> {
-        let Some(d) = self.shared.deployments.get(key) else {
+        let Some(d) = self.deployments.get(key) else {
             self.status_pacer.forget(key);
             return Ok(Requeue::No);
         };
@@ -111,15 +181,15 @@ impl Controller {
             }
         };
         let Identity { namespace, uid, .. } = Identity::of(&*d)?;
-        let mut candidates = self.shared.replicasets.by_index(&owner_index(&uid));
-        candidates.extend(self.shared.replicasets.by_index(&orphan_index(&namespace)));
+        let mut candidates = self.replicasets.by_index(&owner_index(&uid));
+        candidates.extend(self.replicasets.by_index(&orphan_index(&namespace)));
         // The pods of every candidate: Recreate waits for the old ones to go, RollingUpdate
         // counts the available ones (see `rolling::available`).
         let pods: Vec<(String, Vec<Arc<Pod>>)> = candidates
             .iter()
             .filter_map(|rs| rs.metadata.uid.clone())
             .map(|u| {
-                let pods = self.shared.pods.by_index(&owner_index(&u));
+                let pods = self.pods.by_index(&owner_index(&u));
                 (u, pods)
             })
             .collect();
@@ -419,7 +489,7 @@ impl Reconciler for Controller {
     }
 
     fn primary(&self) -> &crate::runtime::informer::Informer<Deployment> {
-        &self.shared.deployments
+        &self.deployments
     }
 
     async fn sync(&self, key: &str) -> Result<Requeue, Error> {
@@ -460,17 +530,17 @@ struct RsEvents(Arc<Controller>);
 impl Handler<ReplicaSet> for RsEvents {
     fn on_add(&self, rs: &Arc<ReplicaSet>) {
         let c = &self.0;
-        c.wake(events::rs_added(&*c.shared.deployments, rs));
+        c.wake(events::rs_added(&*c.deployments, rs));
     }
 
     fn on_update(&self, old: &Arc<ReplicaSet>, cur: &Arc<ReplicaSet>) {
         let c = &self.0;
-        c.wake(events::rs_updated(&*c.shared.deployments, old, cur));
+        c.wake(events::rs_updated(&*c.deployments, old, cur));
     }
 
     fn on_delete(&self, rs: &Arc<ReplicaSet>) {
         let c = &self.0;
-        c.wake(events::rs_deleted(&*c.shared.deployments, rs));
+        c.wake(events::rs_deleted(&*c.deployments, rs));
     }
 }
 
@@ -569,12 +639,12 @@ impl Handler<Pod> for PodEvents {
     fn on_add(&self, _: &Arc<Pod>) {}
     fn on_update(&self, old: &Arc<Pod>, cur: &Arc<Pod>) {
         let c = &self.0;
-        let (rss, ds) = (&*c.shared.replicasets, &*c.shared.deployments);
+        let (rss, ds) = (&*c.replicasets, &*c.deployments);
         c.wake(events::pod_updated(rss, ds, old, cur));
     }
     fn on_delete(&self, pod: &Arc<Pod>) {
         let c = &self.0;
-        let (rss, ds) = (&*c.shared.replicasets, &*c.shared.deployments);
+        let (rss, ds) = (&*c.replicasets, &*c.deployments);
         c.wake(events::pod_deleted(rss, ds, pod));
     }
 }

@@ -10,6 +10,10 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::registry::{Entry, Flags, Pending, pending};
+use crate::runtime::informer::Informer;
+use crate::runtime::rbac::{Rule, rule};
+
 use bosun_api::discovery::{EndpointSlice, MANAGED_BY};
 use bosun_core::endpointslice::mirror::{Selection, selection};
 use bosun_core::endpointslice::pods::services_to_update;
@@ -77,9 +81,63 @@ pub struct Settings {
     pub batch_period: Duration,
 }
 
+/// This controller in `bosun run`'s registry (`registry.rs`).
+pub const ENTRY: Entry = Entry {
+    name: "endpointslice",
+    about: "core Services + Pods → discovery.bosun.dev/v1 EndpointSlices (and mirrored core ones).",
+    rbac: RBAC,
+    start,
+};
+
+fn start(shared: &Arc<Shared>, flags: &Flags) -> Pending {
+    pending(Controller::new(
+        shared.clone(),
+        Settings {
+            max_endpoints_per_slice: flags.max_endpoints_per_slice,
+            batch_period: flags.endpoint_updates_batch_period,
+        },
+    ))
+}
+
+/// What this controller asks of the API server; the chart's ClusterRole grants exactly this
+/// (see `runtime/rbac.rs`). Each rule says which calls need it.
+pub const RBAC: &[Rule] = &[
+    rule(
+        "",
+        &["services", "pods", "nodes"],
+        &["list", "watch"],
+        "endpointslice.rs: its Service, Pod and Node handlers (informers)",
+    ),
+    rule(
+        "",
+        &["services/finalizers"],
+        &["update"],
+        "not a call: its slices carry a blockOwnerDeletion owner reference to the \
+         Service",
+    ),
+    rule(
+        "discovery.bosun.dev",
+        &["endpointslices"],
+        &["list", "watch", "create", "update", "delete"],
+        "endpointslice.rs: its slice handlers (informer); apply creates, replaces and \
+         deletes",
+    ),
+    rule(
+        "discovery.k8s.io",
+        &["endpointslices"],
+        &["list", "watch", "create", "update", "delete"],
+        "endpointslice.rs: the mirrored slices, the same way (informer by label)",
+    ),
+];
+
 /// The EndpointSlice controller.
 pub struct Controller {
     shared: Arc<Shared>,
+    services: Arc<Informer<Service>>,
+    pods: Arc<Informer<Pod>>,
+    nodes: Arc<Informer<Node>>,
+    endpointslices: Arc<Informer<EndpointSlice>>,
+    core_endpointslices: Arc<Informer<CoreEndpointSlice>>,
     queue: WorkQueue,
     tracker: Mutex<Tracker>,
     trigger_times: Mutex<TriggerTimeTracker>,
@@ -133,6 +191,11 @@ impl Controller {
         let c = Arc::new(Self {
             events: Events::new(shared.client.clone(), MANAGER),
             shared: shared.clone(),
+            services: shared.informer(),
+            pods: shared.informer(),
+            nodes: shared.informer(),
+            endpointslices: shared.informer(),
+            core_endpointslices: shared.informer(),
             queue: WorkQueue::default(),
             tracker: Mutex::new(Tracker::default()),
             trigger_times: Mutex::new(TriggerTimeTracker::default()),
@@ -149,16 +212,12 @@ impl Controller {
             batch_period = ?c.batch_period,
             "endpointslice controller configured"
         );
-        shared
-            .services
-            .add_handler(Arc::new(ServiceEvents(c.clone())));
-        shared.pods.add_handler(Arc::new(PodEvents(c.clone())));
-        shared.nodes.add_handler(Arc::new(NodeEvents(c.clone())));
-        shared
-            .endpointslices
+        c.services.add_handler(Arc::new(ServiceEvents(c.clone())));
+        c.pods.add_handler(Arc::new(PodEvents(c.clone())));
+        c.nodes.add_handler(Arc::new(NodeEvents(c.clone())));
+        c.endpointslices
             .add_handler(Arc::new(SliceEvents(c.clone())));
-        shared
-            .core_endpointslices
+        c.core_endpointslices
             .add_handler(Arc::new(SliceEvents(c.clone())));
         c
     }
@@ -203,8 +262,7 @@ impl Controller {
     /// The keys of the Services of the pod's namespace that select `labels` (`getServicesForPod`).
     fn services_for(&self, pod: &Pod) -> BTreeSet<String> {
         let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
-        self.shared
-            .services
+        self.services
             .by_index(&namespace_index(ns))
             .iter()
             .filter(|svc| match selection(svc) {
@@ -219,7 +277,7 @@ impl Controller {
 
     /// The zone lookup of the plan: `None` for an unknown node.
     fn node_zone(&self, name: &str) -> Option<Option<String>> {
-        let node = self.shared.nodes.get(name)?;
+        let node = self.nodes.get(name)?;
         Some(
             node.metadata
                 .labels
@@ -232,7 +290,7 @@ impl Controller {
     /// `syncService`: read the caches (waiting while they are older than our own writes),
     /// plan bosun's slices and, in mirror mode, the built-in ones, and write both.
     async fn sync_service(&self, key: &str) -> Result<Requeue, Error> {
-        let Some(svc) = self.shared.services.get(key) else {
+        let Some(svc) = self.services.get(key) else {
             self.forget_service(key);
             return Ok(Requeue::No);
         };
@@ -254,8 +312,8 @@ impl Controller {
             }
         };
         let in_ns = namespace_index(&ns);
-        let bosun_slices = slices_of(&self.shared.endpointslices.by_index(&in_ns), &name);
-        let core_slices = slices_of(&self.shared.core_endpointslices.by_index(&in_ns), &name);
+        let bosun_slices = slices_of(&self.endpointslices.by_index(&in_ns), &name);
+        let core_slices = slices_of(&self.core_endpointslices.by_index(&in_ns), &name);
         let metas = bosun_slices.iter().map(|s| &s.metadata);
         let metas = metas.chain(core_slices.iter().map(|s| &s.metadata));
         if self.tracker().stale(&ns, &name, metas) {
@@ -338,7 +396,6 @@ impl Controller {
     fn selected_pods(&self, in_ns: &str, sel: &Selection) -> Vec<Arc<Pod>> {
         match sel {
             Selection::Spec(s) | Selection::Mirror(s) => self
-                .shared
                 .pods
                 .by_index(in_ns)
                 .into_iter()
@@ -514,7 +571,7 @@ impl crate::runtime::Reconciler for Controller {
     }
 
     fn primary(&self) -> &crate::runtime::informer::Informer<Service> {
-        &self.shared.services
+        &self.services
     }
 
     async fn sync(&self, key: &str) -> Result<Requeue, Error> {
@@ -575,7 +632,7 @@ impl NodeEvents {
     fn resync_pods_on(&self, node: &Node) {
         let name = node.name_any();
         let mut keys = BTreeSet::new();
-        for pod in self.0.shared.pods.list() {
+        for pod in self.0.pods.list() {
             if pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name.as_str()) {
                 keys.extend(self.0.services_for(&pod));
             }

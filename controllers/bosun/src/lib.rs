@@ -17,6 +17,7 @@ pub mod dns;
 pub mod duration;
 pub mod endpointslice;
 pub mod kubectl;
+pub mod registry;
 pub mod replicaset;
 // `WorkQueue::len` is read by metrics and tests only; the lint asks public types for an
 // `is_empty`, which nothing here needs (the crate is public only to its two binaries).

@@ -2,14 +2,13 @@
 //! (`bosun crds`) in one binary.
 
 use bosun::{
-    LogFormat, deployment, dns, duration, endpointslice, replicaset, runtime, selftest, serve,
-    shutdown_signal, uninstall_check,
+    LogFormat, dns, duration, registry, runtime, selftest, serve, shutdown_signal, uninstall_check,
 };
 
 use std::io::Write;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
 use tracing::info;
@@ -47,24 +46,12 @@ enum Command {
     },
 }
 
-/// The controllers `bosun run` can run.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum ControllerName {
-    /// apps.bosun.dev/v1 ReplicaSet → core Pods.
-    Replicaset,
-    /// apps.bosun.dev/v1 Deployment → ReplicaSets.
-    Deployment,
-    /// core Services + Pods → discovery.bosun.dev/v1 EndpointSlices (and mirrored core ones).
-    Endpointslice,
-    /// core Service + bosun EndpointSlices → dns.bosun.dev/v1 DNSRecordSet.
-    Dns,
-}
-
 #[derive(clap::Args, Debug)]
 struct RunArgs {
     /// The controllers to run.
-    #[arg(long, env = "BOSUN_CONTROLLERS", value_delimiter = ',', default_values = ["replicaset", "deployment", "endpointslice", "dns"])]
-    controllers: Vec<ControllerName>,
+    #[arg(long, env = "BOSUN_CONTROLLERS", value_delimiter = ',',
+          default_values = registry::names(), value_parser = registry::parser())]
+    controllers: Vec<String>,
     /// Concurrent syncs per controller (upstream's --concurrent-*-syncs default is 5).
     #[arg(long, env = "BOSUN_WORKERS", default_value_t = 5)]
     workers: usize,
@@ -287,41 +274,6 @@ fn leader_identity(args: &RunArgs) -> String {
     format!("{base}_{}", uuid::Uuid::new_v4())
 }
 
-/// A controller registered on the informers, waiting to lead: starting it spawns its workers,
-/// which stop when the future given resolves.
-type Pending = Box<
-    dyn FnOnce(usize, futures::future::BoxFuture<'static, ()>) -> tokio::task::JoinHandle<()>
-        + Send,
->;
-
-fn pending<R: runtime::Reconciler>(c: std::sync::Arc<R>) -> Pending {
-    Box::new(move |workers, stop| tokio::spawn(runtime::run_workers(c, workers, stop)))
-}
-
-/// The registry of `bosun run`: each controller's construction (which registers its event
-/// handlers on the shared informers). A new controller is a [`ControllerName`] and a line here.
-fn register(
-    name: ControllerName,
-    shared: &std::sync::Arc<runtime::Shared>,
-    args: &RunArgs,
-) -> Pending {
-    match name {
-        ControllerName::Replicaset => pending(replicaset::Controller::new(shared.clone())),
-        ControllerName::Deployment => pending(deployment::Controller::new(shared.clone())),
-        ControllerName::Endpointslice => pending(endpointslice::Controller::new(
-            shared.clone(),
-            endpointslice::Settings {
-                max_endpoints_per_slice: usize::from(args.max_endpoints_per_slice),
-                batch_period: args.endpoint_updates_batch_period,
-            },
-        )),
-        ControllerName::Dns => pending(dns::controller::Controller::new(
-            shared.clone(),
-            &args.dns_zone,
-        )),
-    }
-}
-
 /// Run the started controllers until a signal (or, leading, until the Lease is lost: an
 /// error), then stop their workers and release the Lease.
 async fn run_until_stopped(
@@ -446,10 +398,15 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     // Handlers first, so they see the first list. The caches fill (and keep filling) whether or
     // not this process leads, so a standby takes over with warm caches; workers start only once
     // it leads and the caches hold the first list, so no sync ever acts on a partial view.
-    let controllers: Vec<Pending> = ControllerName::value_variants()
+    let flags = registry::Flags {
+        max_endpoints_per_slice: usize::from(args.max_endpoints_per_slice),
+        endpoint_updates_batch_period: args.endpoint_updates_batch_period,
+        dns_zone: args.dns_zone.clone(),
+    };
+    let controllers: Vec<registry::Pending> = registry::CONTROLLERS
         .iter()
-        .filter(|n| args.controllers.contains(n))
-        .map(|n| register(*n, &shared, &args))
+        .filter(|e| args.controllers.iter().any(|n| n == e.name))
+        .map(|e| (e.start)(&shared, &flags))
         .collect();
     tokio::select! {
         _ = shared.start() => {}
@@ -603,15 +560,15 @@ mod tests {
     }
 
     #[test]
-    fn every_controller_declares_its_rbac() {
-        // runtime/rbac.rs checks the chart's RBAC against these declarations.
-        let names: std::collections::BTreeSet<String> = ControllerName::value_variants()
-            .iter()
-            .filter_map(|c| c.to_possible_value())
-            .map(|v| v.get_name().to_string())
-            .collect();
-        let declared = runtime::rbac::controllers().map(String::from).collect();
-        assert_eq!(names, declared);
+    fn controllers_default_to_every_registered_one_and_refuse_others() {
+        let all: Vec<&str> = registry::names().collect();
+        assert_eq!(run_args(&[]).expect("no flags").controllers, all);
+        let one = run_args(&["--controllers", "dns"]).expect("a registered name");
+        assert_eq!(one.controllers, ["dns"]);
+        let err = run_args(&["--controllers", "replicaset,statefulset"])
+            .expect_err("an unregistered name");
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+        assert!(err.to_string().contains("statefulset"), "{err}");
     }
 
     #[test]

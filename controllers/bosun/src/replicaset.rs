@@ -5,6 +5,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::registry::{Entry, Flags, Pending, pending};
+use crate::runtime::informer::Informer;
+use crate::runtime::rbac::{Rule, rule};
+
 use bosun_api::apps::ReplicaSet;
 use bosun_core::expectations::Expectations;
 use bosun_core::pod::controller_of;
@@ -81,9 +85,72 @@ impl crate::runtime::MetricLabel for Error {
     }
 }
 
+/// This controller in `bosun run`'s registry (`registry.rs`).
+pub const ENTRY: Entry = Entry {
+    name: "replicaset",
+    about: "apps.bosun.dev/v1 ReplicaSet → core Pods.",
+    rbac: RBAC,
+    start,
+};
+
+fn start(shared: &Arc<Shared>, _: &Flags) -> Pending {
+    pending(Controller::new(shared.clone()))
+}
+
+/// What this controller asks of the API server; the chart's ClusterRole grants exactly this
+/// (see `runtime/rbac.rs`). Each rule says which calls need it.
+pub const RBAC: &[Rule] = &[
+    rule(
+        "",
+        &["pods"],
+        &["list", "watch"],
+        "replicaset.rs: its Pod handlers (the shared Pod informer)",
+    ),
+    rule(
+        "",
+        &["pods"],
+        &["create", "delete", "patch"],
+        "replicaset.rs: creates and deletes; runtime/claim.rs adopts and releases \
+         (a patch of ownerReferences)",
+    ),
+    rule(
+        "apps.bosun.dev",
+        &["replicasets"],
+        &["list", "watch"],
+        "replicaset.rs: its ReplicaSet handlers (informer)",
+    ),
+    rule(
+        "apps.bosun.dev",
+        &["replicasets"],
+        &["get"],
+        "runtime/claim.rs: reads the ReplicaSet live before adopting \
+         (RecheckDeletionTimestamp)",
+    ),
+    rule(
+        "apps.bosun.dev",
+        &["replicasets"],
+        &["patch"],
+        "replicaset.rs: sync writes spec.scaleStrategy.podsToDelete back (merge patch)",
+    ),
+    rule(
+        "apps.bosun.dev",
+        &["replicasets/status"],
+        &["patch"],
+        "replicaset.rs through runtime/status.rs: the status (server-side apply)",
+    ),
+    rule(
+        "apps.bosun.dev",
+        &["replicasets/finalizers"],
+        &["update"],
+        "not a call: its Pods carry blockOwnerDeletion owner references",
+    ),
+];
+
 /// The ReplicaSet controller.
 pub struct Controller {
     shared: Arc<Shared>,
+    pods: Arc<Informer<Pod>>,
+    replicasets: Arc<Informer<ReplicaSet>>,
     queue: WorkQueue,
     expectations: Mutex<Expectations>,
     events: Events,
@@ -104,6 +171,8 @@ impl Controller {
         let events = Events::new(shared.client.clone(), MANAGER);
         let c = Arc::new(Self {
             shared: shared.clone(),
+            pods: shared.informer(),
+            replicasets: shared.informer(),
             queue: WorkQueue::default(),
             expectations: Mutex::new(Expectations::default()),
             events,
@@ -112,10 +181,8 @@ impl Controller {
                 crate::runtime::pacer::STATUS_BURST,
             ),
         });
-        shared.pods.add_handler(Arc::new(PodEvents(c.clone())));
-        shared
-            .replicasets
-            .add_handler(Arc::new(RsEvents(c.clone())));
+        c.pods.add_handler(Arc::new(PodEvents(c.clone())));
+        c.replicasets.add_handler(Arc::new(RsEvents(c.clone())));
         c
     }
 
@@ -126,7 +193,7 @@ impl Controller {
     /// `syncReplicaSet`: read the caches, plan, claim, create or delete Pods, write the
     /// status. Returns when to sync again (to notice availability, or for a paced status).
     async fn sync_rs(&self, key: &str) -> Result<Option<Duration>, Error> {
-        let Some(rs) = self.shared.replicasets.get(key) else {
+        let Some(rs) = self.replicasets.get(key) else {
             self.expectations().forget(key);
             self.status_pacer.forget(key);
             return Ok(None);
@@ -142,8 +209,8 @@ impl Controller {
         };
         let Identity { namespace, uid, .. } = Identity::of(&*rs)?;
         let satisfied = self.expectations().satisfied(key, now());
-        let mut candidates = self.shared.pods.by_index(&owner_index(&uid));
-        candidates.extend(self.shared.pods.by_index(&orphan_index(&namespace)));
+        let mut candidates = self.pods.by_index(&owner_index(&uid));
+        candidates.extend(self.pods.by_index(&orphan_index(&namespace)));
         let related = self.related_pods(&rs, &namespace);
         let observed = Observed {
             rs: &rs,
@@ -245,9 +312,9 @@ impl Controller {
         let Some(owner) = controller_of(&rs.metadata) else {
             return Vec::new();
         };
-        let in_ns = self.shared.pods.by_index(&namespace_index(ns));
+        let in_ns = self.pods.by_index(&namespace_index(ns));
         let mut out = Vec::new();
-        for sibling in self.shared.replicasets.by_index(&owner_index(&owner.uid)) {
+        for sibling in self.replicasets.by_index(&owner_index(&owner.uid)) {
             let Ok(sel) = Selector::new(&sibling.spec.selector) else {
                 continue;
             };
@@ -416,7 +483,7 @@ impl crate::runtime::Reconciler for Controller {
     }
 
     fn primary(&self) -> &crate::runtime::informer::Informer<ReplicaSet> {
-        &self.shared.replicasets
+        &self.replicasets
     }
 
     async fn sync(&self, key: &str) -> Result<crate::runtime::Requeue, Error> {
@@ -445,17 +512,17 @@ struct PodEvents(Arc<Controller>);
 impl Handler<Pod> for PodEvents {
     fn on_add(&self, pod: &Arc<Pod>) {
         let c = &self.0;
-        c.wake(events::pod_added(&*c.shared.replicasets, pod));
+        c.wake(events::pod_added(&*c.replicasets, pod));
     }
 
     fn on_update(&self, old: &Arc<Pod>, cur: &Arc<Pod>) {
         let c = &self.0;
-        c.wake(events::pod_updated(&*c.shared.replicasets, old, cur));
+        c.wake(events::pod_updated(&*c.replicasets, old, cur));
     }
 
     fn on_delete(&self, pod: &Arc<Pod>) {
         let c = &self.0;
-        c.wake(events::pod_deleted(&*c.shared.replicasets, pod));
+        c.wake(events::pod_deleted(&*c.replicasets, pod));
     }
 }
 

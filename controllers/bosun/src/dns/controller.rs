@@ -4,6 +4,10 @@
 
 use std::sync::Arc;
 
+use crate::registry::{Entry, Flags, Pending, pending};
+use crate::runtime::informer::Informer;
+use crate::runtime::rbac::{Rule, rule};
+
 use bosun_api::discovery::EndpointSlice;
 use bosun_api::dns::DNSRecordSet;
 use bosun_core::dns::{SERVICE_NAME_LABEL, Write, plan, service_ref, status};
@@ -40,9 +44,67 @@ impl crate::runtime::MetricLabel for Error {
     }
 }
 
+/// This controller in `bosun run`'s registry (`registry.rs`).
+pub const ENTRY: Entry = Entry {
+    name: "dns",
+    about: "core Service + bosun EndpointSlices → dns.bosun.dev/v1 DNSRecordSet.",
+    rbac: RBAC,
+    start,
+};
+
+fn start(shared: &Arc<Shared>, flags: &Flags) -> Pending {
+    pending(Controller::new(shared.clone(), &flags.dns_zone))
+}
+
+/// What this controller asks of the API server; the chart's ClusterRole grants exactly this
+/// (see `runtime/rbac.rs`). Each rule says which calls need it.
+pub const RBAC: &[Rule] = &[
+    rule(
+        "",
+        &["services"],
+        &["list", "watch"],
+        "dns/controller.rs: its Service handlers (informer)",
+    ),
+    rule(
+        "",
+        &["services/finalizers"],
+        &["update"],
+        "not a call: its DNSRecordSets carry a blockOwnerDeletion owner reference to \
+         the Service",
+    ),
+    rule(
+        "discovery.bosun.dev",
+        &["endpointslices"],
+        &["list", "watch"],
+        "dns/controller.rs: its slice handlers (informer)",
+    ),
+    rule(
+        "dns.bosun.dev",
+        &["dnsrecordsets"],
+        &["list", "watch"],
+        "dns/controller.rs: its DNSRecordSet handlers (informer)",
+    ),
+    rule(
+        "dns.bosun.dev",
+        &["dnsrecordsets"],
+        &["patch", "create", "delete"],
+        "dns/controller.rs: server-side apply (a patch; the API server also asks for \
+         create when the apply creates the object), delete with preconditions",
+    ),
+    rule(
+        "dns.bosun.dev",
+        &["dnsrecordsets/status"],
+        &["patch"],
+        "dns/controller.rs through runtime/status.rs: the status (server-side apply)",
+    ),
+];
+
 /// The dns controller.
 pub struct Controller {
     shared: Arc<Shared>,
+    services: Arc<Informer<Service>>,
+    endpointslices: Arc<Informer<EndpointSlice>>,
+    dnsrecordsets: Arc<Informer<DNSRecordSet>>,
     queue: WorkQueue,
     zone: String,
 }
@@ -53,25 +115,22 @@ impl Controller {
     pub fn new(shared: Arc<Shared>, zone: &str) -> Arc<Self> {
         let c = Arc::new(Self {
             shared: shared.clone(),
+            services: shared.informer(),
+            endpointslices: shared.informer(),
+            dnsrecordsets: shared.informer(),
             queue: WorkQueue::default(),
             zone: bosun_core::dns::normalize_zone(zone),
         });
-        shared
-            .services
-            .add_handler(Arc::new(ServiceEvents(c.clone())));
-        shared
-            .endpointslices
+        c.services.add_handler(Arc::new(ServiceEvents(c.clone())));
+        c.endpointslices
             .add_handler(Arc::new(SliceEvents(c.clone())));
-        shared
-            .dnsrecordsets
-            .add_handler(Arc::new(SetEvents(c.clone())));
+        c.dnsrecordsets.add_handler(Arc::new(SetEvents(c.clone())));
         c
     }
 
     /// The bosun EndpointSlices of a Service (labelled with its name, in its namespace).
     fn slices_of(&self, ns: &str, name: &str) -> Vec<Arc<EndpointSlice>> {
-        self.shared
-            .endpointslices
+        self.endpointslices
             .by_index(&namespace_index(ns))
             .into_iter()
             .filter(|s| service_key_of_slice(s).is_some_and(|k| k == format!("{ns}/{name}")))
@@ -79,7 +138,7 @@ impl Controller {
     }
 
     async fn sync_service(&self, key: &str) -> Result<Requeue, Error> {
-        let Some(svc) = self.shared.services.get(key) else {
+        let Some(svc) = self.services.get(key) else {
             // The garbage collector removes the set through its owner reference.
             return Ok(Requeue::No);
         };
@@ -93,7 +152,7 @@ impl Controller {
         } = crate::runtime::meta::Identity::of(&*svc)?;
         let slices = self.slices_of(&ns, &name);
         let slice_refs: Vec<&EndpointSlice> = slices.iter().map(|s| s.as_ref()).collect();
-        let existing = self.shared.dnsrecordsets.get(key);
+        let existing = self.dnsrecordsets.get(key);
         let api: Api<DNSRecordSet> = Api::namespaced(self.shared.client.clone(), &ns);
         match plan(&svc, &slice_refs, &self.zone, existing.as_deref()) {
             Write::Nothing => Ok(Requeue::No),
@@ -176,7 +235,7 @@ impl crate::runtime::Reconciler for Controller {
     }
 
     fn primary(&self) -> &crate::runtime::informer::Informer<Service> {
-        &self.shared.services
+        &self.services
     }
 
     async fn sync(&self, key: &str) -> Result<Requeue, Error> {

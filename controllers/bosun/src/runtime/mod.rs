@@ -15,11 +15,8 @@ pub mod wake;
 
 use std::sync::Arc;
 
-use bosun_api::apps::{Deployment, ReplicaSet};
-use bosun_api::discovery::EndpointSlice;
-use bosun_api::dns::DNSRecordSet;
 use bosun_core::pod::controller_of;
-use k8s_openapi::api::core::v1::{Node, Pod, Service};
+use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::discovery::v1::EndpointSlice as CoreEndpointSlice;
 use kube::Resource;
 
@@ -54,82 +51,148 @@ pub fn owner_and_namespace<K: Resource>(obj: &K) -> Vec<String> {
     vec![namespace_index(ns), by_owner]
 }
 
-/// The informers every controller shares, and the client.
+/// Spawns an informer's watch when some controller registered a handler on it; the future
+/// resolves at the first list.
+type StartFn =
+    Box<dyn Fn(&kube::Client) -> Option<futures::future::BoxFuture<'static, ()>> + Send + Sync>;
+
+/// One informer of [`Shared`], type-erased: the `Arc<Informer<K>>` and how to start its watch.
+struct Slot {
+    informer: Arc<dyn std::any::Any + Send + Sync>,
+    start: StartFn,
+}
+
+/// The informers every controller shares (one per kind, created on first ask), and the client.
+///
+/// A controller asks for the informers of the kinds it reads in its constructor
+/// ([`Shared::informer`]) and registers its handlers there; [`Shared::start`] then watches every
+/// kind some controller registered a handler for. A new kind needs nothing here: its informer
+/// indexes by namespace and controller ([`owner_and_namespace`]) and watches every object. The
+/// kinds that differ are configured in [`Shared::new`].
 pub struct Shared {
     /// The API client (one rate limiter for the process).
     pub client: kube::Client,
-    /// Every Pod of the cluster.
-    pub pods: Arc<Informer<Pod>>,
-    /// Every bosun ReplicaSet.
-    pub replicasets: Arc<Informer<ReplicaSet>>,
-    /// Every bosun Deployment.
-    pub deployments: Arc<Informer<Deployment>>,
-    /// Every core Service.
-    pub services: Arc<Informer<Service>>,
-    /// Every Node (for endpoint zones).
-    pub nodes: Arc<Informer<Node>>,
-    /// Every bosun EndpointSlice.
-    pub endpointslices: Arc<Informer<EndpointSlice>>,
-    /// The core EndpointSlices bosun manages (mirror mode): only those labelled
-    /// `endpointslice.kubernetes.io/managed-by: endpointslice.bosun.dev`.
-    pub core_endpointslices: Arc<Informer<CoreEndpointSlice>>,
-    /// Every DNSRecordSet.
-    pub dnsrecordsets: Arc<Informer<DNSRecordSet>>,
+    slots: std::sync::Mutex<std::collections::HashMap<std::any::TypeId, Slot>>,
+}
+
+/// The bounds of a kind an informer watches.
+pub trait Watched:
+    Resource<DynamicType: Default>
+    + Clone
+    + serde::de::DeserializeOwned
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+}
+impl<K> Watched for K where
+    K: Resource<DynamicType: Default>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static
+{
 }
 
 impl Shared {
-    /// Empty informers; [`Shared::start`] fills them.
+    /// No informers yet but the configured ones; [`Shared::start`] fills them.
     pub fn new(client: kube::Client) -> Arc<Self> {
-        Arc::new(Self {
+        let shared = Arc::new(Self {
             client,
-            pods: Informer::with_slim(
+            slots: std::sync::Mutex::new(std::collections::HashMap::new()),
+        });
+        let all = watch_all();
+        // Every Pod of the cluster, slimmed to what the controllers read (core/pod_cache.rs).
+        shared.configure(
+            Informer::with_slim(
                 Some(owner_and_namespace::<Pod>),
                 Some(bosun_core::pod_cache::slim),
             ),
-            replicasets: Informer::new(Some(owner_and_namespace::<ReplicaSet>)),
-            deployments: Informer::new(Some(owner_and_namespace::<Deployment>)),
-            services: Informer::new(Some(owner_and_namespace::<Service>)),
-            nodes: Informer::new(None),
-            endpointslices: Informer::new(Some(owner_and_namespace::<EndpointSlice>)),
-            core_endpointslices: Informer::new(Some(owner_and_namespace::<CoreEndpointSlice>)),
-            dnsrecordsets: Informer::new(Some(owner_and_namespace::<DNSRecordSet>)),
-        })
+            all.clone(),
+        );
+        // Nodes (for endpoint zones) are read by name only.
+        shared.configure(Informer::<Node>::new(None), all);
+        // Of the core EndpointSlices, only those bosun manages (mirror mode), by label.
+        shared.configure(
+            Informer::<CoreEndpointSlice>::new(Some(owner_and_namespace::<CoreEndpointSlice>)),
+            kube::runtime::watcher::Config::default().labels(&format!(
+                "endpointslice.kubernetes.io/managed-by={}",
+                bosun_api::discovery::MANAGED_BY
+            )),
+        );
+        shared
+    }
+
+    fn slots(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<std::any::TypeId, Slot>> {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Use `informer`, watched with `config`, for its kind.
+    fn configure<K: Watched>(
+        &self,
+        informer: Arc<Informer<K>>,
+        config: kube::runtime::watcher::Config,
+    ) {
+        let inf = informer.clone();
+        let start = move |client: &kube::Client| {
+            if !inf.has_handlers() {
+                return None;
+            }
+            tokio::spawn(
+                inf.clone()
+                    .run(kube::Api::all(client.clone()), config.clone()),
+            );
+            let inf = inf.clone();
+            let synced: futures::future::BoxFuture<'static, ()> =
+                Box::pin(async move { inf.synced().await });
+            Some(synced)
+        };
+        self.slots().insert(
+            std::any::TypeId::of::<K>(),
+            Slot {
+                informer,
+                start: Box::new(start),
+            },
+        );
+    }
+
+    /// The informer of kind `K`, created on first ask (indexed by namespace and controller,
+    /// watching every object). Ask in a controller's constructor, before [`Shared::start`]:
+    /// only kinds with a handler by then are watched.
+    pub fn informer<K: Watched>(&self) -> Arc<Informer<K>> {
+        let found = self
+            .slots()
+            .get(&std::any::TypeId::of::<K>())
+            .and_then(|s| s.informer.clone().downcast::<Informer<K>>().ok());
+        if let Some(inf) = found {
+            return inf;
+        }
+        let inf = Informer::new(Some(owner_and_namespace::<K>));
+        self.configure(inf.clone(), watch_all());
+        inf
     }
 
     /// Start the watches of the kinds some controller registered a handler for; returns when
     /// each of those caches holds its first list. Controllers register in their constructors,
     /// before this, so they see the first list.
     pub async fn start(self: &Arc<Self>) {
-        let all = kube::runtime::watcher::Config::default().page_size(LIST_PAGE_SIZE);
-        let mirrored = kube::runtime::watcher::Config::default().labels(&format!(
-            "endpointslice.kubernetes.io/managed-by={}",
-            bosun_api::discovery::MANAGED_BY
-        ));
-        let mut synced: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> =
-            Vec::new();
-        macro_rules! watch {
-            ($inf:ident, $cfg:expr) => {
-                if self.$inf.has_handlers() {
-                    tokio::spawn(
-                        self.$inf
-                            .clone()
-                            .run(kube::Api::all(self.client.clone()), $cfg),
-                    );
-                    let inf = self.$inf.clone();
-                    synced.push(Box::pin(async move { inf.synced().await }));
-                }
-            };
-        }
-        watch!(pods, all.clone());
-        watch!(replicasets, all.clone());
-        watch!(deployments, all.clone());
-        watch!(services, all.clone());
-        watch!(nodes, all.clone());
-        watch!(endpointslices, all.clone());
-        watch!(core_endpointslices, mirrored);
-        watch!(dnsrecordsets, all);
+        let synced: Vec<_> = self
+            .slots()
+            .values()
+            .filter_map(|s| (s.start)(&self.client))
+            .collect();
         futures::future::join_all(synced).await;
     }
+}
+
+/// Every object of a kind, listed in pages of [`LIST_PAGE_SIZE`].
+fn watch_all() -> kube::runtime::watcher::Config {
+    kube::runtime::watcher::Config::default().page_size(LIST_PAGE_SIZE)
 }
 
 /// Run `futures` with at most `limit` of them in flight; their outputs in completion order.
@@ -201,13 +264,7 @@ pub trait Reconciler: Send + Sync + 'static {
     /// Its error type.
     type Error: std::fmt::Display + MetricLabel + Send;
     /// The kind whose objects are its keys (a Service for the EndpointSlice controller).
-    type Primary: Resource<DynamicType: Default>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static;
+    type Primary: Watched;
     /// Its queue of object keys.
     fn queue(&self) -> &queue::WorkQueue;
     /// The cache of its primary kind.
@@ -299,4 +356,47 @@ pub async fn run_workers<R: Reconciler>(
     sampler.abort();
     r.queue().shut_down();
     futures::future::join_all(handles).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bosun_api::apps::ReplicaSet;
+
+    /// A client that is never called (nothing here starts a watch).
+    fn idle_client() -> kube::Client {
+        let url = "http://127.0.0.1:9".parse().expect("a URL");
+        kube::Client::try_from(kube::Config::new(url)).expect("a client")
+    }
+
+    struct Ignore;
+    impl<K> informer::Handler<K> for Ignore {
+        fn on_add(&self, _: &Arc<K>) {}
+        fn on_update(&self, _: &Arc<K>, _: &Arc<K>) {}
+        fn on_delete(&self, _: &Arc<K>) {}
+    }
+
+    #[tokio::test]
+    async fn each_kind_has_one_informer_whoever_asks() {
+        let shared = Shared::new(idle_client());
+        // A kind nothing configured is created on first ask, and shared from then on: a
+        // handler one controller registers is on the informer another gets.
+        let first = shared.informer::<ReplicaSet>();
+        assert!(!shared.informer::<ReplicaSet>().has_handlers());
+        first.add_handler(Arc::new(Ignore));
+        assert!(Arc::ptr_eq(&first, &shared.informer::<ReplicaSet>()));
+        assert!(shared.informer::<ReplicaSet>().has_handlers());
+        // The configured kinds too.
+        shared.informer::<Pod>().add_handler(Arc::new(Ignore));
+        assert!(shared.informer::<Pod>().has_handlers());
+        assert!(!shared.informer::<Node>().has_handlers());
+    }
+
+    #[tokio::test]
+    async fn without_handlers_nothing_is_watched() {
+        let shared = Shared::new(idle_client());
+        let _ = shared.informer::<ReplicaSet>();
+        // Nothing to wait for: no watch started against the (unreachable) API server.
+        shared.start().await;
+    }
 }

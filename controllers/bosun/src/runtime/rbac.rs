@@ -46,7 +46,8 @@ pub const LEADER_ELECTION: &str = "leader election";
 /// `bosun dns`, the DNS server (its own ClusterRole).
 pub const DNS_SERVER: &str = "bosun dns";
 
-const fn rule(
+/// A [`Rule`] (a function, so that the declarations read as one line each).
+pub const fn rule(
     group: &'static str,
     resources: &'static [&'static str],
     verbs: &'static [&'static str],
@@ -60,8 +61,8 @@ const fn rule(
     }
 }
 
-/// The permissions of every part of bosun. The controllers are the variants of `main.rs`'s
-/// `ControllerName` (a test there checks the list is complete).
+/// The permissions of the parts of bosun that are not controllers; each controller declares
+/// its own beside its code (its `RBAC`, in `registry.rs`'s list). [`parts`] is both.
 pub const PARTS: &[Part] = &[
     Part {
         name: PROCESS,
@@ -93,180 +94,6 @@ pub const PARTS: &[Part] = &[
         ],
     },
     Part {
-        name: "replicaset",
-        rules: &[
-            rule(
-                "",
-                &["pods"],
-                &["list", "watch"],
-                "replicaset.rs: its Pod handlers (the shared Pod informer)",
-            ),
-            rule(
-                "",
-                &["pods"],
-                &["create", "delete", "patch"],
-                "replicaset.rs: creates and deletes; runtime/claim.rs adopts and releases \
-                 (a patch of ownerReferences)",
-            ),
-            rule(
-                "apps.bosun.dev",
-                &["replicasets"],
-                &["list", "watch"],
-                "replicaset.rs: its ReplicaSet handlers (informer)",
-            ),
-            rule(
-                "apps.bosun.dev",
-                &["replicasets"],
-                &["get"],
-                "runtime/claim.rs: reads the ReplicaSet live before adopting \
-                 (RecheckDeletionTimestamp)",
-            ),
-            rule(
-                "apps.bosun.dev",
-                &["replicasets"],
-                &["patch"],
-                "replicaset.rs: sync writes spec.scaleStrategy.podsToDelete back (merge patch)",
-            ),
-            rule(
-                "apps.bosun.dev",
-                &["replicasets/status"],
-                &["patch"],
-                "replicaset.rs through runtime/status.rs: the status (server-side apply)",
-            ),
-            rule(
-                "apps.bosun.dev",
-                &["replicasets/finalizers"],
-                &["update"],
-                "not a call: its Pods carry blockOwnerDeletion owner references",
-            ),
-        ],
-    },
-    Part {
-        name: "deployment",
-        rules: &[
-            rule(
-                "apps.bosun.dev",
-                &["deployments"],
-                &["list", "watch"],
-                "deployment.rs: its Deployment handlers (informer)",
-            ),
-            rule(
-                "apps.bosun.dev",
-                &["deployments"],
-                &["get", "patch"],
-                "runtime/claim.rs: reads the Deployment live before adopting; deployment.rs \
-                 patches revision annotations, rollbacks and podsToDelete",
-            ),
-            rule(
-                "apps.bosun.dev",
-                &["deployments/status"],
-                &["patch"],
-                "deployment.rs through runtime/status.rs: the status and the abort hash \
-                 (server-side apply)",
-            ),
-            rule(
-                "apps.bosun.dev",
-                &["deployments/finalizers"],
-                &["update"],
-                "not a call: its ReplicaSets carry blockOwnerDeletion owner references",
-            ),
-            rule(
-                "apps.bosun.dev",
-                &["replicasets"],
-                &["list", "watch"],
-                "deployment.rs: its ReplicaSet handlers (informer)",
-            ),
-            rule(
-                "apps.bosun.dev",
-                &["replicasets"],
-                &["create", "get", "patch", "delete"],
-                "deployment.rs: create (and get after a 409, the collision check), patch (scale, \
-                 annotations), delete (the revision history limit); runtime/claim.rs: patch \
-                 (adoption and release)",
-            ),
-            rule(
-                "",
-                &["pods"],
-                &["list", "watch"],
-                "deployment.rs: its Pod handlers (the shared Pod informer)",
-            ),
-        ],
-    },
-    Part {
-        name: "endpointslice",
-        rules: &[
-            rule(
-                "",
-                &["services", "pods", "nodes"],
-                &["list", "watch"],
-                "endpointslice.rs: its Service, Pod and Node handlers (informers)",
-            ),
-            rule(
-                "",
-                &["services/finalizers"],
-                &["update"],
-                "not a call: its slices carry a blockOwnerDeletion owner reference to the \
-                 Service",
-            ),
-            rule(
-                "discovery.bosun.dev",
-                &["endpointslices"],
-                &["list", "watch", "create", "update", "delete"],
-                "endpointslice.rs: its slice handlers (informer); apply creates, replaces and \
-                 deletes",
-            ),
-            rule(
-                "discovery.k8s.io",
-                &["endpointslices"],
-                &["list", "watch", "create", "update", "delete"],
-                "endpointslice.rs: the mirrored slices, the same way (informer by label)",
-            ),
-        ],
-    },
-    Part {
-        name: "dns",
-        rules: &[
-            rule(
-                "",
-                &["services"],
-                &["list", "watch"],
-                "dns/controller.rs: its Service handlers (informer)",
-            ),
-            rule(
-                "",
-                &["services/finalizers"],
-                &["update"],
-                "not a call: its DNSRecordSets carry a blockOwnerDeletion owner reference to \
-                 the Service",
-            ),
-            rule(
-                "discovery.bosun.dev",
-                &["endpointslices"],
-                &["list", "watch"],
-                "dns/controller.rs: its slice handlers (informer)",
-            ),
-            rule(
-                "dns.bosun.dev",
-                &["dnsrecordsets"],
-                &["list", "watch"],
-                "dns/controller.rs: its DNSRecordSet handlers (informer)",
-            ),
-            rule(
-                "dns.bosun.dev",
-                &["dnsrecordsets"],
-                &["patch", "create", "delete"],
-                "dns/controller.rs: server-side apply (a patch; the API server also asks for \
-                 create when the apply creates the object), delete with preconditions",
-            ),
-            rule(
-                "dns.bosun.dev",
-                &["dnsrecordsets/status"],
-                &["patch"],
-                "dns/controller.rs through runtime/status.rs: the status (server-side apply)",
-            ),
-        ],
-    },
-    Part {
         name: DNS_SERVER,
         rules: &[rule(
             "dns.bosun.dev",
@@ -277,12 +104,86 @@ pub const PARTS: &[Part] = &[
     },
 ];
 
-/// The controllers of [`PARTS`] (the `--controllers` names).
-pub fn controllers() -> impl Iterator<Item = &'static str> {
+/// Every part of bosun: [`PARTS`], then each registered controller under its
+/// `--controllers` name.
+pub fn parts() -> impl Iterator<Item = Part> {
     PARTS
         .iter()
-        .map(|p| p.name)
-        .filter(|n| ![PROCESS, LEADER_ELECTION, DNS_SERVER].contains(n))
+        .copied()
+        .chain(crate::registry::CONTROLLERS.iter().map(|e| Part {
+            name: e.name,
+            rules: e.rbac,
+        }))
+}
+
+/// The chart's template of the controllers' rules (`charts/bosun/templates/_controller-rbac.tpl`),
+/// generated from [`crate::registry::CONTROLLERS`]: a `bosun.controllerRules` definition with one
+/// `if has "<name>"` block per controller, granting its rules when `controller.controllers` holds
+/// it. `make generate` writes it; a test fails while the file differs.
+pub fn chart_rules_template() -> String {
+    let mut out = String::from(
+        "{{- /*\nGenerated by `make generate` from each controller's `RBAC` (controllers/bosun/src, listed\n\
+         in registry.rs); do not edit. rbac.yaml's ClusterRole includes it.\n*/}}\n\
+         {{- define \"bosun.controllerRules\" }}\n\
+         {{- $c := .Values.controller.controllers }}\n",
+    );
+    let quoted = |items: &[&str]| {
+        let q: Vec<String> = items.iter().map(|i| format!("\"{i}\"")).collect();
+        format!("[{}]", q.join(", "))
+    };
+    for e in crate::registry::CONTROLLERS {
+        out.push_str(&format!("{{{{- if has \"{}\" $c }}}}\n", e.name));
+        out.push_str(&format!("  # {}: {}\n", e.name, e.about));
+        for r in e.rbac {
+            for line in wrap(r.from, 94) {
+                out.push_str(&format!("  # {line}\n"));
+            }
+            out.push_str(&format!("  - apiGroups: {}\n", quoted(&[r.group])));
+            out.push_str(&format!("    resources: {}\n", quoted(r.resources)));
+            out.push_str(&format!("    verbs: {}\n", quoted(r.verbs)));
+        }
+        out.push_str("{{- end }}\n");
+    }
+    out.push_str("{{- end }}\n");
+    out
+}
+
+/// `text` in lines of at most `width` characters, broken between words.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= width => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+/// The chart's values schema (`charts/bosun/values.schema.json`, as text) with its
+/// `controller.controllers` enum set to the registered names; `None` if the schema has no such
+/// enum. Only the enum's lines change, so the file keeps its layout.
+pub fn values_schema_with_controllers(schema: &str) -> Option<String> {
+    let at = schema.find("\"controllers\": {")?;
+    let open = at + schema[at..].find("\"enum\": [")? + "\"enum\": [".len();
+    let close = open + schema[open..].find(']')?;
+    let indent = schema[..close]
+        .rfind('\n')
+        .map(|nl| &schema[nl + 1..close])
+        .filter(|i| i.chars().all(|c| c == ' '))
+        .unwrap_or("");
+    let items: Vec<String> = crate::registry::names()
+        .map(|n| format!("{indent}  \"{n}\""))
+        .collect();
+    Some(format!(
+        "{}\n{}\n{indent}{}",
+        &schema[..open],
+        items.join(",\n"),
+        &schema[close..]
+    ))
 }
 
 #[cfg(test)]
@@ -293,14 +194,25 @@ mod tests {
 
     /// The chart's RBAC template.
     const TEMPLATE: &str = include_str!("../../../../charts/bosun/templates/rbac.yaml");
+    /// The chart's template of the controllers' rules, which [`TEMPLATE`] includes.
+    const CONTROLLER_RULES: &str =
+        include_str!("../../../../charts/bosun/templates/_controller-rbac.tpl");
+    /// The chart's values schema.
+    const VALUES_SCHEMA: &str = include_str!("../../../../charts/bosun/values.schema.json");
+    /// Set to rewrite the generated chart files instead of comparing them (`make generate`).
+    const GENERATE: &str = "BOSUN_GENERATE";
+
+    /// The registered controllers' names.
+    fn controllers() -> impl Iterator<Item = &'static str> {
+        crate::registry::names()
+    }
 
     /// One granted (or declared) permission: group, resource, verb.
     type Grant = (String, String, String);
 
     /// Everything `part` declares.
     fn declared(part: &str) -> BTreeSet<Grant> {
-        let p = PARTS
-            .iter()
+        let p = parts()
             .find(|p| p.name == part)
             .unwrap_or_else(|| panic!("{part} is declared"));
         p.rules
@@ -351,7 +263,17 @@ mod tests {
     /// namespaces). Anything else is refused, so a template this reader would misread fails the
     /// tests rather than passing them.
     fn render(controllers: &[&str]) -> Vec<Value> {
-        let mut text = TEMPLATE.to_string();
+        let include = "{{- include \"bosun.controllerRules\" . }}";
+        assert!(
+            TEMPLATE.contains(include),
+            "rbac.yaml includes the controllers' rules"
+        );
+        let define = "{{- define \"bosun.controllerRules\" }}\n";
+        let body = CONTROLLER_RULES
+            .split_once(define)
+            .and_then(|(_, rest)| rest.trim_end().strip_suffix("{{- end }}"))
+            .expect("_controller-rbac.tpl defines bosun.controllerRules");
+        let mut text = TEMPLATE.replace(include, body.trim_end());
         while let Some(start) = text.find("{{- /*").or_else(|| text.find("{{/*")) {
             let end = text[start..]
                 .find("*/}}")
@@ -416,11 +338,11 @@ mod tests {
         role["rules"].as_array().cloned().unwrap_or_default()
     }
 
-    /// The names of the `has "<name>" $c` blocks of the template.
+    /// The names of the `has "<name>" $c` blocks of the templates.
     fn blocks() -> BTreeSet<String> {
-        TEMPLATE
-            .match_indices("if has \"")
-            .filter_map(|(i, m)| TEMPLATE[i + m.len()..].split('"').next())
+        let text = format!("{TEMPLATE}{CONTROLLER_RULES}");
+        text.match_indices("if has \"")
+            .filter_map(|(i, m)| text[i + m.len()..].split('"').next())
             .map(String::from)
             .collect()
     }
@@ -468,9 +390,7 @@ mod tests {
         let declared: BTreeSet<String> = controllers().map(String::from).collect();
         assert_eq!(blocks(), declared);
         // The values schema offers the same names.
-        let schema: Value =
-            serde_json::from_str(include_str!("../../../../charts/bosun/values.schema.json"))
-                .expect("the values schema is JSON");
+        let schema: Value = serde_json::from_str(VALUES_SCHEMA).expect("the values schema is JSON");
         let offered: BTreeSet<String> =
             schema["properties"]["controller"]["properties"]["controllers"]["items"]["enum"]
                 .as_array()
@@ -479,6 +399,41 @@ mod tests {
                 .filter_map(|v| v.as_str().map(String::from))
                 .collect();
         assert_eq!(offered, declared);
+    }
+
+    /// `file` (under the repository) holds `want`; with [`GENERATE`] set, make it so.
+    fn generated(file: &str, have: &str, want: &str) {
+        if std::env::var_os(GENERATE).is_some() {
+            let path = format!("{}/../../{file}", env!("CARGO_MANIFEST_DIR"));
+            std::fs::write(&path, want).unwrap_or_else(|e| panic!("writing {path}: {e}"));
+            return;
+        }
+        assert!(
+            have == want,
+            "{file} is not what the registry generates; run `make generate`.\n--- want:\n{want}"
+        );
+    }
+
+    #[test]
+    fn generated_chart_rules_are_the_registrys() {
+        generated(
+            "charts/bosun/templates/_controller-rbac.tpl",
+            CONTROLLER_RULES,
+            &chart_rules_template(),
+        );
+    }
+
+    #[test]
+    fn generated_values_schema_offers_the_registered_controllers() {
+        let want = values_schema_with_controllers(VALUES_SCHEMA).expect("the controllers enum");
+        generated("charts/bosun/values.schema.json", VALUES_SCHEMA, &want);
+    }
+
+    #[test]
+    fn wrap_breaks_between_words_within_the_width() {
+        assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+        assert_eq!(wrap("  ", 6), Vec::<String>::new());
+        assert_eq!(wrap("longerthanwidth x", 4), ["longerthanwidth", "x"]);
     }
 
     #[test]
@@ -507,7 +462,7 @@ mod tests {
             "delete",
             "deletecollection",
         ];
-        for p in PARTS {
+        for p in parts() {
             for r in p.rules {
                 for v in r.verbs {
                     assert!(VERBS.contains(v), "{}: {v}", p.name);
