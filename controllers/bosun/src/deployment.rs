@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::registry::{Entry, Flags, Pending, pending};
+use crate::registry::{Entry, pending};
 use crate::runtime::informer::Informer;
 use crate::runtime::rbac::{Rule, rule};
 
@@ -73,12 +73,8 @@ pub const ENTRY: Entry = Entry {
     name: "deployment",
     about: "apps.bosun.dev/v1 Deployment → ReplicaSets.",
     rbac: RBAC,
-    start,
+    start: |shared, _| pending(Controller::new(shared.clone())),
 };
-
-fn start(shared: &Arc<Shared>, _: &Flags) -> Pending {
-    pending(Controller::new(shared.clone()))
-}
 
 /// What this controller asks of the API server; the chart's ClusterRole grants exactly this
 /// (see `runtime/rbac.rs`). Each rule says which calls need it.

@@ -10,7 +10,7 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::registry::{Entry, Flags, Pending, pending};
+use crate::registry::{Entry, pending};
 use crate::runtime::informer::Informer;
 use crate::runtime::rbac::{Rule, rule};
 
@@ -86,18 +86,16 @@ pub const ENTRY: Entry = Entry {
     name: "endpointslice",
     about: "core Services + Pods → discovery.bosun.dev/v1 EndpointSlices (and mirrored core ones).",
     rbac: RBAC,
-    start,
+    start: |shared, flags| {
+        pending(Controller::new(
+            shared.clone(),
+            Settings {
+                max_endpoints_per_slice: flags.max_endpoints_per_slice,
+                batch_period: flags.endpoint_updates_batch_period,
+            },
+        ))
+    },
 };
-
-fn start(shared: &Arc<Shared>, flags: &Flags) -> Pending {
-    pending(Controller::new(
-        shared.clone(),
-        Settings {
-            max_endpoints_per_slice: flags.max_endpoints_per_slice,
-            batch_period: flags.endpoint_updates_batch_period,
-        },
-    ))
-}
 
 /// What this controller asks of the API server; the chart's ClusterRole grants exactly this
 /// (see `runtime/rbac.rs`). Each rule says which calls need it.

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::registry::{Entry, Flags, Pending, pending};
+use crate::registry::{Entry, pending};
 use crate::runtime::informer::Informer;
 use crate::runtime::rbac::{Rule, rule};
 
@@ -90,12 +90,8 @@ pub const ENTRY: Entry = Entry {
     name: "replicaset",
     about: "apps.bosun.dev/v1 ReplicaSet → core Pods.",
     rbac: RBAC,
-    start,
+    start: |shared, _| pending(Controller::new(shared.clone())),
 };
-
-fn start(shared: &Arc<Shared>, _: &Flags) -> Pending {
-    pending(Controller::new(shared.clone()))
-}
 
 /// What this controller asks of the API server; the chart's ClusterRole grants exactly this
 /// (see `runtime/rbac.rs`). Each rule says which calls need it.

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::registry::{Entry, Flags, Pending, pending};
+use crate::registry::{Entry, pending};
 use crate::runtime::informer::Informer;
 use crate::runtime::rbac::{Rule, rule};
 
@@ -49,12 +49,8 @@ pub const ENTRY: Entry = Entry {
     name: "dns",
     about: "core Service + bosun EndpointSlices → dns.bosun.dev/v1 DNSRecordSet.",
     rbac: RBAC,
-    start,
+    start: |shared, flags| pending(Controller::new(shared.clone(), &flags.dns_zone)),
 };
-
-fn start(shared: &Arc<Shared>, flags: &Flags) -> Pending {
-    pending(Controller::new(shared.clone(), &flags.dns_zone))
-}
 
 /// What this controller asks of the API server; the chart's ClusterRole grants exactly this
 /// (see `runtime/rbac.rs`). Each rule says which calls need it.
