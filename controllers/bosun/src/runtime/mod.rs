@@ -5,6 +5,8 @@ pub mod client;
 pub mod events;
 pub mod fence;
 pub mod informer;
+#[cfg(test)]
+mod kube_selector;
 pub mod meta;
 pub mod metrics;
 pub mod pacer;
