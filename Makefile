@@ -104,8 +104,8 @@ bench-quick: ## every benchmark scenario once at reduced sizes (minutes): target
 	BENCH_QUICK=1 BOSUN_REAL_NODES=0 BOSUN_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BOSUN_PORT_OFFSET=$(BENCH_PORT_OFFSET) bench/run.sh
 
 .PHONY: bench-slice-writes
-bench-slice-writes: ## the API server's CPU per EndpointSlice write, by method and size, bosun's and built-in: docs/slice-writes.md
-	BOSUN_REAL_NODES=0 BOSUN_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BOSUN_PORT_OFFSET=$(BENCH_PORT_OFFSET) python3 bench/slice_writes.py --cbor
+bench-slice-writes: ## the API server's CPU per EndpointSlice write, by method, size and CRD schema variant, bosun's and built-in: docs/slice-writes.md
+	BOSUN_REAL_NODES=0 BOSUN_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BOSUN_PORT_OFFSET=$(BENCH_PORT_OFFSET) python3 bench/slice_writes.py --cbor --variants
 
 .PHONY: bench
 bench: ## benchmarks beside kube-controller-manager and CoreDNS: bench/results.json, docs/benchmarks.md

@@ -19,15 +19,28 @@ Methods:
 Writes go one at a time from one connection (the measure is cost, not throughput). The audit
 log is off. With --cbor, the API server runs with CBORServingAndStorage and the bosun rows are
 repeated with the request body in CBOR (needs the cbor2 module; the built-in kind is served
-as protobuf by clients, so it has no CBOR rows). Output: bench/slice-writes.json and a markdown
-table (docs/slice-writes.md).
+as protobuf by clients, so it has no CBOR rows).
 
-    python3 bench/slice_writes.py [--sizes 10,100,1000] [--writes 200] [--cbor]
+Schema variants (--variants): the same bosun EndpointSlice under copies of its CRD in groups of
+their own (`<variant>.bench.bosun.dev`), each changed in one way that bears on the API server's
+work per write, measured by update (PUT):
+  shipped      crds/endpointslices.discovery.bosun.dev.yaml as it is (the copy's baseline)
+  no-cel       without its CEL rule (addressType immutable: `self == oldSelf`)
+  no-defaults  without `default` values (defaulting walks every object read and written)
+  no-descriptions without descriptions (the schema's size, not its rules)
+  maps         `x-kubernetes-list-type: map` on the lists that have a natural key (ports by
+               name), instead of atomic: field-level ownership in managedFields
+  unvalidated  no schema below the root (`x-kubernetes-preserve-unknown-fields`): the floor of a
+               custom resource, what no schema choice can beat
+Output: bench/slice-writes.json and a markdown table (docs/slice-writes.md).
+
+    python3 bench/slice_writes.py [--sizes 10,100,1000] [--writes 200] [--cbor] [--variants]
 """
 
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -142,7 +155,7 @@ def write(client, method, path, obj, i, cbor):
 
 def measure(cl, kind, size, method, writes, cbor=False):
     api_version, prefix = KINDS[kind]
-    name = f"s-{kind.replace('-', '')}-{size}-{method}{'-cbor' if cbor else ''}"
+    name = f"s-{re.sub('[^a-z0-9]', '', kind)}-{size}-{method}{'-cbor' if cbor else ''}"
     coll = f"{prefix}/namespaces/{NS}/endpointslices"
     created = cl.admin.create(coll, slice_obj(api_version, name, size))
     obj = slice_obj(api_version, name, size)
@@ -181,6 +194,74 @@ def measure(cl, kind, size, method, writes, cbor=False):
     return row
 
 
+VARIANTS = ["shipped", "no-cel", "no-defaults", "no-descriptions", "maps", "unvalidated"]
+CRD_FILE = bench.REPO / "crds/endpointslices.discovery.bosun.dev.yaml"
+
+
+def strip(node, key):
+    """`node` without `key` at any depth."""
+    if isinstance(node, dict):
+        return {k: strip(v, key) for k, v in node.items() if k != key}
+    if isinstance(node, list):
+        return [strip(v, key) for v in node]
+    return node
+
+
+def ports_as_map(node):
+    """Every `ports` list keyed by name (`x-kubernetes-list-type: map`); a map key must be
+    required, so `name` becomes required with a default of \"\" (as the built-in type's
+    merge key behaves)."""
+    if isinstance(node, dict):
+        out = {k: ports_as_map(v) for k, v in node.items()}
+        ports = out.get("properties", {}).get("ports", {})
+        if ports.get("type") == "array" and "items" in ports:
+            ports["x-kubernetes-list-type"] = "map"
+            ports["x-kubernetes-list-map-keys"] = ["name"]
+            item = ports["items"]
+            item["required"] = sorted(set(item.get("required", [])) | {"name"})
+            item["properties"]["name"]["default"] = ""
+        return out
+    if isinstance(node, list):
+        return [ports_as_map(v) for v in node]
+    return node
+
+
+def variant_crd(cl, variant):
+    """The bosun EndpointSlice CRD, renamed into group `<variant>.bench.bosun.dev` and changed
+    as the variant says."""
+    crd = json.loads(cl.kubectl("create", "--dry-run=client", "-o", "json", "-f", str(CRD_FILE)))
+    group = f"{variant}.bench.bosun.dev"
+    crd["metadata"] = {"name": f"endpointslices.{group}"}
+    crd["spec"]["group"] = group
+    crd["spec"]["names"].pop("shortNames", None)
+    crd["spec"]["names"].pop("categories", None)
+    version = crd["spec"]["versions"][0]
+    schema = version["schema"]["openAPIV3Schema"]
+    if variant == "no-cel":
+        schema = strip(schema, "x-kubernetes-validations")
+    elif variant == "no-defaults":
+        schema = strip(schema, "default")
+    elif variant == "no-descriptions":
+        schema = strip(schema, "description")
+    elif variant == "maps":
+        schema = ports_as_map(schema)
+    elif variant == "unvalidated":
+        schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        version.pop("additionalPrinterColumns", None)
+    version["schema"]["openAPIV3Schema"] = schema
+    return group, crd
+
+
+def install_variants(cl, variants):
+    for v in variants:
+        _, crd = variant_crd(cl, v)
+        cl.admin.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+    names = [f"crd/endpointslices.{v}.bench.bosun.dev" for v in variants]
+    cl.kubectl("wait", "--for=condition=Established", "--timeout=60s", *names)
+    for v in variants:
+        KINDS[f"bosun schema: {v}"] = (f"{v}.bench.bosun.dev/v1", f"/apis/{v}.bench.bosun.dev/v1")
+
+
 def markdown(out):
     lines = [
         "# EndpointSlice writes: the API server's cost per method",
@@ -194,6 +275,16 @@ def markdown(out):
             " The API server ran with the CBORServingAndStorage feature gate, for every row;"
             " the CBOR rows send their request bodies in CBOR (answers stay JSON)."
             if out.get("cbor")
+            else ""
+        ),
+        ""
+        + (
+            "The `bosun schema: <variant>` rows write the same bosun EndpointSlice under a copy of"
+            " its CRD changed in one way (shipped: unchanged; no-cel: without its one CEL rule;"
+            " no-defaults: without `default` values; no-descriptions: without descriptions; maps:"
+            " `ports` as a list-type map keyed by name instead of atomic; unvalidated: no schema"
+            " below the root, the floor of any custom resource), by update."
+            if out.get("variants")
             else ""
         ),
         "",
@@ -214,6 +305,8 @@ def main():
     ap.add_argument("--writes", type=int, default=int(os.environ.get("BENCH_SLICE_WRITES", "200")))
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--cbor", action="store_true")
+    ap.add_argument("--variants", nargs="?", const=",".join(VARIANTS), default="",
+                    help="also measure these CRD schema variants by update (default: all)")
     ap.add_argument("--out", default=str(bench.REPO / "bench/slice-writes.json"))
     ap.add_argument("--markdown", default=str(bench.REPO / "docs/slice-writes.md"))
     ap.add_argument("--render", metavar="JSON", help="only write the markdown of an earlier run's JSON")
@@ -230,12 +323,13 @@ def main():
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "note": os.environ.get("BENCH_NOTE", ""),
         "cbor": a.cbor,
+        "variants": a.variants,
         "rows": [],
     }
     with QuietCluster(a.cbor) as cl:
         cl.install_crds()
         cl.namespace()
-        for kind in KINDS:
+        for kind in list(KINDS):
             for size in sizes:
                 for m in methods:
                     row = measure(cl, kind, size, m, a.writes)
@@ -248,6 +342,14 @@ def main():
                     if row:
                         log(f"bosun CBOR {size} {m}: {row['apiserver_cpu_ms_per_write']} ms")
                         out["rows"].append(row)
+        if a.variants:
+            variants = a.variants.split(",")
+            install_variants(cl, variants)
+            for v in variants:
+                for size in sizes:
+                    row = measure(cl, f"bosun schema: {v}", size, "put", a.writes)
+                    log(f"variant {v} {size} put: {row['apiserver_cpu_ms_per_write']} ms")
+                    out["rows"].append(row)
     Path(a.out).write_text(json.dumps(out, indent=1) + "\n")
     Path(a.markdown).write_text(markdown(out))
     log(f"wrote {a.out} and {a.markdown}")
