@@ -30,6 +30,8 @@ work per write, measured by update (PUT):
   no-descriptions without descriptions (the schema's size, not its rules)
   maps         `x-kubernetes-list-type: map` on the lists that have a natural key (ports by
                name), instead of atomic: field-level ownership in managedFields
+  opaque-endpoints  `endpoints` items without a schema (`x-kubernetes-preserve-unknown-fields`),
+               the rest as shipped: how much of the cost is the schema of the endpoints
   unvalidated  no schema below the root (`x-kubernetes-preserve-unknown-fields`): the floor of a
                custom resource, what no schema choice can beat
 Output: bench/slice-writes.json and a markdown table (docs/slice-writes.md).
@@ -194,7 +196,7 @@ def measure(cl, kind, size, method, writes, cbor=False):
     return row
 
 
-VARIANTS = ["shipped", "no-cel", "no-defaults", "no-descriptions", "maps", "unvalidated"]
+VARIANTS = ["shipped", "no-cel", "no-defaults", "no-descriptions", "maps", "opaque-endpoints", "unvalidated"]
 CRD_FILE = bench.REPO / "crds/endpointslices.discovery.bosun.dev.yaml"
 
 
@@ -245,6 +247,11 @@ def variant_crd(cl, variant):
         schema = strip(schema, "description")
     elif variant == "maps":
         schema = ports_as_map(schema)
+    elif variant == "opaque-endpoints":
+        schema["properties"]["endpoints"]["items"] = {
+            "type": "object",
+            "x-kubernetes-preserve-unknown-fields": True,
+        }
     elif variant == "unvalidated":
         schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
         version.pop("additionalPrinterColumns", None)
@@ -282,8 +289,8 @@ def markdown(out):
             "The `bosun schema: <variant>` rows write the same bosun EndpointSlice under a copy of"
             " its CRD changed in one way (shipped: unchanged; no-cel: without its one CEL rule;"
             " no-defaults: without `default` values; no-descriptions: without descriptions; maps:"
-            " `ports` as a list-type map keyed by name instead of atomic; unvalidated: no schema"
-            " below the root, the floor of any custom resource), by update."
+            " `ports` as a list-type map keyed by name instead of atomic; opaque-endpoints: the"
+            " endpoints' items without a schema; unvalidated: no schema below the root, the floor of any custom resource), by update."
             if out.get("variants")
             else ""
         ),
@@ -310,6 +317,8 @@ def main():
     ap.add_argument("--out", default=str(bench.REPO / "bench/slice-writes.json"))
     ap.add_argument("--markdown", default=str(bench.REPO / "docs/slice-writes.md"))
     ap.add_argument("--render", metavar="JSON", help="only write the markdown of an earlier run's JSON")
+    ap.add_argument("--append", action="store_true",
+                    help="measure only --variants and add their rows to --out's earlier run")
     a = ap.parse_args()
     if a.render:
         Path(a.markdown).write_text(markdown(json.loads(Path(a.render).read_text())))
@@ -326,16 +335,24 @@ def main():
         "variants": a.variants,
         "rows": [],
     }
+    if a.append:
+        earlier = json.loads(Path(a.out).read_text())
+        for v in a.variants.split(","):
+            earlier["rows"] = [r for r in earlier["rows"] if r["kind"] != f"bosun schema: {v}"]
+        earlier["appended"] = f"{out['started']}, load average {out['loadavg']}"
+        out, kinds = earlier, []
+    else:
+        kinds = list(KINDS)
     with QuietCluster(a.cbor) as cl:
         cl.install_crds()
         cl.namespace()
-        for kind in list(KINDS):
+        for kind in kinds:
             for size in sizes:
                 for m in methods:
                     row = measure(cl, kind, size, m, a.writes)
                     log(f"{kind} {size} {m}: {row['apiserver_cpu_ms_per_write']} ms API server CPU per write")
                     out["rows"].append(row)
-        if a.cbor:
+        if a.cbor and not a.append:
             for size in sizes:
                 for m in methods:
                     row = measure(cl, "bosun", size, m, a.writes, cbor=True)
