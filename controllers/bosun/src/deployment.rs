@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::registry::{Entry, pending};
+use crate::runtime::entry::{Entry, pending};
 use crate::runtime::informer::Informer;
 use crate::runtime::rbac::{Rule, rule};
 
@@ -68,7 +68,7 @@ impl crate::runtime::MetricLabel for Error {
 /// How long pod readiness changes gather before a rolling Deployment syncs.
 const POD_BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// This controller in `bosun run`'s registry (`registry.rs`).
+/// This controller in `bosun run`'s registry (`registry/mod.rs`).
 pub const ENTRY: Entry = Entry {
     name: "deployment",
     about: "apps.bosun.dev/v1 Deployment → ReplicaSets.",

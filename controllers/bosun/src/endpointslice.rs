@@ -10,7 +10,7 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::registry::{Entry, pending};
+use crate::runtime::entry::{Entry, pending};
 use crate::runtime::informer::Informer;
 use crate::runtime::rbac::{Rule, rule};
 
@@ -81,7 +81,7 @@ pub struct Settings {
     pub batch_period: Duration,
 }
 
-/// This controller in `bosun run`'s registry (`registry.rs`).
+/// This controller in `bosun run`'s registry (`registry/mod.rs`).
 pub const ENTRY: Entry = Entry {
     name: "endpointslice",
     about: "core Services + Pods → discovery.bosun.dev/v1 EndpointSlices (and mirrored core ones).",

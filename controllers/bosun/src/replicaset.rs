@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::registry::{Entry, pending};
+use crate::runtime::entry::{Entry, pending};
 use crate::runtime::informer::Informer;
 use crate::runtime::rbac::{Rule, rule};
 
@@ -85,7 +85,7 @@ impl crate::runtime::MetricLabel for Error {
     }
 }
 
-/// This controller in `bosun run`'s registry (`registry.rs`).
+/// This controller in `bosun run`'s registry (`registry/mod.rs`).
 pub const ENTRY: Entry = Entry {
     name: "replicaset",
     about: "apps.bosun.dev/v1 ReplicaSet → core Pods.",

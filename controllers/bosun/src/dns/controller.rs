@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::registry::{Entry, pending};
+use crate::runtime::entry::{Entry, pending};
 use crate::runtime::informer::Informer;
 use crate::runtime::rbac::{Rule, rule};
 
@@ -44,7 +44,7 @@ impl crate::runtime::MetricLabel for Error {
     }
 }
 
-/// This controller in `bosun run`'s registry (`registry.rs`).
+/// This controller in `bosun run`'s registry (`registry/mod.rs`).
 pub const ENTRY: Entry = Entry {
     name: "dns",
     about: "core Service + bosun EndpointSlices → dns.bosun.dev/v1 DNSRecordSet.",

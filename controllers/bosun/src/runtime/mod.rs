@@ -2,6 +2,7 @@
 
 pub mod claim;
 pub mod client;
+pub mod entry;
 pub mod events;
 pub mod fence;
 pub mod informer;
