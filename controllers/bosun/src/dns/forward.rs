@@ -304,7 +304,7 @@ impl Forwarder {
             let result = upstream.exchange(query.clone(), options).await;
             let took = began.elapsed().as_secs_f64();
             let rcode = match &result {
-                Exchange::Answered(a, _) => super::server::rcode_label(a.rcode),
+                Exchange::Answered(a, _) => super::rcode::rcode_label(a.rcode),
                 Exchange::Failed(_) => "error".to_string(),
             };
             metrics

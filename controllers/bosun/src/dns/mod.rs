@@ -13,6 +13,7 @@ pub mod controller;
 pub mod forward;
 pub mod pod;
 pub mod probe;
+pub mod rcode;
 pub mod route;
 pub mod server;
 pub mod store;

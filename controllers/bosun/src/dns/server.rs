@@ -92,28 +92,6 @@ pub struct DnsArgs {
     pub metrics_addr: SocketAddr,
 }
 
-/// The metrics label of a response code: its mnemonic as dig and CoreDNS print it (`NOERROR`,
-/// `NXDOMAIN`, ...; hickory's `to_str` gives prose such as "No Error"), `RCODE<n>` for others.
-pub fn rcode_label(rcode: ResponseCode) -> String {
-    let code = u16::from(rcode);
-    let name = match code {
-        0 => "NOERROR",
-        1 => "FORMERR",
-        2 => "SERVFAIL",
-        3 => "NXDOMAIN",
-        4 => "NOTIMP",
-        5 => "REFUSED",
-        6 => "YXDOMAIN",
-        7 => "YXRRSET",
-        8 => "NXRRSET",
-        9 => "NOTAUTH",
-        10 => "NOTZONE",
-        16 => "BADVERS",
-        _ => return format!("RCODE{code}"),
-    };
-    name.to_string()
-}
-
 /// Where an answer came from (the `source` label of the duration histogram).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Source {
@@ -282,7 +260,7 @@ impl RequestHandler for Responder {
             .dns_queries
             .get_or_create(&crate::runtime::metrics::DnsLabels {
                 r#type: qtype_label,
-                rcode: rcode_label(answer.rcode),
+                rcode: super::rcode::rcode_label(answer.rcode),
             })
             .inc();
         if answer.rcode == ResponseCode::Refused || source != Source::Zone {
@@ -603,20 +581,4 @@ async fn watch_records(
         );
     });
     Ok(())
-}
-
-#[cfg(test)]
-mod rcode_tests {
-    use super::*;
-
-    #[test]
-    fn rcode_labels_are_the_mnemonics_dig_prints() {
-        assert_eq!(rcode_label(ResponseCode::NoError), "NOERROR");
-        assert_eq!(rcode_label(ResponseCode::NXDomain), "NXDOMAIN");
-        assert_eq!(rcode_label(ResponseCode::Refused), "REFUSED");
-        assert_eq!(rcode_label(ResponseCode::ServFail), "SERVFAIL");
-        assert_eq!(rcode_label(ResponseCode::FormErr), "FORMERR");
-        assert_eq!(rcode_label(ResponseCode::BADVERS), "BADVERS");
-        assert_eq!(rcode_label(ResponseCode::Unknown(3841)), "RCODE3841");
-    }
 }
