@@ -1709,8 +1709,8 @@ def run_scale_dns(side, services, per, threads, rate_name, timeout):
             r["seconds"] = r["answers_s"]
             r["queries"], probe.queries = probe.queries, 0
             res[phase] = r
-            log(f"  scale-dns {side} {phase}: Deployments {r['deployments_s']}s, objects {r['objects_s']}s, "
-                f"answers {r['answers_s']}s, {r['writes_total']} writes"
+            log(f"  scale-dns {side} {phase}: Deployments {r['deployments_s']} s, objects {r['objects_s']} s, "
+                f"answers {r['answers_s']} s, {r['writes_total']} writes"
                 + ("" if r["converged"] else f"; NOT CONVERGED: {missing}"))
             if not r["converged"]:
                 res["rolling_update"] = res.get("rolling_update") or {
@@ -1779,12 +1779,14 @@ def converge_dns(pods, deps, objs, probe, names, per, rev, gen, zone, deadline):
         got[svc] = got.get(svc, frozenset()) | addrs
     bad_obj = [n for n in names if got.get(n) != want.get(n)]
     bad_dns = sorted(pending, key=lambda x: int(x.split("-")[1]))
-    eg = bad_dns[0] if bad_dns else None
+    # An example of a wrong answer among the Services whose Pods are all Ready (the others'
+    # answers cannot be right yet).
+    eg = next((n for n in bad_dns if n in want), None)
     marks["missing"] = (
-        f"{len(names) - len(want)} of {len(names)} Services without {per} Ready Pods of the new template; "
-        f"{len(names) - len(done)} Deployments not complete; {len(bad_obj)} Services' objects wrong; "
-        f"{len(bad_dns)} answers wrong"
-        + (f" (e.g. {eg}: answer {sorted(right.get(eg) or [])}, want {sorted(want.get(eg) or [])})" if eg else ""))
+        f"{len(names) - len(want)} of {len(names)} Services without exactly {per} live Pods, all Ready, of "
+        f"template revision {rev}; {len(names) - len(done)} Deployments not complete; {len(bad_obj)} Services' "
+        f"objects without exactly those IPs; {len(bad_dns)} DNS answers not (yet) right"
+        + (f" (e.g. {eg}: answered {sorted(right.get(eg) or [])}, want {sorted(want[eg])})" if eg else ""))
     return marks
 
 

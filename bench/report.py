@@ -209,7 +209,9 @@ def run_stats(side, phase, key):
 
 def scale_cell(side, phase, key, unit="s", digits=1):
     """A figure of a scale phase, or why there is none (not converged, not run, failed)."""
-    if not side or side.get("failed"):
+    if not side:
+        return "not run"
+    if side.get("failed"):
         return "run failed (below)"
     st = run_stats(side, phase, key)
     if st is not None:
