@@ -16,7 +16,7 @@ from collections import defaultdict
 # Frames that say nothing about who allocated: the allocator, std's collections and the
 # serialization machinery that allocates on behalf of its caller.
 PLUMBING = re.compile(
-    r"^(dhat::|alloc::|core::|std::|<alloc::|<core::|<std::|hashbrown::|<hashbrown::|__rust|"
+    r"^(<?dhat::|alloc::|core::|std::|<alloc::|<core::|<std::|hashbrown::|<hashbrown::|__rust|"
     r"<?serde::|<?serde_json::|<?serde_core::|<&mut serde_json::|indexmap::|<indexmap::|bytes::|<bytes::|"
     r"smallvec::|<smallvec::|\[root\]|main$|__libc|_start)"
 )
