@@ -110,3 +110,7 @@ bench-slice-writes: ## the API server's CPU per EndpointSlice write, by method, 
 .PHONY: bench
 bench: ## benchmarks beside kube-controller-manager and CoreDNS: bench/results.json, docs/benchmarks.md
 	BOSUN_REAL_NODES=0 BOSUN_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BOSUN_PORT_OFFSET=$(BENCH_PORT_OFFSET) bench/run.sh
+
+.PHONY: bench-scale
+bench-scale: ## only the scale scenarios (10,000 Pods; 1,000 Services of 10), merged into bench/results.json, docs/benchmarks.md
+	BOSUN_REAL_NODES=0 BOSUN_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BOSUN_PORT_OFFSET=$(BENCH_PORT_OFFSET) bench/run.sh --scenarios scale-deploy,scale-eps,scale-dns --merge bench/results.json

@@ -14,10 +14,18 @@ Scenarios (numbers as in docs/benchmarks.md):
   fresh   7: freshness (issue 19 parts 2 and 4), both sides on one cluster: a Pod turning Ready to
           the ReplicaSet's and Deployment's status showing it; a Pod's readiness flip to the
           headless Service's DNS answer (CoreDNS and `bosun dns`, polled every few ms)
+  Scale (issue 19 part 1), one side per fresh cluster, both at BENCH_SCALE_RATE; a phase that does
+  not converge within BENCH_SCALE_TIMEOUT is kept with what was still missing:
+  scale-deploy  a Deployment 0 -> BENCH_SCALE_PODS replicas, then a rolling update of all of them
+  scale-eps     a Service over BENCH_SCALE_PODS Pods, then BENCH_SCALE_FLIPS Pods turning unready
+  scale-dns     BENCH_SCALE_SERVICES headless Services, each over a Deployment of
+                BENCH_SCALE_PODS_PER_SERVICE Pods: created, then every Deployment rolled; timed
+                until the side's objects (EndpointSlices / DNSRecordSets) and its DNS server
+                (CoreDNS / `bosun dns`) hold every Service's Ready Pod IPs
 
 The sizes are parameters (environment, or flags): BENCH_REPLICAS, BENCH_REPEATS, BENCH_EPS_PODS,
-BENCH_EPS_FLIPS, BENCH_DNS_SECONDS, BENCH_FRESH_ROUNDS, BENCH_FRESH_FLIPS; BOSUN_PORT_OFFSET and
-BOSUN_CLUSTER_DIR place the cluster.
+BENCH_EPS_FLIPS, BENCH_DNS_SECONDS, BENCH_FRESH_ROUNDS, BENCH_FRESH_FLIPS, BENCH_SCALE_*;
+BOSUN_PORT_OFFSET and BOSUN_CLUSTER_DIR place the cluster.
 Only the standard library is used.
 """
 
@@ -61,6 +69,7 @@ WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
 # Upstream's default client rate limits, and "unthrottled" (a bucket no run comes near).
 RATES = {"default": (20, 30), "unthrottled": (100000, 100000)}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+ALL_SCENARIOS = ["deploy", "ceiling", "eps", "dns", "fresh", "scale-deploy", "scale-eps", "scale-dns"]
 COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
 
 
@@ -896,10 +905,10 @@ def dnsperf(port, qfile, secs, clients):
     }
 
 
-def start_dns_servers(cl, bosun_ok, cache=True):
+def start_dns_servers(cl, bosun_ok, cache=True, coredns=True):
     """The benchmark's upstream, CoreDNS with kind's Corefile (`cache=False`: without its `cache`
-    plugin) and, when bosun_ok, `bosun dns`, all on loopback; returns {name: argv} of the two
-    servers under test (their ports are DNS_PORTS[name])."""
+    plugin; `coredns=False`: not at all) and, when bosun_ok, `bosun dns`, all on loopback;
+    returns {name: argv} of the servers under test (their ports are DNS_PORTS[name])."""
     up = DNS_PORTS["upstream"]
     (DIR / "Corefile.upstream").write_text(upstream_corefile(up))
     cl.spawn("dns-upstream", [str(BIN / "coredns"), "-conf", str(DIR / "Corefile.upstream")],
@@ -907,7 +916,7 @@ def start_dns_servers(cl, bosun_ok, cache=True):
     corefile = DIR / "Corefile"
     corefile.write_text(kind_corefile(DNS_PORTS["coredns"], up, DIR / "kubeconfig", "bosun", cache))
     servers = {}
-    if (BIN / "coredns").exists():
+    if coredns and (BIN / "coredns").exists():
         servers["coredns"] = [str(BIN / "coredns"), "-conf", str(corefile)]
     if bosun_ok:
         servers["bosun-dns"] = bosun_dns_argv(DNS_PORTS["bosun-dns"], up)
@@ -1103,10 +1112,11 @@ class DnsProbe:
         self.sock.connect(("127.0.0.1", port))
         self.name, self.qid, self.queries = name, 0, 0
 
-    def ask(self, timeout=0.5):
-        """The answer's A addresses (empty for NXDOMAIN), or None on no answer or another rcode."""
+    def ask(self, timeout=0.5, name=None):
+        """The answer's A addresses (empty for NXDOMAIN), or None on no answer or another rcode;
+        for `name` when given, else the probe's own name."""
         self.qid = (self.qid + 1) & 0xFFFF
-        self.sock.send(dns_a_query(self.name, self.qid))
+        self.sock.send(dns_a_query(name or self.name, self.qid))
         self.queries += 1
         deadline = time.monotonic() + timeout
         while True:
@@ -1405,6 +1415,401 @@ def summarize_fresh(runs):
     return out
 
 
+# --- scale scenarios (issue 19 part 1) ------------------------------------------------------------
+#
+# The same workloads at 10,000 Pods, one side per fresh cluster, both at the same client rate
+# limits (BENCH_SCALE_RATE, unthrottled by default). A phase that does not converge within the
+# timeout is kept, with what was still missing, and its writes and CPU up to the deadline.
+
+# The process under test per side, and (scale-dns) its DNS server.
+SIDE_PROC = {"kcm": "kube-controller-manager", "bosun": "bosun"}
+SIDE_DNS = {"kcm": "coredns", "bosun": "bosun-dns"}
+
+
+class Phase:
+    """One measured phase: the audit log's offset and a CPU sampler at t0; finish() adds the
+    marks (seconds from t0), whether it converged and what was missing, the writes, and the CPU
+    seconds of the side's controller process, its DNS server and the API server."""
+
+    def __init__(self, cl, side, users):
+        self.cl, self.side, self.users = cl, side, users
+        self.a0 = cl.audit_offset()
+        self.smp = Sampler(cl.pids())
+        self.t0 = time.monotonic()
+
+    def finish(self, marks, missing, timeout):
+        out = {k: (None if t is None else round(t - self.t0, 3)) for k, t in marks.items()}
+        out.update(converged=missing is None, missing=missing, timeout_s=timeout, **self.smp.finish())
+        self.cl.wait_audit_quiet()
+        out["writes"] = self.cl.writes(self.a0, self.cl.audit_offset(), self.users)
+        out["writes_total"] = sum(w["total"] for w in out["writes"].values())
+        out["controller_cpu_s"] = out["cpu_s"].get(SIDE_PROC[self.side])
+        out["dns_cpu_s"] = out["cpu_s"].get(SIDE_DNS[self.side])
+        out["apiserver_cpu_s"] = out["cpu_s"].get("kube-apiserver")
+        return out
+
+
+def reach(tracker, goal, deadline):
+    """When the tracker's goal was reached, or None when the deadline passed first."""
+    try:
+        return tracker.wait(goal, deadline)
+    except TimeoutError:
+        return None
+
+
+def scale_cluster(cl, side, bosun_ctl, kcm_users, rate):
+    """CRDs and `bosun run` on the bosun side; returns (rate note, audit users, controller pid)."""
+    if side == "bosun":
+        cl.install_crds()
+        note = start_bosun(cl, bosun_ctl, rate)
+        return note, {"controller": BOSUN_USER}, cl.pids()["bosun"]
+    return f"{rate[0]}/{rate[1]}", {k: KCM_USERS[k] for k in kcm_users}, cl.pid("kube-controller-manager")
+
+
+def run_scale_deploy(side, rate_name, n, timeout):
+    """scale-deploy: a Deployment 0 -> n replicas, then a 25%/25% rolling update of all n."""
+    rate = RATES[rate_name]
+    kcm_ctl = "serviceaccount,deployment,replicaset" if side == "kcm" else "serviceaccount"
+    res = {"side": side, "rate": rate_name, "replicas": n, "loadavg": loadavg()}
+    with Cluster(kcm_ctl, rate if side == "kcm" else (20, 30), f"scale-deploy {side} {rate_name}") as cl:
+        res["rate_setting"], users, ctl_pid = scale_cluster(cl, side, ["replicaset", "deployment"],
+                                                            ["deployment", "replicaset"], rate)
+        api = "apps.bosun.dev/v1" if side == "bosun" else "apps/v1"
+        cl.namespace()
+        dpath = f"/apis/{api}/namespaces/{NS}/deployments"
+        cl.admin.create(dpath, deployment(api, 0))
+        pods = Tracker(cl.admin, f"/api/v1/namespaces/{NS}/pods", pod_summary, width=3)
+        deps = Tracker(cl.admin, dpath, deploy_summary)
+        deps.goal("observed", lambda tr: any(s[1] >= s[0] >= 1 for s in tr.state.values()))
+        deps.wait("observed", time.monotonic() + 60)
+
+        def missing():
+            live, sched, ready = pods.totals
+            d = next(iter(deps.state.values()), None)
+            dep = "no Deployment" if d is None else (
+                f"Deployment generation {d[0]} observed {d[1]}, replicas {d[2]}, updated {d[3]}, available {d[4]}")
+            return f"{live} of {n} Pods live, {sched} scheduled, {ready} Ready; {dep}"
+
+        pods.goal("exist", lambda tr: tr.totals[0] >= n)
+        pods.goal("ready", lambda tr: tr.totals[2] >= n)
+        deps.goal("available", lambda tr: any(s[4] >= n for s in tr.state.values()))
+        ph = Phase(cl, side, users)
+        cl.admin.merge_patch(f"{dpath}/web", {"spec": {"replicas": n}})
+        deadline = ph.t0 + timeout
+        marks = {"available_s": reach(deps, "available", deadline)}
+        marks["exist_s"] = reach(pods, "exist", deadline)
+        marks["ready_s"] = reach(pods, "ready", deadline)
+        scale = ph.finish(marks, None if marks["available_s"] else missing(), timeout)
+        scale["seconds"] = scale["available_s"]
+        res["scale_up"] = scale
+        log(f"  scale-deploy {side}: available after {scale['available_s']}s (exist {scale['exist_s']}s), "
+            f"{scale['writes_total']} writes" + ("" if scale["converged"] else f"; NOT CONVERGED: {scale['missing']}"))
+
+        if scale["converged"]:
+            ph = Phase(cl, side, users)
+            patched = cl.admin.merge_patch(f"{dpath}/web",
+                                           {"spec": {"template": {"metadata": {"annotations": {"bench/rev": "2"}}}}})
+            gen = patched["metadata"]["generation"]
+            done = deployment_complete(n)
+            deps.goal("complete", lambda tr: done(tr) and all(s[1] >= gen for s in tr.state.values()))
+            t = reach(deps, "complete", ph.t0 + timeout)
+            roll = ph.finish({"complete_s": t}, None if t else missing(), timeout)
+            roll["seconds"] = roll["complete_s"]
+        else:
+            roll = {"converged": False, "seconds": None, "missing": "not run: the scale-up did not converge"}
+        res["rolling_update"] = roll
+        log(f"  scale-deploy {side}: rolling update {roll['seconds']}s, {roll.get('writes_total')} writes"
+            + ("" if roll["converged"] else f"; NOT CONVERGED: {roll['missing']}"))
+        res["controller_memory"] = rss(ctl_pid)
+        res["memory"] = {k: rss(p) for k, p in cl.pids().items() if p}
+        pods.stop()
+        deps.stop()
+    return res
+
+
+def slices_missing(tr, ready_want, notready_want):
+    """What a set of EndpointSlices lacks against the wanted ready and not-ready Pod names."""
+    ready, notready, count = set(), set(), 0
+    with tr.cond:
+        for r, nr in tr.state.values():
+            ready |= r
+            notready |= nr
+            count += len(r) + len(nr)
+    return (f"{len(tr.state)} slices hold {count} endpoints (want {len(ready_want) + len(notready_want)}): "
+            f"{len(ready_want - ready)} ready ones missing, {len(notready_want - notready)} not-ready ones "
+            f"missing, {len(ready - ready_want)} ready that should not be")
+
+
+def run_scale_eps(side, n, flips, threads, rate_name, timeout):
+    """scale-eps: a Service over n Pods (slices correct), then `flips` Pods turning unready."""
+    rate = RATES[rate_name]
+    res = {"side": side, "pods": n, "flips": flips, "loadavg": loadavg()}
+    kcm_ctl = "serviceaccount,endpointslice" if side == "kcm" else "serviceaccount"
+    with Cluster(kcm_ctl, rate if side == "kcm" else (20, 30), f"scale-eps {side}") as cl:
+        res["rate_setting"], users, ctl_pid = scale_cluster(cl, side, ["endpointslice"], ["endpointslice"], rate)
+        group = "discovery.bosun.dev" if side == "bosun" else "discovery.k8s.io"
+        slice_path = f"/apis/{group}/v1/namespaces/{NS}/endpointslices"
+        cl.namespace()
+        pods = Tracker(cl.admin, f"/api/v1/namespaces/{NS}/pods", pod_summary, width=3)
+        pods.goal("ready", lambda tr: tr.totals[2] >= n)
+        t_pods = time.monotonic()
+        create_pods(cl.admin, n, "eps", threads)
+        pods.wait("ready", time.monotonic() + timeout)
+        res["pods_ready_after_s"] = round(time.monotonic() - t_pods, 3)
+        # As scenario 4: the Service is created once kwok has stopped rewriting the Pods.
+        res["pods_quiet_after_s"] = round(pods.wait_quiet(2.0, time.monotonic() + timeout) - t_pods, 3)
+        names = {f"eps-{i}" for i in range(n)}
+        slices = Tracker(cl.admin, slice_path, slice_summary, selector="kubernetes.io/service-name=eps")
+        slices.goal("correct", slices_match(names, set()))
+        ph = Phase(cl, side, users)
+        cl.admin.create(f"/api/v1/namespaces/{NS}/services", {
+            "metadata": {"name": "eps"},
+            "spec": {"selector": {"app": "eps"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+        })
+        t = reach(slices, "correct", ph.t0 + timeout)
+        create = ph.finish({"correct_s": t}, None if t else slices_missing(slices, names, set()), timeout)
+        create["seconds"] = create["correct_s"]
+        create["slices"] = len(slices.state)
+        res["service_create"] = create
+        log(f"  scale-eps {side}: {n} endpoints correct after {create['correct_s']}s in {create['slices']} slices, "
+            f"{create['writes_total']} writes" + ("" if create["converged"] else f"; NOT CONVERGED: {create['missing']}"))
+
+        flipped = sorted(names, key=lambda x: int(x.split("-")[1]))[::max(1, n // max(1, flips))][:flips]
+        flipped = set(flipped)
+        slices.goal("flipped", slices_match(names - flipped, flipped))
+        ph = Phase(cl, side, users)
+        with concurrent.futures.ThreadPoolExecutor(threads) as ex:
+            list(ex.map(lambda name: set_ready_surely(cl.admin, name, False), sorted(flipped)))
+        patched = time.monotonic()
+        t = reach(slices, "flipped", ph.t0 + timeout)
+        flip = ph.finish({"patched_s": patched, "correct_s": t},
+                         None if t else slices_missing(slices, names - flipped, flipped), timeout)
+        flip["seconds"] = flip["correct_s"]
+        flip["slices"] = len(slices.state)
+        res["readiness_flips"] = flip
+        log(f"  scale-eps {side}: {len(flipped)} flips correct after {flip['correct_s']}s, {flip['writes_total']} "
+            f"writes" + ("" if flip["converged"] else f"; NOT CONVERGED: {flip['missing']}"))
+        res["controller_memory"] = rss(ctl_pid)
+        res["memory"] = {k: rss(p) for k, p in cl.pids().items() if p}
+        pods.stop()
+        slices.stop()
+    return res
+
+
+def dns_pod_summary(p):
+    """(app, ready, podIP, template revision, terminating) of a Pod of scale-dns."""
+    md = p["metadata"]
+    ready, ip = pod_ready_ip(p)
+    return ((md.get("labels") or {}).get("app"), ready, ip, (md.get("annotations") or {}).get("bench/rev", "1"),
+            bool(md.get("deletionTimestamp")))
+
+
+def eps_ips_summary(s):
+    """(Service, ready addresses) of an upstream EndpointSlice."""
+    svc = (s["metadata"].get("labels") or {}).get("kubernetes.io/service-name")
+    addrs = set()
+    for ep in s.get("endpoints") or []:
+        if (ep.get("conditions") or {}).get("ready") is not False:
+            addrs.update(ep.get("addresses") or [])
+    return (svc, frozenset(addrs))
+
+
+def recordset_summary(zone_suffix):
+    """(Service, A addresses of the Service's own name) of a DNSRecordSet (one per Service,
+    named after it)."""
+
+    def summarize(r):
+        name = r["metadata"]["name"]
+        fqdn = f"{name}.{r['metadata']['namespace']}.{zone_suffix}"
+        addrs = {x.get("address") for x in (r.get("spec") or {}).get("records") or []
+                 if x.get("type") == "A" and x.get("name", "").rstrip(".") == fqdn}
+        return (name, frozenset(a for a in addrs if a))
+
+    return summarize
+
+
+def snapshot(tr):
+    with tr.cond:
+        return list(tr.state.values())
+
+
+def dns_truth(pods, per, rev):
+    """{Service: IPs} for every Service whose Pods are exactly `per` live ones of template
+    revision `rev`, all Ready with an IP: what its headless answer must then be."""
+    by = {}
+    for app, ready, ip, prev, term in snapshot(pods):
+        if term or app is None:
+            continue
+        e = by.setdefault(app, [0, 0, set()])
+        e[0] += 1
+        if ready and ip and prev == rev:
+            e[1] += 1
+            e[2].add(ip)
+    return {app: frozenset(ips) for app, (live, good, ips) in by.items() if live == per and good == per}
+
+
+def run_scale_dns(side, services, per, threads, rate_name, timeout):
+    """scale-dns: `services` headless Services, each over a Deployment of `per` Pods. Phase one
+    creates them all; phase two rolls every Deployment. Each phase is timed until every
+    Deployment is complete, the side's objects hold every Service's Ready Pod IPs (upstream's
+    EndpointSlices, bosun's DNSRecordSets) and its DNS server (CoreDNS, `bosun dns`) answers every
+    Service's A question with exactly those IPs."""
+    rate = RATES[rate_name]
+    res = {"side": side, "services": services, "pods_per_service": per, "loadavg": loadavg()}
+    kcm_ctl = "serviceaccount,deployment,replicaset,endpointslice" if side == "kcm" else "serviceaccount"
+    zone = "svc.cluster.local"
+    with Cluster(kcm_ctl, rate if side == "kcm" else (20, 30), f"scale-dns {side}") as cl:
+        ctl = bosun_controllers()
+        bosun_ctl = ["replicaset", "deployment", "endpointslice"] + [c for c in ("dns", "dnsrecordset") if c in ctl]
+        res["rate_setting"], users, ctl_pid = scale_cluster(cl, side, bosun_ctl,
+                                                            ["deployment", "replicaset", "endpointslice"], rate)
+        api = "apps.bosun.dev/v1" if side == "bosun" else "apps/v1"
+        cl.namespace()
+        start_dns_servers(cl, side == "bosun", cache=False, coredns=side == "kcm")
+        server = SIDE_DNS[side]
+        probe = DnsProbe(DNS_PORTS[server], "kubernetes.default.svc.cluster.local")
+        poll(lambda: probe.ask() is not None, 60, f"{server} answers")
+        dns_pid = dict((name, p.pid) for name, p in cl.extra)[server]
+        dpath = f"/apis/{api}/namespaces/{NS}/deployments"
+        pods = Tracker(cl.admin, f"/api/v1/namespaces/{NS}/pods", dns_pod_summary)
+        deps = Tracker(cl.admin, dpath, deploy_summary)
+        if side == "bosun":
+            objs = Tracker(cl.admin, f"/apis/dns.bosun.dev/v1/namespaces/{NS}/dnsrecordsets", recordset_summary(zone))
+        else:
+            objs = Tracker(cl.admin, f"/apis/discovery.k8s.io/v1/namespaces/{NS}/endpointslices", eps_ips_summary)
+        names = [f"hl-{j}" for j in range(services)]
+
+        def body(j):
+            b = deployment(api, per)
+            b["metadata"]["name"] = names[j]
+            b["spec"]["selector"] = {"matchLabels": {"app": names[j]}}
+            b["spec"]["template"]["metadata"]["labels"] = {"app": names[j]}
+            return b
+
+        def create(j):
+            cl.admin.create(f"/api/v1/namespaces/{NS}/services", {
+                "metadata": {"name": names[j]},
+                "spec": {"clusterIP": "None", "selector": {"app": names[j]},
+                         "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]},
+            })
+            cl.admin.create(dpath, body(j))
+
+        def roll(j):
+            cl.admin.merge_patch(f"{dpath}/{names[j]}",
+                                 {"spec": {"template": {"metadata": {"annotations": {"bench/rev": "2"}}}}})
+
+        for phase, act, rev, gen in (("create", create, "1", 1), ("rolling_update", roll, "2", 2)):
+            ph = Phase(cl, side, users)
+            with concurrent.futures.ThreadPoolExecutor(threads) as ex:
+                list(ex.map(act, range(services)))
+            marks = {"requests_s": time.monotonic()}
+            marks.update(converge_dns(pods, deps, objs, probe, names, per, rev, gen, zone, ph.t0 + timeout))
+            missing = marks.pop("missing")
+            r = ph.finish(marks, missing, timeout)
+            r["seconds"] = r["answers_s"]
+            r["queries"], probe.queries = probe.queries, 0
+            res[phase] = r
+            log(f"  scale-dns {side} {phase}: Deployments {r['deployments_s']} s, objects {r['objects_s']} s, "
+                f"answers {r['answers_s']} s, {r['writes_total']} writes"
+                + ("" if r["converged"] else f"; NOT CONVERGED: {missing}"))
+            if not r["converged"]:
+                res["rolling_update"] = res.get("rolling_update") or {
+                    "converged": False, "seconds": None, "missing": "not run: the creation did not converge"}
+                break
+        probe.close()
+        res["controller_memory"] = rss(ctl_pid)
+        res["dns_memory"] = rss(dns_pid)
+        res["memory"] = {k: rss(p) for k, p in cl.pids().items() if p}
+        for tr in (pods, deps, objs):
+            tr.stop()
+    return res
+
+
+# How often scale-dns compares the watches' caches and asks the DNS server (a sweep asks only
+# the Services not yet answered right, so the resolution is this or a sweep, whichever is longer).
+SCALE_DNS_PERIOD_S = 0.25
+
+
+def converge_dns(pods, deps, objs, probe, names, per, rev, gen, zone, deadline):
+    """Poll until the Deployments are complete (generation `gen`), the objects hold and the DNS
+    server answers every Service's Ready IPs of revision `rev`; the moments each first held
+    (None: not by the deadline), and what was missing then (None when all held)."""
+    marks = {"pods_ready_s": None, "deployments_s": None, "objects_s": None, "answers_s": None}
+    pending, want = set(names), {}
+    right = {}
+    while time.monotonic() < deadline:
+        tick = time.monotonic()
+        want = dns_truth(pods, per, rev)
+        if marks["pods_ready_s"] is None and all(n in want for n in names):
+            marks["pods_ready_s"] = tick
+        if marks["deployments_s"] is None:
+            done = [s for s in snapshot(deps)
+                    if s[0] >= gen and s[1] >= s[0] and s[2] == s[3] == s[4] == s[5] == per]
+            if len(done) == len(names):
+                marks["deployments_s"] = tick
+        if marks["objects_s"] is None:
+            got = {}
+            for svc, addrs in snapshot(objs):
+                got[svc] = got.get(svc, frozenset()) | addrs
+            if all(n in want and got.get(n) == want[n] for n in names):
+                marks["objects_s"] = tick
+        for n in sorted(pending):
+            if n in want:
+                right[n] = probe.ask(name=f"{n}.{NS}.{zone}")
+                if right[n] == want[n]:
+                    pending.discard(n)
+        if not pending:
+            # Every Service answered right at some point of the sweeps: ask all once more, and
+            # count the phase done when they still are.
+            t_all = time.monotonic()
+            for n in names:
+                right[n] = probe.ask(name=f"{n}.{NS}.{zone}")
+                if right[n] != want.get(n):
+                    pending.add(n)
+            if not pending and marks["deployments_s"] and marks["objects_s"]:
+                marks["answers_s"] = t_all
+                marks["missing"] = None
+                return marks
+        time.sleep(max(0.0, tick + SCALE_DNS_PERIOD_S - time.monotonic()))
+    # Not converged: say what was missing at the deadline.
+    want = dns_truth(pods, per, rev)
+    done = [s for s in snapshot(deps) if s[0] >= gen and s[1] >= s[0] and s[2] == s[3] == s[4] == s[5] == per]
+    got = {}
+    for svc, addrs in snapshot(objs):
+        got[svc] = got.get(svc, frozenset()) | addrs
+    bad_obj = [n for n in names if got.get(n) != want.get(n)]
+    bad_dns = sorted(pending, key=lambda x: int(x.split("-")[1]))
+    # An example of a wrong answer among the Services whose Pods are all Ready (the others'
+    # answers cannot be right yet).
+    eg = next((n for n in bad_dns if n in want), None)
+    marks["missing"] = (
+        f"{len(names) - len(want)} of {len(names)} Services without exactly {per} live Pods, all Ready, of "
+        f"template revision {rev}; {len(names) - len(done)} Deployments not complete; {len(bad_obj)} Services' "
+        f"objects without exactly those IPs; {len(bad_dns)} DNS answers not (yet) right"
+        + (f" (e.g. {eg}: answered {sorted(right.get(eg) or [])}, want {sorted(want[eg])})" if eg else ""))
+    return marks
+
+
+def summarize_scale(runs, phases):
+    """Per phase: seconds, writes, CPU; peak RSS; every run kept (converged or not)."""
+    if not runs:
+        return {"runs": [], "failed": True}
+    out = {"runs": runs, "rate_setting": runs[0].get("rate_setting")}
+    for ph in phases:
+        rs = [x[ph] for x in runs if ph in x]
+        out[ph] = {
+            "seconds": stats([r.get("seconds") for r in rs]),
+            "writes": stats([r.get("writes_total") for r in rs]),
+            "controller_cpu_s": stats([r.get("controller_cpu_s") for r in rs]),
+            "dns_cpu_s": stats([r.get("dns_cpu_s") for r in rs]),
+            "apiserver_cpu_s": stats([r.get("apiserver_cpu_s") for r in rs]),
+            "not_converged": [r.get("missing") for r in rs if not r.get("converged")],
+        }
+    out["controller_peak_rss_mib"] = stats([x["controller_memory"]["peak_rss_mib"] for x in runs])
+    out["dns_peak_rss_mib"] = stats([(x.get("dns_memory") or {}).get("peak_rss_mib") for x in runs])
+    return out
+
+
 # --- aggregation -----------------------------------------------------------------------------------
 
 
@@ -1451,7 +1856,7 @@ def main():
     signal.signal(signal.SIGTERM, interrupted)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     env = os.environ.get
-    ap.add_argument("--scenarios", default=env("BENCH_SCENARIOS", "deploy,ceiling,eps,dns,fresh"))
+    ap.add_argument("--scenarios", default=env("BENCH_SCENARIOS", ",".join(ALL_SCENARIOS)))
     ap.add_argument("--replicas", type=int, default=int(env("BENCH_REPLICAS", "1000")))
     ap.add_argument("--repeats", type=int, default=int(env("BENCH_REPEATS", "3")))
     ap.add_argument("--rates", default=env("BENCH_RATES", "default,unthrottled"))
@@ -1467,6 +1872,17 @@ def main():
                     help="scenario 7, part 4: readiness flips timed to the DNS answers")
     ap.add_argument("--fresh-pods", type=int, default=int(env("BENCH_FRESH_PODS", "10")))
     ap.add_argument("--fresh-poll-ms", type=float, default=float(env("BENCH_FRESH_POLL_MS", "3")))
+    ap.add_argument("--scale-pods", type=int, default=int(env("BENCH_SCALE_PODS", "10000")),
+                    help="scale-deploy's replicas and scale-eps's Pods")
+    ap.add_argument("--scale-flips", type=int, default=int(env("BENCH_SCALE_FLIPS", "1000")),
+                    help="scale-eps: Pods turned unready")
+    ap.add_argument("--scale-services", type=int, default=int(env("BENCH_SCALE_SERVICES", "1000")),
+                    help="scale-dns: headless Services, each over a Deployment")
+    ap.add_argument("--scale-pods-per-service", type=int, default=int(env("BENCH_SCALE_PODS_PER_SERVICE", "10")))
+    ap.add_argument("--scale-repeats", type=int, default=int(env("BENCH_SCALE_REPEATS", "1")))
+    ap.add_argument("--scale-rate", default=env("BENCH_SCALE_RATE", "unthrottled"), choices=sorted(RATES))
+    ap.add_argument("--scale-timeout", type=int, default=int(env("BENCH_SCALE_TIMEOUT", "900")),
+                    help="seconds each phase of a scale scenario may take before it counts as not converged")
     ap.add_argument("--client-threads", type=int, default=int(env("BENCH_CLIENT_THREADS", "32")))
     ap.add_argument("--sides", default=env("BENCH_SIDES", "kcm,bosun"), help="kcm, bosun or both")
     ap.add_argument("--timeout", type=int, default=int(env("BENCH_TIMEOUT", "900")))
@@ -1618,6 +2034,29 @@ def main():
         if "bosun" in sides and not bosun_chain:
             fr["dns"]["skipped"] = "no endpointslice and dns controllers or no `bosun dns` in this build"
         save()
+    scale = [
+        ("scale-deploy", ("scale_up", "rolling_update"),
+         lambda side: run_scale_deploy(side, a.scale_rate, a.scale_pods, a.scale_timeout)),
+        ("scale-eps", ("service_create", "readiness_flips"),
+         lambda side: run_scale_eps(side, a.scale_pods, a.scale_flips, a.client_threads, a.scale_rate,
+                                    a.scale_timeout)),
+        ("scale-dns", ("create", "rolling_update"),
+         lambda side: run_scale_dns(side, a.scale_services, a.scale_pods_per_service, a.client_threads,
+                                    a.scale_rate, a.scale_timeout)),
+    ]
+    for name, phases, fn in scale:
+        if name not in scen:
+            continue
+        sc = out["scenarios"][name] = {}
+        for side in sides:
+            runs = []
+            for r in range(a.scale_repeats):
+                log(f"{name}: {side}, run {r + 1}/{a.scale_repeats}, rates {a.scale_rate}")
+                x = attempt(f"{name} {side} #{r + 1}", fn, side)
+                if x:
+                    runs.append(x)
+            sc[side] = summarize_scale(runs, phases)
+            save()
     save()
     log(f"results in {a.out}")
 

@@ -177,6 +177,136 @@ def fresh_section(w, fresh):
         w("")
 
 
+SCALE_PHASES = {
+    "scale-deploy": [
+        ("scale_up", "Deployment 0 → N: availableReplicas = N",
+         [("exist_s", "all Pods exist")]),
+        ("rolling_update", "rolling update of all N (25%/25%) complete", []),
+    ],
+    "scale-eps": [
+        ("service_create", "Service over N Pods created → slices correct", []),
+        ("readiness_flips", "F Pods unready → slices correct", [("patched_s", "every status patch answered")]),
+    ],
+    "scale-dns": [
+        ("create", "S headless Services + Deployments created → every DNS answer right",
+         [("pods_ready_s", "every Pod Ready"), ("deployments_s", "every Deployment complete"),
+          ("objects_s", "objects hold the Ready IPs (EndpointSlices / DNSRecordSets)")]),
+        ("rolling_update", "every Deployment rolled → every DNS answer right",
+         [("pods_ready_s", "every new Pod Ready"), ("deployments_s", "every Deployment complete"),
+          ("objects_s", "objects hold the new IPs (EndpointSlices / DNSRecordSets)")]),
+    ],
+}
+
+
+def run_stats(side, phase, key):
+    """stats() over a side's runs of one figure of a phase (seconds, CPU seconds...)."""
+    v = [r[phase].get(key) for r in side.get("runs", []) if phase in r]
+    v = [x for x in v if x is not None]
+    if not v:
+        return None
+    return {"min": min(v), "median": statistics.median(v), "max": max(v)}
+
+
+def scale_cell(side, phase, key, unit="s", digits=1):
+    """A figure of a scale phase, or why there is none (not converged, not run, failed)."""
+    if not side:
+        return "not run"
+    if side.get("failed"):
+        return "run failed (below)"
+    st = run_stats(side, phase, key)
+    if st is not None:
+        return fmt(st, unit, digits)
+    runs = [r.get(phase, {}) for r in side.get("runs", [])]
+    if runs and all(not r.get("converged") for r in runs):
+        t = runs[0].get("timeout_s")
+        return f"**not converged** within {t} s" if t else "**not run**"
+    return "—"
+
+
+def scale_section(w, sc):
+    """The scale scenarios (issue 19 part 1): one table, every phase's figures per side."""
+    present = [k for k in SCALE_PHASES if k in sc]
+    if not present:
+        return
+    sizes = {}
+    for k in present:
+        for side in sc[k].values():
+            for r in side.get("runs", []):
+                sizes[k] = r
+                break
+    n = (sizes.get("scale-deploy") or {}).get("replicas") or (sizes.get("scale-eps") or {}).get("pods")
+    title = f"{n:,} Pods" if n else "many Pods"
+    w(f"## Scale: {title} (issue 19 part 1)")
+    w("")
+    dn = sizes.get("scale-dns") or {}
+    ep = sizes.get("scale-eps") or {}
+    rate = next((s.get("rate_setting") for k in present for s in sc[k].values() if s.get("rate_setting")), "?")
+    w("Each scenario runs each side on a fresh cluster, both at client rate limits "
+      f"{rate}: kube-controller-manager restricted to the controllers under test (plus "
+      "`serviceaccount`), and `bosun run` with the same controllers on its custom resources. "
+      f"**scale-deploy**: a Deployment from 0 to {(sizes.get('scale-deploy') or {}).get('replicas', 'N')} "
+      "replicas, then a 25%/25% rolling update of all of them (as scenarios 1 and 3). "
+      f"**scale-eps**: {ep.get('pods', 'N')} Ready Pods, then a Service over them (timed until the slices "
+      f"hold every Pod, ready), then {ep.get('flips', 'F')} of them made unready through `pods/status` "
+      "(timed from the first patch until the slices show exactly those not ready). "
+      f"**scale-dns**: {dn.get('services', 'S')} headless Services, each over a Deployment of "
+      f"{dn.get('pods_per_service', '?')} Pods, created together, then every Deployment rolled; "
+      "timed until every Deployment is complete, the side's objects hold each Service's Ready Pod IPs "
+      "(upstream's EndpointSlices; bosun's DNSRecordSets) and its DNS server (CoreDNS with kind's "
+      "Corefile without `cache`, behind kube-controller-manager's Deployment, ReplicaSet and "
+      "EndpointSlice controllers; `bosun dns` behind bosun's Deployment, ReplicaSet, EndpointSlice "
+      "and DNS controllers) answers every Service's A question with exactly those IPs. The harness "
+      "compares its watches' caches and asks the server every 0.25 s (only the Services not yet "
+      "answered right), and asks all once more before it stops the clock. CPU-seconds are the "
+      "process's utime+stime over the phase; the controller is kube-controller-manager or `bosun run`, "
+      "the DNS server CoreDNS or `bosun dns`. Writes are the controllers' (audit log), Events included.")
+    w("")
+    w("| scenario | phase (timed until) | figure | kube-controller-manager | bosun | bosun ÷ upstream |")
+    w("|---|---|---|---|---|---|")
+    notes = []
+    for k in present:
+        kc, bo = sc[k].get("kcm", {}), sc[k].get("bosun", {})
+        for phase, label, extra in SCALE_PHASES[k]:
+            figs = [("seconds", "seconds", "s", 1)] + [(key, name, "s", 1) for key, name in extra] + [
+                ("writes_total", "API writes", "", 0), ("controller_cpu_s", "controller CPU-seconds", " s", 1)]
+            if k == "scale-dns":
+                figs.append(("dns_cpu_s", "DNS server CPU-seconds", " s", 1))
+            figs.append(("apiserver_cpu_s", "API server CPU-seconds", " s", 1))
+            for key, name, unit, digits in figs:
+                ks, bs = run_stats(kc, phase, key), run_stats(bo, phase, key)
+                w(f"| {k} | {label} | {name} | {scale_cell(kc, phase, key, unit, digits)} | "
+                  f"{scale_cell(bo, phase, key, unit, digits)} | {ratio(bs, ks)} |")
+            for side_name, side in (("kube-controller-manager", kc), ("bosun", bo)):
+                for r in side.get("runs", []):
+                    ph = r.get(phase, {})
+                    if ph and not ph.get("converged"):
+                        notes.append(f"{k}, {label}, {side_name}: {ph.get('missing')}")
+        for key, name in (("controller_peak_rss_mib", "controller peak RSS"),
+                          ("dns_peak_rss_mib", "DNS server peak RSS")):
+            ks, bs = kc.get(key), bo.get(key)
+            if ks or bs:
+                w(f"| {k} | whole run | {name} | {fmt(ks, ' MiB')} | {fmt(bs, ' MiB')} | {ratio(bs, ks)} |")
+    w("")
+    if notes:
+        w("Not converged (what was still missing at the deadline):")
+        w("")
+        for x in notes:
+            w(f"- {x}")
+        w("")
+    w("Bottlenecks:")
+    w("")
+    for k in present:
+        for side_name, side in sc[k].items():
+            for r in side.get("runs", []):
+                for phase, label, _ in SCALE_PHASES[k]:
+                    ph = r.get(phase, {})
+                    if ph.get("wall_s"):
+                        w(f"- {k}, {label}, {side_name}: " + bottleneck(ph, ph["wall_s"]) +
+                          f"; load average at the run's start {r.get('loadavg')}")
+                        w(f"  - writes: {writes_detail(ph)}")
+    w("")
+
+
 def main():
     src, dst = sys.argv[1], sys.argv[2]
     d = json.load(open(src))
@@ -409,6 +539,7 @@ def main():
     fresh = sc.get("fresh", {})
     if fresh:
         fresh_section(w, fresh)
+    scale_section(w, sc)
     if d.get("errors"):
         w("## Runs that failed")
         w("")

@@ -456,8 +456,22 @@ fn one_malloc_arena() {
     }
 }
 
+/// With `--features heap-profile`, every allocation goes through dhat, which records its site.
+#[cfg(feature = "heap-profile")]
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
+
 fn main() -> anyhow::Result<()> {
     one_malloc_arena();
+    // Written when dropped, as `main` returns (after SIGTERM or SIGINT).
+    #[cfg(feature = "heap-profile")]
+    let _heap_profile = dhat::Profiler::builder()
+        .file_name(
+            std::env::var_os("BOSUN_HEAP_PROFILE").unwrap_or_else(|| "dhat-heap.json".into()),
+        )
+        // Deep enough to reach bosun's own frames under tokio's and kube's (dhat's default is 10).
+        .trim_backtraces(Some(48))
+        .build();
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => {
