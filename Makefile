@@ -108,7 +108,7 @@ bench-slice-writes: ## the API server's CPU per EndpointSlice write, by method, 
 	BOSUN_REAL_NODES=0 BOSUN_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BOSUN_PORT_OFFSET=$(BENCH_PORT_OFFSET) python3 bench/slice_writes.py --cbor --variants
 
 .PHONY: bench
-bench: ## benchmarks beside kube-controller-manager and CoreDNS: bench/results.json, docs/benchmarks.md
+bench: ## every benchmark beside kube-controller-manager and CoreDNS: bench/results.json, docs/benchmarks.md, docs/slice-writes.md
 	BOSUN_REAL_NODES=0 BOSUN_CLUSTER_DIR=$(BENCH_CLUSTER_DIR) BOSUN_PORT_OFFSET=$(BENCH_PORT_OFFSET) bench/run.sh
 
 .PHONY: bench-scale

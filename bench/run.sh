@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: build what the benchmark needs, run every scenario on fresh local clusters and
-# write bench/results.json and docs/benchmarks.md.
+# write bench/results.json and docs/benchmarks.md; without arguments, then the EndpointSlice
+# write costs (bench/slice_writes.py: bench/slice-writes.json, docs/slice-writes.md).
 #
 # Environment (all optional):
 #   BOSUN_PORT_OFFSET, BOSUN_CLUSTER_DIR  where the benchmark's clusters run (make bench defaults
@@ -56,3 +57,8 @@ fi
 python3 bench/bench.py "$@"
 python3 bench/report.py bench/results.json docs/benchmarks.md
 echo "[bench] wrote bench/results.json and docs/benchmarks.md" >&2
+if [ "$#" -eq 0 ]; then
+  # The whole `make bench` also measures what an EndpointSlice write costs the API server, by
+  # method, size and CRD schema variant (`make bench-slice-writes` alone).
+  python3 bench/slice_writes.py --cbor --variants
+fi
