@@ -65,6 +65,30 @@ struct Slot {
     start: StartFn,
 }
 
+impl Slot {
+    /// `informer`, watched with `config` once it has a handler.
+    fn new<K: Watched>(informer: Arc<Informer<K>>, config: kube::runtime::watcher::Config) -> Self {
+        let inf = informer.clone();
+        let start = move |client: &kube::Client| {
+            if !inf.has_handlers() {
+                return None;
+            }
+            tokio::spawn(
+                inf.clone()
+                    .run(kube::Api::all(client.clone()), config.clone()),
+            );
+            let inf = inf.clone();
+            let synced: futures::future::BoxFuture<'static, ()> =
+                Box::pin(async move { inf.synced().await });
+            Some(synced)
+        };
+        Self {
+            informer,
+            start: Box::new(start),
+        }
+    }
+}
+
 /// The informers every controller shares (one per kind, created on first ask), and the client.
 ///
 /// A controller asks for the informers of the kinds it reads in its constructor
@@ -141,43 +165,27 @@ impl Shared {
         informer: Arc<Informer<K>>,
         config: kube::runtime::watcher::Config,
     ) {
-        let inf = informer.clone();
-        let start = move |client: &kube::Client| {
-            if !inf.has_handlers() {
-                return None;
-            }
-            tokio::spawn(
-                inf.clone()
-                    .run(kube::Api::all(client.clone()), config.clone()),
-            );
-            let inf = inf.clone();
-            let synced: futures::future::BoxFuture<'static, ()> =
-                Box::pin(async move { inf.synced().await });
-            Some(synced)
-        };
-        self.slots().insert(
-            std::any::TypeId::of::<K>(),
-            Slot {
-                informer,
-                start: Box::new(start),
-            },
-        );
+        self.slots()
+            .insert(std::any::TypeId::of::<K>(), Slot::new(informer, config));
     }
 
     /// The informer of kind `K`, created on first ask (indexed by namespace and controller,
     /// watching every object). Ask in a controller's constructor, before [`Shared::start`]:
     /// only kinds with a handler by then are watched.
     pub fn informer<K: Watched>(&self) -> Arc<Informer<K>> {
-        let found = self
-            .slots()
-            .get(&std::any::TypeId::of::<K>())
-            .and_then(|s| s.informer.clone().downcast::<Informer<K>>().ok());
-        if let Some(inf) = found {
-            return inf;
-        }
-        let inf = Informer::new(Some(owner_and_namespace::<K>));
-        self.configure(inf.clone(), watch_all());
-        inf
+        // One lock for the lookup and the insert: two constructors asking at once get one
+        // informer.
+        let mut slots = self.slots();
+        let slot = slots.entry(std::any::TypeId::of::<K>()).or_insert_with(|| {
+            Slot::new(
+                Informer::<K>::new(Some(owner_and_namespace::<K>)),
+                watch_all(),
+            )
+        });
+        slot.informer
+            .clone()
+            .downcast::<Informer<K>>()
+            .unwrap_or_else(|_| unreachable!("slots are keyed by their informer's kind"))
     }
 
     /// Start the watches of the kinds some controller registered a handler for; returns when
