@@ -76,7 +76,7 @@ pub fn values_schema_with_controllers(schema: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::parts;
+    use crate::registry::{names, parts};
     use crate::runtime::rbac::{DNS_SERVER, LEADER_ELECTION, PROCESS};
     use serde_json::Value;
     use std::collections::BTreeSet;
@@ -90,11 +90,6 @@ mod tests {
     const VALUES_SCHEMA: &str = include_str!("../../../../charts/bosun/values.schema.json");
     /// Set to rewrite the generated chart files instead of comparing them (`make generate`).
     const GENERATE: &str = "BOSUN_GENERATE";
-
-    /// The registered controllers' names.
-    fn controllers() -> impl Iterator<Item = &'static str> {
-        crate::registry::names()
-    }
 
     /// One granted (or declared) permission: group, resource, verb.
     type Grant = (String, String, String);
@@ -251,7 +246,7 @@ mod tests {
         let common = rules_of(&render(&[]), "ClusterRole", "-controller");
         let want = declared(PROCESS);
         assert_eq!(grants(&common), want, "{}", drift(&want, &grants(&common)));
-        for name in controllers() {
+        for name in names() {
             let mut rules = rules_of(&render(&[name]), "ClusterRole", "-controller");
             for c in &common {
                 let at = rules
@@ -264,7 +259,7 @@ mod tests {
             assert_eq!(got, want, "controller {name}: {}", drift(&want, &got));
         }
         // Every controller enabled: the union, and nothing more.
-        let all: Vec<&str> = controllers().collect();
+        let all: Vec<&str> = names().collect();
         let union: BTreeSet<Grant> = all
             .iter()
             .chain([&PROCESS])
@@ -276,7 +271,7 @@ mod tests {
 
     #[test]
     fn the_chart_has_a_block_for_each_declared_controller_and_no_other() {
-        let declared: BTreeSet<String> = controllers().map(String::from).collect();
+        let declared: BTreeSet<String> = names().map(String::from).collect();
         assert_eq!(blocks(), declared);
         // The values schema offers the same names.
         let schema: Value = serde_json::from_str(VALUES_SCHEMA).expect("the values schema is JSON");
